@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// svde — the command line of the appliance. The only dispatcher: each subcommand lives in its own module
+// and is loaded lazily so `svde decode` does not pay for the web server, SQLite or the chip driver.
+import process from 'node:process';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: {
+    summary: 'run the appliance (without --config: the embedded demo)',
+    load: async () => (await import('./run.ts')).runCommand,
+  },
+  decode: {
+    summary: 'decode a pcap/pcapng file: one JSON line per ASDU',
+    load: async () => (await import('./decode.ts')).decodeCommand,
+  },
+  simulate: {
+    summary: 'generate SV traffic (normal and attack scenarios) to a file or an interface',
+    load: async () => (await import('./simulate.ts')).simulateCommand,
+  },
+  bench: {
+    summary: 'performance figures as JSON',
+    load: async () => (await import('./bench.ts')).benchCommand,
+  },
+};
+
+// Planned subcommands of SPEC §4 that later work delivers; named here so `svde help` is honest about them.
+const planned: Record<string, string> = {
+  analyze: 'offline detection over a capture (detection engine)',
+  scl: 'stream table and accept list from an SCL file (detection engine)',
+  export: 'export alarm evidence as pcap or COMTRADE (appliance)',
+  keys: 'list, import and revoke MU keys (SM2 key store)',
+};
+
+function usage(): string {
+  const lines = ['usage: svde <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  for (const [name, s] of Object.entries(planned)) lines.push(`  ${name.padEnd(10)} ${s} — not available in this build`);
+  lines.push('', 'svde <command> --help shows the options of a command.');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = commands[name];
+  if (cmd === undefined) {
+    if (name in planned) {
+      process.stderr.write(`svde: '${name}' is not available in this build yet (${planned[name]})\n`);
+    } else {
+      process.stderr.write(`svde: unknown command '${name}'\n\n${usage()}\n`);
+    }
+    return 2;
+  }
+  return (await cmd.load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`svde: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
