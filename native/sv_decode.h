@@ -68,7 +68,7 @@ struct Asdu {
   Span gmIdentity;     // 8 bytes when present
 };
 
-// Anomalies Wireshark tolerates and SVDE decodes through (frame.status stays Ok). Bitmask.
+// Anomalies SVDE decodes through (frame.status stays Ok), reported for the detection layer. Bitmask.
 enum Warning : uint32_t {
   kWarnSecurityField = 1u << 0,   // savPdu security [1] present and skipped (tshark 4.0 flags it malformed)
   kWarnEmptySeqData = 1u << 1,    // an ASDU with a zero-length seqData
@@ -92,12 +92,12 @@ struct SecurityTrailer {
 
 struct Frame {
   Status status = Status::Ok;
-  uint32_t errorOffset = 0;   // byte offset where decoding failed
+  uint32_t errorOffset = 0;   // offset of the offending element's tag octet (or where a missing field was due)
   int16_t errorAsdu = -1;     // ASDU index involved in the error, -1 if none
   const char* errorField = "";// static string naming the field, e.g. "smpCnt"
   // Static detail text; "{}" in it stands for errorArg (e.g. "length {} exceeds parent end").
   const char* errorDetail = "";
-  uint32_t errorArg = 0;
+  uint64_t errorArg = 0;
   uint32_t warnings = 0;      // Warning bits
 
   uint8_t dst[6] = {};
@@ -117,7 +117,8 @@ struct Frame {
   // ignore bytes past Length); it is reported here and the detection layer treats it as malformed.
   Status trailerStatus = Status::Ok;
   SecurityTrailer trailer;
-  uint16_t padding = 0;       // bytes after Length(+trailer) to the end of the capture (Ethernet padding/FCS)
+  uint16_t padding = 0;       // bytes after Length (+ the trailer when trailerStatus is Ok) to the end of
+                              // the capture (Ethernet padding/FCS); set once Length is valid
 };
 
 // Decode one captured frame. Returns frame.status. Fields decoded before an error stay filled.

@@ -144,7 +144,8 @@ function parseFrame(l: Obj): TsharkFrame {
 
 /**
  * Every SV frame of the capture as tshark sees it. seqData comes from the plain decoding; values and
- * quality from a second pass with phsMeas decoding, kept only where that pass did not flag the frame.
+ * quality from a second pass with phsMeas decoding, kept only where that pass did not flag the frame and
+ * seqData holds whole value/quality pairs.
  */
 export function tsharkFrames(file: string): TsharkFrame[] {
   const plain = runTshark(file, false).map(parseFrame);
@@ -154,7 +155,10 @@ export function tsharkFrames(file: string): TsharkFrame[] {
     if (m === undefined || m.malformed || m.asdus.length !== f.asdus.length) continue;
     f.asdus.forEach((a, k) => {
       const ma = m.asdus[k]!;
-      if (ma.values !== undefined) {
+      // SPEC §4: values/quality exist only when seqData is a whole number of 8-byte pairs; tshark's
+      // phsMeas decoding also reads the leading pairs of other seqData sizes, which is not compared.
+      const wholePairs = a.seqData !== undefined && a.seqData.length % 16 === 0;
+      if (ma.values !== undefined && wholePairs) {
         a.values = ma.values;
         a.quality = ma.quality ?? [];
       }

@@ -1,0 +1,109 @@
+// The one place that loads the native addon; everything else imports the typed interface from here
+// (through src/native/index.ts). Loaded once per module instance (main thread or worker).
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type ColumnType = 'u8' | 'u16' | 'i16' | 'u32' | 'i32' | 'f64' | 'i64';
+export type SectionName = 'frame' | 'asdu' | 'value' | 'raw' | 'text';
+
+export interface NativeBatchLayout {
+  readonly magic: number;
+  readonly version: number;
+  readonly headerFixedWords: number;
+  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType; readonly section: SectionName }>;
+}
+
+export interface NativeCaptureStats {
+  received: number;
+  kernelDrops: number;
+  ifDrops: number;
+  captured: number;
+  delivered: number;
+  batches: number;
+  queueDrops: number;
+  decodeErrors: number;
+  linkUp: boolean;
+  error?: string;
+}
+
+export interface NativeSenderStats {
+  sent: number;
+  errors: number;
+  lateMaxNs: number;
+  lateP99Ns: number;
+  lastError?: string;
+}
+
+export interface NativeLiveCaptureOptions {
+  iface: string;
+  netns?: string;
+  filter?: string;
+  bufferBytes?: number;
+  snaplen?: number;
+  flushMicros?: number;
+  maxQueuedBatches?: number;
+  batchFrames?: number;
+  promisc?: boolean;
+}
+
+export interface NativeSenderOptions {
+  iface: string;
+  netns?: string;
+  maxQueuedFrames?: number;
+  spinNs?: number;
+}
+
+export interface NativeOfflineReader {
+  next(): ArrayBuffer | null;
+  close(): void;
+}
+
+export interface NativeLiveCapture {
+  start(onBatch: (batch: ArrayBuffer) => void, onError?: (message: string) => void): void;
+  stats(): NativeCaptureStats;
+  close(): Promise<void>;
+}
+
+export interface NativeSender {
+  send(frames: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, departNs: BigInt64Array): Promise<void>;
+  drain(): Promise<NativeSenderStats>;
+  stats(): NativeSenderStats;
+  close(): void;
+}
+
+export interface NativeAddon {
+  OfflineReader: new (path: string, batchFrames?: number) => NativeOfflineReader;
+  LiveCapture: new (opts: NativeLiveCaptureOptions) => NativeLiveCapture;
+  Sender: new (opts: NativeSenderOptions) => NativeSender;
+  realtimeNs(): bigint;
+  monotonicNs(): bigint;
+  batchLayout(): NativeBatchLayout;
+  statusNames(): string[];
+  readonly defaultFilter: string;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function load(): NativeAddon {
+  const candidates = ['build/Release/svde_native.node', 'build/Debug/svde_native.node'].map((p) =>
+    path.join(repoRoot, p),
+  );
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) {
+    throw new Error(
+      `svde native addon is not built (looked for ${candidates.join(', ')}): run npm install (needs libpcap-dev and a C++ compiler)`,
+    );
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    return require(found) as NativeAddon;
+  } catch (err) {
+    throw new Error(`svde native addon ${found} failed to load: ${(err as Error).message}; run npm install to rebuild it`, {
+      cause: err,
+    });
+  }
+}
+
+export const addon: NativeAddon = load();
