@@ -9,6 +9,7 @@
 
 #include "batch.h"
 #include "capture.h"
+#include "decode_bench.h"
 #include "js_convert.h"
 #include "sender.h"
 
@@ -395,6 +396,12 @@ class SenderWrap : public Napi::ObjectWrap<SenderWrap> {
 };
 
 // ---------------------------------------------------------------------------------------------
+// decodeBench(path, rounds?): C++-only decode throughput of a capture (svde bench).
+Napi::Value DecodeBenchJs(const Napi::CallbackInfo& info) {
+  const std::string path = js::ToPath(info[0], "decodeBench");
+  return js::FromDecodeBench(info.Env(), RunDecodeBench(path, js::ToRounds(info[1])));
+}
+
 Napi::Value RealtimeNsJs(const Napi::CallbackInfo& info) { return js::FromNs(info.Env(), RealtimeNs()); }
 Napi::Value MonotonicNsJs(const Napi::CallbackInfo& info) { return js::FromNs(info.Env(), MonotonicNs()); }
 Napi::Value BatchLayoutJs(const Napi::CallbackInfo& info) { return js::BatchLayout(info.Env()); }
@@ -417,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("monotonicNs", Napi::Function::New<MonotonicNsJs>(env, "monotonicNs"));
   exports.Set("batchLayout", Napi::Function::New<BatchLayoutJs>(env, "batchLayout"));
   exports.Set("statusNames", Napi::Function::New<StatusNamesJs>(env, "statusNames"));
+  exports.Set("decodeBench", Napi::Function::New<DecodeBenchJs>(env, "decodeBench"));
   exports.Set("defaultFilter", Napi::String::New(env, kDefaultSvFilter));
   return exports;
 }

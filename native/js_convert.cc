@@ -115,6 +115,23 @@ uint32_t ToBatchFrames(const Napi::Value& v) {
   return static_cast<uint32_t>(d);
 }
 
+uint32_t ToRounds(const Napi::Value& v) {
+  if (v.IsUndefined()) return 5;
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(d >= 1 && d <= 1000) || std::floor(d) != d) TypeError(v.Env(), "decodeBench: rounds must be an integer in 1..1000");
+  return static_cast<uint32_t>(d);
+}
+
+Napi::Object FromDecodeBench(Napi::Env env, const DecodeBenchResult& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("frames", Napi::Number::New(env, static_cast<double>(r.frames)));
+  o.Set("asdus", Napi::Number::New(env, static_cast<double>(r.asdus)));
+  o.Set("errors", Napi::Number::New(env, static_cast<double>(r.errors)));
+  o.Set("medianNs", Napi::Number::New(env, static_cast<double>(r.medianNs)));
+  o.Set("minNs", Napi::Number::New(env, static_cast<double>(r.minNs)));
+  return o;
+}
+
 std::unique_ptr<SendChunk> ToSendChunk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray() ||

@@ -6,6 +6,7 @@
 
 #include "batch.h"
 #include "capture.h"
+#include "decode_bench.h"
 #include "sender.h"
 
 namespace svde {
@@ -15,11 +16,13 @@ CaptureOptions ToCaptureOptions(const Napi::Value& v);
 SenderOptions ToSenderOptions(const Napi::Value& v);
 std::string ToPath(const Napi::Value& v, const char* who);
 uint32_t ToBatchFrames(const Napi::Value& v);  // undefined -> default
+uint32_t ToRounds(const Napi::Value& v);       // decodeBench rounds, undefined -> 5
 // send(frames: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, departNs: BigInt64Array)
 std::unique_ptr<SendChunk> ToSendChunk(const Napi::CallbackInfo& info);
 
 Napi::Object FromCaptureStats(Napi::Env env, const CaptureStats& s, const std::string& error);
 Napi::Object FromSenderStats(Napi::Env env, const SenderStats& s);
+Napi::Object FromDecodeBench(Napi::Env env, const DecodeBenchResult& r);
 Napi::BigInt FromNs(Napi::Env env, int64_t ns);
 // Hands the batch to JS without a copy (external ArrayBuffer freed by its finalizer); takes
 // ownership of b's buffer.

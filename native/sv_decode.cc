@@ -1,7 +1,8 @@
 // IEC 61850-9-2 Sampled Values decoder. Structural (BER) verdicts follow Wireshark's SV dissector
-// (tshark 4.0): fields in the order of its ASN.1, no unknown or duplicate fields. Semantic checks
-// (noASDU, field widths, value ranges, svID) are stricter than Wireshark; native/test/README.md
-// lists every case with both verdicts.
+// (tshark 4.0): fields in the order of its ASN.1, no unknown or duplicate fields. Anomalies tshark
+// decodes through (noASDU mismatch, Length beyond the capture, odd svID octets, extra VLAN tags) are
+// warnings; field widths and value ranges stay stricter than Wireshark. native/test/README.md lists
+// every case with both verdicts.
 #include "sv_decode.h"
 
 #include "ber.h"
@@ -29,6 +30,12 @@ constexpr const char* kStatusNames[] = {
 };
 static_assert(sizeof(kStatusNames) / sizeof(kStatusNames[0]) == static_cast<size_t>(Status::StatusCount),
               "one name per status");
+
+constexpr const char* kWarningNames[] = {
+    "security-field",      "empty-seqdata", "padding-nonzero", "asdu-count-mismatch", "zero-asdu-count",
+    "length-beyond-capture", "svid-empty",  "svid-not-visible", "datset-not-visible", "extra-vlan-tags",
+};
+static_assert(sizeof(kWarningNames) / sizeof(kWarningNames[0]) == kWarningBits, "one name per warning bit");
 
 // ASDU field names by context tag number [0]..[9] (IEC 61850-9-2 Ed2.1 / 61869-9).
 constexpr const char* kAsduFieldNames[10] = {"svID",    "datSet",  "smpCnt", "confRev", "refrTm",
@@ -64,7 +71,9 @@ class Decoder {
   // Unsigned INTEGER as Wireshark and 9-2LE read it: big-endian, 1..maxLen octets (one more than
   // the fixed 9-2LE width, for a leading 0x00), value <= maxValue.
   Status Unsigned(const ber::Tlv& t, const char* field, size_t maxLen, uint32_t maxValue, uint32_t* out);
-  Status VisibleString(const ber::Tlv& t, const char* field, bool allowEmpty, Span* out);
+  // VisibleString octets are 0x20..0x7E; others (and an empty svID) only raise a warning, as tshark
+  // shows such strings.
+  void VisibleString(const ber::Tlv& t, uint32_t notVisible, Span* out);
   Status Apdu(size_t start, size_t end);
   Status SeqAsdu(const ber::Tlv& seq);
   Status OneAsdu(const ber::Tlv& t, Asdu* a);
@@ -123,16 +132,15 @@ Status Decoder::Unsigned(const ber::Tlv& t, const char* field, size_t maxLen, ui
   return Status::Ok;
 }
 
-Status Decoder::VisibleString(const ber::Tlv& t, const char* field, bool allowEmpty, Span* out) {
-  if (t.len == 0 && !allowEmpty) return Fail(Status::BadString, t.tagOff, field, "empty string", 0);
+void Decoder::VisibleString(const ber::Tlv& t, uint32_t notVisible, Span* out) {
   for (size_t i = 0; i < t.len; ++i) {
     const uint8_t c = d_[t.valOff + i];
     if (c < 0x20 || c > 0x7E) {
-      return Fail(Status::BadString, t.tagOff, field, "octet 0x{} is not VisibleString", c);
+      f_->warnings |= notVisible;
+      break;
     }
   }
   *out = MakeSpan(t);
-  return Status::Ok;
 }
 
 Status Decoder::OneAsdu(const ber::Tlv& seq, Asdu* a) {
@@ -159,10 +167,11 @@ Status Decoder::OneAsdu(const ber::Tlv& seq, Asdu* a) {
     const char* name = kAsduFieldNames[num];
     switch (num) {
       case 0:
-        s = VisibleString(t, name, false, &a->svId);
+        if (t.len == 0) f_->warnings |= kWarnSvIdEmpty;
+        VisibleString(t, kWarnSvIdNotVisible, &a->svId);
         break;
       case 1:
-        s = VisibleString(t, name, true, &a->datSet);
+        VisibleString(t, kWarnDatSetNotVisible, &a->datSet);
         a->flags |= kHasDatSet;
         break;
       case 2:
@@ -216,8 +225,8 @@ Status Decoder::SeqAsdu(const ber::Tlv& seq) {
     Status s = Tlv(pos, end, "ASDU", &t);
     if (s != Status::Ok) return s;
     if (t.tag != 0x30) return Fail(Status::BadTag, t.tagOff, "ASDU", "tag 0x{}, expected SEQUENCE 0x30", t.tag);
-    if (f_->asduCount >= f_->noAsdu) {
-      return Fail(Status::AsduCountMismatch, t.tagOff, "seqASDU", "more ASDUs than noASDU = {}", f_->noAsdu);
+    if (f_->asduCount >= kMaxAsdus) {
+      return Fail(Status::AsduCountMismatch, t.tagOff, "seqASDU", "more than {} ASDUs", kMaxAsdus);
     }
     Asdu* a = &f_->asdus[f_->asduCount];
     *a = Asdu{};
@@ -226,10 +235,9 @@ Status Decoder::SeqAsdu(const ber::Tlv& seq) {
     pos = t.end();
   }
   asdu_ = -1;
-  if (f_->asduCount != f_->noAsdu) {
-    return Fail(Status::AsduCountMismatch, seq.tagOff, "seqASDU", "holds {} ASDUs, noASDU differs",
-                f_->asduCount);
-  }
+  // No ASDU: nothing SVDE could report per ASDU (tshark shows an empty seqASDU).
+  if (f_->asduCount == 0) return Fail(Status::AsduCountMismatch, seq.tagOff, "seqASDU", "holds no ASDU", 0);
+  if (f_->asduCount != f_->noAsdu) f_->warnings |= kWarnAsduCountMismatch;
   return Status::Ok;
 }
 
@@ -248,10 +256,7 @@ Status Decoder::Apdu(size_t start, size_t end) {
   uint32_t no = 0;
   if ((s = Unsigned(t, "noASDU", 3, 0xFFFF, &no)) != Status::Ok) return s;
   f_->noAsdu = static_cast<uint16_t>(no);
-  if (no == 0) return Fail(Status::AsduCountMismatch, t.tagOff, "noASDU", "noASDU is 0", 0);
-  if (no > static_cast<uint32_t>(kMaxAsdus)) {
-    return Fail(Status::AsduCountMismatch, t.tagOff, "noASDU", "noASDU {} above the supported 64", no);
-  }
+  if (no == 0) f_->warnings |= kWarnZeroAsduCount;  // SeqAsdu adds kWarnAsduCountMismatch
   pos = t.end();
 
   if (pos >= pend) return Fail(Status::MissingField, pos, "seqASDU", "absent", 0);
@@ -320,13 +325,14 @@ Status Decoder::Run() {
   size_t pos = 12;
   uint16_t type = Be16(d_ + pos);
   while (type == kEtherTypeVlan || type == kEtherTypeQinQ) {
-    if (f_->vlanCount == kMaxVlanTags) {
-      return Fail(Status::TooManyVlanTags, pos, "vlan", "more than {} VLAN tags", kMaxVlanTags);
-    }
     if (n_ - pos < 6) return Fail(Status::TruncatedEthernet, pos, "vlan", "VLAN tag cut short", 0);
-    f_->vlanTpid[f_->vlanCount] = type;
-    f_->vlanTci[f_->vlanCount] = Be16(d_ + pos + 2);
-    f_->vlanCount++;
+    if (f_->vlanCount == kMaxVlanTags) {
+      f_->warnings |= kWarnExtraVlanTags;  // tshark decodes any number of tags; keep the outer ones
+    } else {
+      f_->vlanTpid[f_->vlanCount] = type;
+      f_->vlanTci[f_->vlanCount] = Be16(d_ + pos + 2);
+      f_->vlanCount++;
+    }
     pos += 4;
     type = Be16(d_ + pos);
   }
@@ -339,10 +345,12 @@ Status Decoder::Run() {
   f_->reserved1 = Be16(d_ + pos + 4);
   f_->reserved2 = Be16(d_ + pos + 6);
   if (f_->length < 8) return Fail(Status::BadLength, pos + 2, "Length", "Length {} below 8", f_->length);
+  size_t apduEnd = pos + f_->length;
   if (f_->length > n_ - pos) {
-    return Fail(Status::BadLength, pos + 2, "Length", "Length {} beyond the captured frame", f_->length);
+    // tshark decodes what was captured (and flags it malformed only if the APDU is cut): so does SVDE.
+    f_->warnings |= kWarnLengthBeyondCapture;
+    apduEnd = n_;
   }
-  const size_t apduEnd = pos + f_->length;
   size_t tail = apduEnd;
   if (f_->reserved2 != 0) {
     Trailer(apduEnd);
@@ -355,7 +363,10 @@ Status Decoder::Run() {
       break;
     }
   }
-  if (apduEnd == pos + 8) return Fail(Status::MissingField, apduEnd, "savPdu", "absent (Length is 8)", 0);
+  if (apduEnd == pos + 8) {
+    if (f_->length == 8) return Fail(Status::MissingField, apduEnd, "savPdu", "absent (Length is 8)", 0);
+    return Fail(Status::MissingField, apduEnd, "savPdu", "absent (capture ends after the SV header)", 0);
+  }
   return Apdu(pos + 8, apduEnd);
 }
 
@@ -442,6 +453,25 @@ Status DecodeFrame(const uint8_t* data, size_t len, Frame* frame) {
   if (data == nullptr) len = 0;
   Decoder dec(data, len, frame);
   return dec.Run();
+}
+
+const char* WarningName(uint32_t bit) {
+  for (int i = 0; i < kWarningBits; ++i) {
+    if (bit == (1u << i)) return kWarningNames[i];
+  }
+  return "unknown";
+}
+
+size_t DescribeWarnings(const Frame& f, char* buf, size_t cap) {
+  Out o{buf, cap};
+  for (int i = 0; i < 32; ++i) {
+    const uint32_t bit = 1u << i;
+    if ((f.warnings & bit) == 0) continue;
+    if (o.n != 0) o.Put(',');
+    o.Str(WarningName(bit));
+  }
+  if (cap != 0) buf[o.n] = '\0';
+  return o.n;
 }
 
 size_t DescribeError(const Frame& f, char* buf, size_t cap) {

@@ -7,12 +7,13 @@
 # --fuzz-seconds N  fuzz for N seconds (default 60; 0 skips fuzzing)
 # --bench FILE      also build the -O2 benchmark and run it on FILE (repeatable)
 # Env: SVDE_CAPTURES (default <repo>/../shared/captures), SVDE_SKIP_TSHARK=1 to skip tshark checks.
-# Build outputs go to build/native-check/ (gitignored). Exits non-zero on any failure.
+# Build outputs go to out/native-check/ (gitignored; outside build/, which node-gyp rebuild deletes).
+# Exits non-zero on any failure.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CAPTURES="${SVDE_CAPTURES:-$REPO/../shared/captures}"
-OUT="$REPO/build/native-check"
+OUT="$REPO/out/native-check"
 FUZZ_SECONDS=60
 BENCH_FILES=()
 
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --fuzz-seconds) FUZZ_SECONDS="${2:?--fuzz-seconds needs a number}"; shift 2 ;;
     --bench) BENCH_FILES+=("${2:?--bench needs a pcap file}"); shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "native-check: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -31,7 +32,6 @@ CAPTURES="$(cd "$CAPTURES" && pwd)"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 step() { printf '\n== %s\n' "$*"; }
-# node-gyp rebuild wipes build/: recreate the output dir right before each use.
 out() { mkdir -p "$OUT"; }
 
 SRC="$REPO/native/sv_decode.cc"

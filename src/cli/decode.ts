@@ -2,7 +2,7 @@
 // {"frame":N,"error":"…"} and decoding goes on; the exit code is 0 unless the file cannot be read.
 import process from 'node:process';
 import { parseArgs } from 'node:util';
-import { readCaptureFile } from '../native/index.ts';
+import { readCaptureFile, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET } from '../native/index.ts';
 import { asduRecords, frameError } from '../sv/asdu-record.ts';
 import { LineWriter } from './line-writer.ts';
 
@@ -33,7 +33,10 @@ export async function decodeCommand(argv: string[]): Promise<number> {
   const out = new LineWriter(process.stdout);
   for (const batch of readCaptureFile(file)) {
     for (let i = 0; i < batch.count; i++) {
-      if (batch.status(i) === NOT_SV) continue;
+      // Frames that are not SV (GOOSE, ARP … in the same file), or too short to tell, are not part of the
+      // output, as with tshark's `-Y sv` display filter.
+      const st = batch.status(i);
+      if (st === STATUS_NOT_SV || st === STATUS_TRUNCATED_ETHERNET) continue;
       const err = frameError(batch, i);
       if (err !== undefined) {
         out.line(JSON.stringify(err));
@@ -47,7 +50,3 @@ export async function decodeCommand(argv: string[]): Promise<number> {
   await out.end();
   return 0;
 }
-
-// Frames that are not SV at all (e.g. GOOSE in the same capture) are not part of the output, as with
-// tshark's `-Y sv` display filter. Status code of the decoder's NotSv (native/sv_decode.h).
-const NOT_SV = 2;

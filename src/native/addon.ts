@@ -81,7 +81,17 @@ export interface NativeAddon {
   monotonicNs(): bigint;
   batchLayout(): NativeBatchLayout;
   statusNames(): string[];
+  decodeBench(path: string, rounds?: number): DecodeBenchResult;
   readonly defaultFilter: string;
+}
+
+/** C++-only decode of every frame of a capture held in memory (no JS per frame). */
+export interface DecodeBenchResult {
+  frames: number;
+  asdus: number;
+  errors: number;
+  medianNs: number;
+  minNs: number;
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

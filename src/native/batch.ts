@@ -15,6 +15,10 @@ export const AsduFlag = {
 
 /** Decoder status names by numeric status (index = status; 0 = 'ok'). */
 export const statusNames: readonly string[] = Object.freeze(addon.statusNames());
+/** Status of a frame that is not SV at all (another EtherType), e.g. GOOSE read from a file. */
+export const STATUS_NOT_SV: number = statusNames.indexOf('not-sv');
+/** Status of a frame too short to tell whether it is SV. */
+export const STATUS_TRUNCATED_ETHERNET: number = statusNames.indexOf('truncated-ethernet');
 
 export interface BatchColumns {
   // per frame

@@ -1,12 +1,17 @@
 // Typed interface of the native addon: offline reading, live capture, paced sending, clocks.
 import { addon } from './addon.ts';
-import type { NativeCaptureStats, NativeLiveCapture, NativeSender, NativeSenderStats } from './addon.ts';
+import type { DecodeBenchResult, NativeCaptureStats, NativeLiveCapture, NativeSender, NativeSenderStats } from './addon.ts';
 import { BatchView } from './batch.ts';
 import type { FrameBatch } from './batch.ts';
 
-export { AsduFlag, BatchView, statusNames } from './batch.ts';
+export { AsduFlag, BatchView, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, statusNames } from './batch.ts';
 export type { BatchColumns, FrameBatch, TrailerInfo } from './batch.ts';
-export type { NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
+export type { DecodeBenchResult, NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
+
+/** Decoder throughput in C++ alone: loads the capture into memory and decodes it `rounds` times. */
+export function decodeBench(path: string, rounds = 5): DecodeBenchResult {
+  return addon.decodeBench(path, rounds);
+}
 
 /** CLOCK_REALTIME in ns (same clock as live capture timestamps). */
 export function realtimeNs(): bigint {

@@ -1,6 +1,6 @@
 // Network test bed: a veth pair with one end in the root namespace and the other in a network
-// namespace created for the purpose. Used by live-capture tests and benchmarks; needs root
-// (CAP_NET_ADMIN). Names are unique per process and call, and cleanup() removes everything.
+// namespace created for the purpose. Used by live-capture tests, benchmarks and the embedded demo;
+// needs root (CAP_NET_ADMIN). Names are unique per process and call, and cleanup() removes everything.
 import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 
@@ -30,11 +30,11 @@ export function canCreateTestbed(): boolean {
   return spawnSync('ip', ['-V'], { stdio: 'ignore' }).status === 0;
 }
 
-export function createTestbed(): Testbed {
+export function createTestbed(purpose = 'test'): Testbed {
   counter += 1;
   // Interface names are limited to 15 bytes: "sv" + pid base36 + counter + side.
   const tag = `${process.pid.toString(36)}${counter.toString(36)}`;
-  const ns = `svde-test-${tag}`;
+  const ns = `svde-${purpose}-${tag}`;
   const hostIf = `sv${tag}a`;
   const nsIf = `sv${tag}b`;
   const octet = (process.pid + counter) % 250;

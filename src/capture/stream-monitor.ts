@@ -1,0 +1,186 @@
+// Observed streams and capture health, per report interval: what the operator sees before any detection
+// runs — which merging units publish (source MAC, APPID, svID), at what rate, their last smpCnt, decode
+// errors, capture loss (kernel and queue drops, never confused with missing samples) and the
+// arrival-to-JS latency of the frames. Works on the batch columns; no per-frame allocation.
+import { STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, type FrameBatch } from '../native/index.ts';
+import type { LiveCaptureStats } from '../native/index.ts';
+
+export interface StreamReport {
+  src: string;
+  appId: number;
+  svId: string;
+  framesPerS: number;
+  frames: number;
+  lastSmpCnt: number;
+  confRev: number;
+  noAsdu: number;
+  simulated: number;
+}
+
+export interface MonitorReport {
+  t: string;
+  scenario?: string;
+  intervalS: number;
+  framesPerS: number;
+  frames: number;
+  decodeErrors: number;
+  streams: StreamReport[];
+  capture?: Pick<LiveCaptureStats, 'received' | 'kernelDrops' | 'ifDrops' | 'queueDrops' | 'linkUp'>;
+  latencyMs?: { p50: number; p99: number; max: number };
+}
+
+interface StreamState {
+  src: string;
+  appId: number;
+  svId: string;
+  frames: number;
+  intervalFrames: number;
+  lastSmpCnt: number;
+  confRev: number;
+  noAsdu: number;
+  simulated: number;
+}
+
+const MAX_STREAMS = 1024; // bounded state: a flood of random sources cannot grow memory without limit
+const LATENCY_SAMPLES = 1 << 18;
+
+export class StreamMonitor {
+  #streams = new Map<number, Map<number, StreamState>>();
+  #count = 0;
+  #overflow = 0;
+  #frames = 0;
+  #intervalFrames = 0;
+  #decodeErrors = 0;
+  #latency = new Float64Array(LATENCY_SAMPLES);
+  #latencyN = 0;
+  #latencyMax = 0;
+  #since = process.hrtime.bigint();
+  #scenario: string | undefined;
+  #captureStats: (() => LiveCaptureStats) | undefined;
+
+  setScenario(name: string): void {
+    this.#scenario = name;
+  }
+
+  attachCapture(stats: () => LiveCaptureStats): void {
+    this.#captureStats = stats;
+  }
+
+  /** arrivalNs: CLOCK_REALTIME when JS received the batch (live), undefined offline. */
+  onBatch(b: FrameBatch, arrivalNs: bigint | undefined): void {
+    const c = b.cols;
+    const raw = c.raw;
+    for (let i = 0; i < b.count; i++) {
+      if (c.status[i] !== 0) {
+        if (c.status[i] !== STATUS_NOT_SV && c.status[i] !== STATUS_TRUNCATED_ETHERNET) this.#decodeErrors++;
+        continue;
+      }
+      this.#frames++;
+      this.#intervalFrames++;
+      const o = c.rawOff[i]!;
+      // Source MAC as a 48-bit number: an allocation-free map key.
+      const srcKey = raw[o + 6]! * 2 ** 40 + raw[o + 7]! * 2 ** 32 + ((raw[o + 8]! << 24) >>> 0) + (raw[o + 9]! << 16) + (raw[o + 10]! << 8) + raw[o + 11]!;
+      let byApp = this.#streams.get(srcKey);
+      if (byApp === undefined) {
+        byApp = new Map();
+        this.#streams.set(srcKey, byApp);
+      }
+      const appId = c.appId[i]!;
+      let s = byApp.get(appId);
+      if (s === undefined) {
+        if (this.#count >= MAX_STREAMS) {
+          this.#overflow++;
+          continue;
+        }
+        const j0 = c.asduStart[i]!;
+        s = { src: b.src(i), appId, svId: c.asduCount[i]! > 0 ? b.svId(j0) : '', frames: 0, intervalFrames: 0, lastSmpCnt: 0, confRev: 0, noAsdu: 0, simulated: 0 };
+        byApp.set(appId, s);
+        this.#count++;
+      }
+      s.frames++;
+      s.intervalFrames++;
+      const n = c.asduCount[i]!;
+      if (n > 0) {
+        const last = c.asduStart[i]! + n - 1;
+        s.lastSmpCnt = c.smpCnt[last]!;
+        s.confRev = c.confRev[last]!;
+      }
+      s.noAsdu = c.noAsdu[i]!;
+      if ((c.reserved1[i]! & 0x8000) !== 0) s.simulated++;
+    }
+    if (arrivalNs !== undefined) {
+      for (let i = 0; i < b.count; i++) {
+        const lat = Number(arrivalNs - c.tsNs[i]!);
+        if (lat > this.#latencyMax) this.#latencyMax = lat;
+        if (this.#latencyN < LATENCY_SAMPLES) this.#latency[this.#latencyN++] = lat;
+      }
+    }
+  }
+
+  /** The report for the interval since the previous call; resets the interval counters. */
+  report(): MonitorReport {
+    const now = process.hrtime.bigint();
+    const intervalS = Math.max(1e-3, Number(now - this.#since) / 1e9);
+    this.#since = now;
+    const streams: StreamReport[] = [];
+    for (const byApp of this.#streams.values()) {
+      for (const s of byApp.values()) {
+        streams.push({
+          src: s.src,
+          appId: s.appId,
+          svId: s.svId,
+          framesPerS: Math.round(s.intervalFrames / intervalS),
+          frames: s.frames,
+          lastSmpCnt: s.lastSmpCnt,
+          confRev: s.confRev,
+          noAsdu: s.noAsdu,
+          simulated: s.simulated,
+        });
+        s.intervalFrames = 0;
+      }
+    }
+    streams.sort((a, b) => a.appId - b.appId || a.src.localeCompare(b.src));
+    const r: MonitorReport = {
+      t: new Date().toISOString(),
+      intervalS: Math.round(intervalS * 1000) / 1000,
+      framesPerS: Math.round(this.#intervalFrames / intervalS),
+      frames: this.#frames,
+      decodeErrors: this.#decodeErrors,
+      streams,
+    };
+    if (this.#scenario !== undefined) r.scenario = this.#scenario;
+    this.#intervalFrames = 0;
+    if (this.#captureStats !== undefined) {
+      const s = this.#captureStats();
+      r.capture = { received: s.received, kernelDrops: s.kernelDrops, ifDrops: s.ifDrops, queueDrops: s.queueDrops, linkUp: s.linkUp };
+    }
+    if (this.#latencyN > 0) {
+      const v = this.#latency.subarray(0, this.#latencyN).sort();
+      const q = (p: number): number => v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)]!;
+      const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
+      r.latencyMs = { p50: ms(q(0.5)), p99: ms(q(0.99)), max: ms(this.#latencyMax) };
+      this.#latencyN = 0;
+      this.#latencyMax = 0;
+    }
+    return r;
+  }
+
+  static format(r: MonitorReport): string {
+    const head = [
+      r.t.slice(11, 19),
+      r.scenario !== undefined ? `scenario ${r.scenario}` : undefined,
+      `${r.framesPerS} frames/s`,
+      `${r.streams.length} streams`,
+      `decode errors ${r.decodeErrors}`,
+      r.capture !== undefined ? `kernel drops ${r.capture.kernelDrops} queue drops ${r.capture.queueDrops}${r.capture.linkUp ? '' : ' LINK DOWN'}` : undefined,
+      r.latencyMs !== undefined ? `latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms max ${r.latencyMs.max} ms` : undefined,
+    ].filter((x) => x !== undefined);
+    const lines = [head.join(' | ')];
+    for (const s of r.streams) {
+      lines.push(
+        `  ${s.src}  appId 0x${s.appId.toString(16).padStart(4, '0')}  ${s.svId.padEnd(22)} ${String(s.framesPerS).padStart(6)} f/s  smpCnt ${String(s.lastSmpCnt).padStart(5)}  confRev ${s.confRev}${s.simulated > 0 ? `  simulate-bit ×${s.simulated}` : ''}`,
+      );
+    }
+    return lines.join('\n');
+  }
+}
