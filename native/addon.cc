@@ -406,6 +406,7 @@ Napi::Value RealtimeNsJs(const Napi::CallbackInfo& info) { return js::FromNs(inf
 Napi::Value MonotonicNsJs(const Napi::CallbackInfo& info) { return js::FromNs(info.Env(), MonotonicNs()); }
 Napi::Value BatchLayoutJs(const Napi::CallbackInfo& info) { return js::BatchLayout(info.Env()); }
 Napi::Value StatusNamesJs(const Napi::CallbackInfo& info) { return js::StatusNames(info.Env()); }
+Napi::Value WarningNamesJs(const Napi::CallbackInfo& info) { return js::WarningNames(info.Env()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
@@ -424,6 +425,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("monotonicNs", Napi::Function::New<MonotonicNsJs>(env, "monotonicNs"));
   exports.Set("batchLayout", Napi::Function::New<BatchLayoutJs>(env, "batchLayout"));
   exports.Set("statusNames", Napi::Function::New<StatusNamesJs>(env, "statusNames"));
+  exports.Set("warningNames", Napi::Function::New<WarningNamesJs>(env, "warningNames"));
   exports.Set("decodeBench", Napi::Function::New<DecodeBenchJs>(env, "decodeBench"));
   exports.Set("defaultFilter", Napi::String::New(env, kDefaultSvFilter));
   return exports;

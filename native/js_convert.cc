@@ -244,5 +244,11 @@ Napi::Array StatusNames(Napi::Env env) {
   return arr;
 }
 
+Napi::Array WarningNames(Napi::Env env) {
+  Napi::Array arr = Napi::Array::New(env, kWarningBits);
+  for (int b = 0; b < kWarningBits; ++b) arr.Set(static_cast<uint32_t>(b), WarningName(1u << b));
+  return arr;
+}
+
 }  // namespace js
 }  // namespace svde

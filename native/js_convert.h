@@ -29,6 +29,7 @@ Napi::BigInt FromNs(Napi::Env env, int64_t ns);
 napi_value FromBatch(napi_env env, PackedBatch* b);
 Napi::Object BatchLayout(Napi::Env env);
 Napi::Array StatusNames(Napi::Env env);
+Napi::Array WarningNames(Napi::Env env);  // by bit number
 
 }  // namespace js
 }  // namespace svde

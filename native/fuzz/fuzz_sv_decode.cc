@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (has(svde::kWarnZeroAsduCount) != (frame.noAsdu == 0)) std::abort();
   const size_t end = static_cast<size_t>(frame.svOffset) + frame.length;
   if (has(svde::kWarnLengthBeyondCapture) != (end > size)) std::abort();
-  if (has(svde::kWarnExtraVlanTags) != (frame.svOffset > 14 + 2 + 4 * svde::kMaxVlanTags)) std::abort();
+  if (has(svde::kWarnExtraVlanTags) != (frame.svOffset > 14 + 4 * svde::kMaxVlanTags)) std::abort();
   const size_t apduEnd = end > size ? size : end;
   bool emptyId = false, oddId = false, oddDatSet = false;
   auto odd = [data](svde::Span sp) {

@@ -963,6 +963,17 @@ static bool NeedsStringMapping(const Bytes& b, const Frame& f) {
   return false;
 }
 
+// TPIDs of the frame's VLAN tags, outer first (tshark puts 0x88A8 tags in an `ieee8021ad` layer).
+static std::string TpidList(const Bytes& b) {
+  std::string out = "[";
+  for (size_t p = 12; p + 4 <= b.size(); p += 4) {
+    const unsigned t = (unsigned{b[p]} << 8) | b[p + 1];
+    if (t != svde::kEtherTypeVlan && t != svde::kEtherTypeQinQ) break;
+    out += (out.size() > 1 ? ", " : "") + std::to_string(t);
+  }
+  return out + "]";
+}
+
 // tshark 4.0.17's verdict on a proper prefix of the 2-ASDU frame (checked by native-check.sh like the
 // cases). Cuts that end exactly between elements are not flagged: after the SV header (22) and after the
 // savPdu tag/length (25) tshark shows no noASDU, after noASDU (28) it shows noASDU alone. Any other cut
@@ -999,10 +1010,11 @@ static int WriteCases(const char* path) {
     if ((stricter || laxer) && reason[0] == '\0') ++missingReason;
     std::fprintf(side,
                  "%s  {\"frame\": %u, \"case\": %s, \"tshark\": \"%s\", \"svde\": \"%s\", \"warnings\": %s, "
-                 "\"stricter\": %s, \"laxer\": %s, \"reason\": %s, \"stringMapping\": %s}",
+                 "\"stricter\": %s, \"laxer\": %s, \"reason\": %s, \"stringMapping\": %s, \"vlanTpids\": %s}",
                  no == 1 ? "" : ",\n", no, JsonStr(name).c_str(), tshark, svde::StatusName(f.status),
                  JsonStr(Warnings(f)).c_str(), stricter ? "true" : "false", laxer ? "true" : "false",
-                 JsonStr(stricter || laxer ? reason : "").c_str(), NeedsStringMapping(frame, f) ? "true" : "false");
+                 JsonStr(stricter || laxer ? reason : "").c_str(), NeedsStringMapping(frame, f) ? "true" : "false",
+                 TpidList(frame).c_str());
   };
   for (const Case& c : BuildCases()) emit(c.name, c.frame, c.tshark, c.reason);
   const Bytes full = MakeFrame(SavPdu({Asdu(), Asdu()}));

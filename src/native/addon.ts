@@ -81,6 +81,7 @@ export interface NativeAddon {
   monotonicNs(): bigint;
   batchLayout(): NativeBatchLayout;
   statusNames(): string[];
+  warningNames(): string[];
   decodeBench(path: string, rounds?: number): DecodeBenchResult;
   readonly defaultFilter: string;
 }

@@ -15,6 +15,8 @@ export const AsduFlag = {
 
 /** Decoder status names by numeric status (index = status; 0 = 'ok'). */
 export const statusNames: readonly string[] = Object.freeze(addon.statusNames());
+/** Names of the decoder's warning bits (native/sv_decode.h enum Warning), by bit number. */
+export const WARNING_NAMES: readonly string[] = Object.freeze(addon.warningNames());
 /** Status of a frame that is not SV at all (another EtherType), e.g. GOOSE read from a file. */
 export const STATUS_NOT_SV: number = statusNames.indexOf('not-sv');
 /** Status of a frame too short to tell whether it is SV. */
@@ -115,6 +117,8 @@ export interface FrameBatch {
   errorOffset(i: number): number;
   errorAsdu(i: number): number;
   warnings(i: number): number;
+  /** Names of the decoder's warning bits set for frame i (anomalies Wireshark tolerates). */
+  warningNames(i: number): string[];
   src(i: number): string;
   dst(i: number): string;
   vlanCount(i: number): number;
@@ -167,6 +171,20 @@ const hex: string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padSt
 
 function macAt(raw: Uint8Array, off: number): string {
   return `${hex[raw[off]!]}:${hex[raw[off + 1]!]}:${hex[raw[off + 2]!]}:${hex[raw[off + 3]!]}:${hex[raw[off + 4]!]}:${hex[raw[off + 5]!]}`;
+}
+
+/**
+ * A VisibleString as Wireshark 4.0 shows it (the reference for `svde decode`): stops at 0x00, each octet
+ * >= 0x80 becomes U+FFFD. The raw octets stay in the frame for evidence and byte-exact comparisons.
+ */
+function visibleString(bytes: Uint8Array, off: number, len: number): string {
+  let s = '';
+  for (let k = 0; k < len; k++) {
+    const b = bytes[off + k]!;
+    if (b === 0) break;
+    s += b < 0x80 ? String.fromCharCode(b) : '\uFFFD';
+  }
+  return s;
 }
 
 function ascii(bytes: Uint8Array, off: number, len: number): string {
@@ -245,6 +263,12 @@ export class BatchView implements FrameBatch {
   errorOffset(i: number): number { return this.cols.errorOffset[i]!; }
   errorAsdu(i: number): number { return this.cols.errorAsdu[i]!; }
   warnings(i: number): number { return this.cols.warnings[i]!; }
+  warningNames(i: number): string[] {
+    const w = this.cols.warnings[i]!;
+    const out: string[] = [];
+    for (let b = 0; w >>> b !== 0; b++) if (((w >>> b) & 1) !== 0) out.push(WARNING_NAMES[b] ?? `bit-${b}`);
+    return out;
+  }
   dst(i: number): string { return this.cols.capLen[i]! >= 6 ? macAt(this.cols.raw, this.cols.rawOff[i]!) : ''; }
   src(i: number): string { return this.cols.capLen[i]! >= 12 ? macAt(this.cols.raw, this.cols.rawOff[i]! + 6) : ''; }
   vlanCount(i: number): number { return this.cols.vlanCount[i]!; }
@@ -292,12 +316,12 @@ export class BatchView implements FrameBatch {
   private has(j: number, flag: number): boolean { return (this.cols.flags[j]! & flag) !== 0; }
   svId(j: number): string {
     const base = this.cols.rawOff[this.cols.asduFrame[j]!]! + this.cols.svIdOff[j]!;
-    return ascii(this.cols.raw, base, this.cols.svIdLen[j]!);
+    return visibleString(this.cols.raw, base, this.cols.svIdLen[j]!);
   }
   datSet(j: number): string | undefined {
     if (!this.has(j, AsduFlag.datSet)) return undefined;
     const base = this.cols.rawOff[this.cols.asduFrame[j]!]! + this.cols.datSetOff[j]!;
-    return ascii(this.cols.raw, base, this.cols.datSetLen[j]!);
+    return visibleString(this.cols.raw, base, this.cols.datSetLen[j]!);
   }
   smpCnt(j: number): number { return this.cols.smpCnt[j]!; }
   confRev(j: number): number { return this.cols.confRev[j]!; }

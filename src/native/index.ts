@@ -4,7 +4,7 @@ import type { DecodeBenchResult, NativeCaptureStats, NativeLiveCapture, NativeSe
 import { BatchView } from './batch.ts';
 import type { FrameBatch } from './batch.ts';
 
-export { AsduFlag, BatchView, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, statusNames } from './batch.ts';
+export { AsduFlag, BatchView, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, statusNames, WARNING_NAMES } from './batch.ts';
 export type { BatchColumns, FrameBatch, TrailerInfo } from './batch.ts';
 export type { DecodeBenchResult, NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
 

@@ -28,6 +28,8 @@ export interface AsduRecord {
   values?: number[];
   quality?: number[];
   security?: SecurityRecord;
+  /** Decoder warnings of the frame: anomalies Wireshark tolerates (e.g. asdu-count-mismatch). */
+  warnings?: string[];
 }
 
 export interface SecurityRecord {
@@ -98,6 +100,7 @@ export function asduRecords(batch: FrameBatch, i: number): AsduRecord[] {
     };
     if (trailer.signature !== undefined) security.signature = hex(trailer.signature);
   }
+  const warnings = batch.warnings(i) !== 0 ? batch.warningNames(i) : undefined;
   const start = batch.asduStart(i);
   const n = batch.asduCount(i);
   for (let k = 0; k < n; k++) {
@@ -144,6 +147,7 @@ export function asduRecords(batch: FrameBatch, i: number): AsduRecord[] {
       r.quality = Array.from(quality);
     }
     if (security !== undefined) r.security = security;
+    if (warnings !== undefined) r.warnings = warnings;
     out.push(r);
   }
   return out;

@@ -115,14 +115,18 @@ function parseAsdu(a: Obj): TsharkAsdu {
 function parseFrame(l: Obj): TsharkFrame {
   const frame = l['frame'] as Obj;
   const eth = l['eth'] as Obj;
-  const vlans = asArray(l['vlan']) as Obj[];
+  // 802.1ad (0x88a8) tags are dissected as an ieee8021ad layer before the 802.1Q ones (tshark's JSON
+  // keeps no other interleaving; S-tags come outer first in practice).
+  const sTags = (asArray(l['ieee8021ad']) as Obj[]).map((v) => ({ id: str(v, 'ieee8021ad.id'), prio: str(v, 'ieee8021ad.priority') }));
+  const cTags = (asArray(l['vlan']) as Obj[]).map((v) => ({ id: str(v, 'vlan.id'), prio: str(v, 'vlan.priority') }));
+  const vlans = [...sTags, ...cTags];
   const f: TsharkFrame = {
     frame: Number(str(frame, 'frame.number')),
     ts: str(frame, 'frame.time_epoch') ?? '',
     src: str(eth, 'eth.src') ?? '',
     dst: str(eth, 'eth.dst') ?? '',
-    vlanIds: vlans.map((v) => Number(str(v, 'vlan.id'))),
-    vlanPriorities: vlans.map((v) => Number(str(v, 'vlan.priority'))),
+    vlanIds: vlans.map((v) => Number(v.id)),
+    vlanPriorities: vlans.map((v) => Number(v.prio)),
     asdus: [],
     malformed: hasMalformed(l),
   };
