@@ -13,6 +13,8 @@ import { deriveKeyPair, SM2_DEFAULT_ID } from '../crypto/sm2.ts';
 import type { Sm2KeyPair } from '../crypto/sm2.ts';
 import type { SignMode } from '../crypto/signed-frames.ts';
 import type { VlanTag } from '../sv/types.ts';
+import { readEncodedTrailer } from '../sv/encode.ts';
+import { epochString } from '../sv/asdu-record.ts';
 import type { DeletedRange, GenuineEvent, GroundTruth, MaliciousFrame, TruthIndicator, TruthStream, Verdict } from './truth.ts';
 
 export interface SimOptions {
@@ -83,22 +85,6 @@ export interface AsyncFrameSink {
 
 interface Pending { relNs: number; seq: number; bytes: Uint8Array; label: PendingLabel | null; mu: MergingUnit | null }
 interface PendingLabel { stream: string; verdict: Verdict; also: Verdict[]; note?: string }
-
-/** The security trailer of an encoded frame (Reserved 2 = its length), or null. */
-export function readTrailer(b: Uint8Array, length: number): { mode: number; keyId: number; secCnt: number } | null {
-  let o = 12;
-  while (o + 4 <= length && ((b[o]! << 8) | b[o + 1]!) !== 0x88ba) o += 4;
-  if (o + 10 > length) return null;
-  const r2 = (b[o + 8]! << 8) | b[o + 9]!;
-  if (r2 < 10 || r2 > length) return null;
-  const t = length - r2;
-  return { mode: b[t + 1]!, keyId: (b[t + 2]! << 8) | b[t + 3]!, secCnt: ((b[t + 4]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!) >>> 0 };
-}
-
-export function epochString(startEpochS: number, relNs: number): string {
-  const sec = Math.floor(relNs / 1e9);
-  return `${startEpochS + sec}.${String(relNs - sec * 1e9).padStart(9, '0')}`;
-}
 
 export class SimContext {
   readonly plan: SimPlan;
@@ -225,7 +211,7 @@ export class SimContext {
       // A broken block's end frame fails verification even if that frame itself is intact.
       const broken = this.#broken.get(mu);
       if (broken && broken.size) {
-        const t = readTrailer(bytes, length);
+        const t = readEncodedTrailer(bytes, length);
         if (t && t.mode === 3 && t.keyId === mu.signer!.keyId) {
           const idx = Math.floor((t.secCnt - 1) / mu.signer!.blockLen);
           if (broken.delete(idx) && !label) {
@@ -244,6 +230,10 @@ export class SimContext {
     }
   }
 
+  #epoch(relNs: number): string {
+    return epochString(BigInt(this.plan.opts.startEpochS) * 1_000_000_000n + BigInt(Math.round(relNs)));
+  }
+
   async maybeFlushSink(): Promise<void> {
     if (this.#sink.wantsFlush && this.#sink.flush) await this.#sink.flush();
   }
@@ -254,7 +244,7 @@ export class SimContext {
       kind: e.ev.kind, detail: e.ev.detail,
       streams: this.plan.mus.filter((m) => m.bayIndex === e.ev.bay).map((m) => m.name),
       fromFrame: e.from, toFrame: e.to,
-      fromTs: epochString(this.plan.opts.startEpochS, e.fromNs), toTs: epochString(this.plan.opts.startEpochS, e.toNs),
+      fromTs: this.#epoch(e.fromNs), toTs: this.#epoch(e.toNs),
       mustNotRaise: attack.filter((i) => !e.ev.mayRaise.includes(i)), mayRaise: e.ev.mayRaise,
     }));
   }

@@ -215,6 +215,21 @@ export function encodeFrame(frame: SvFrame): { bytes: Uint8Array; layout: FrameL
 
 // ---- in-place patching of a frame encoded with encodeFrameInto (offsets from its layout) ----
 
+/**
+ * The SVDE security trailer of a frame this encoder wrote (Reserved 2 = its length), or null when the
+ * frame is unsigned. Walks 0–2 VLAN tags to the SV header; trusts the frame (use the native decoder for
+ * frames from the wire).
+ */
+export function readEncodedTrailer(b: Uint8Array, length: number): { mode: number; keyId: number; secCnt: number } | null {
+  let o = 12;
+  for (let tags = 0; tags < 2 && o + 4 <= length && [0x8100, 0x88a8].includes(readU16(b, o)); tags++) o += 4;
+  if (o + 10 > length || readU16(b, o) !== 0x88ba) return null;
+  const r2 = readU16(b, o + 8);
+  if (r2 < 10 || r2 > length) return null;
+  const t = length - r2;
+  return { mode: b[t + 1]!, keyId: readU16(b, t + 2), secCnt: readU32(b, t + 4) };
+}
+
 export function patchU16(buf: Uint8Array, off: number, v: number): void {
   buf[off] = (v >>> 8) & 0xff; buf[off + 1] = v & 0xff;
 }
