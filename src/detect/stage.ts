@@ -1,0 +1,33 @@
+// The contract between the pipeline and its stages. A stage looks at one decoded frame at a time through
+// the batch columns (no per-frame allocation on the normal path) and reports suspicion through `flag`.
+import type { BatchColumns, FrameBatch } from '../native/index.ts';
+import type { StreamEntry } from './streams.ts';
+import type { AlarmCategory } from './types.ts';
+
+/** One frame under inspection; the pipeline reuses a single instance. */
+export interface FrameContext {
+  batch: FrameBatch;
+  cols: BatchColumns;
+  /** Index of the frame in the batch. */
+  i: number;
+  frameNo: number;
+  tsNs: bigint;
+  /** Capture time in ns as a double: exact enough for windows and rates. */
+  t: number;
+  /** Source MAC as a 48-bit number. */
+  srcKey: number;
+  /** The configured stream the frame claims to belong to, if any. */
+  stream: StreamEntry | undefined;
+}
+
+export type Flag = (
+  indicator: AlarmCategory,
+  reason: string,
+  opts?: { discard?: boolean; detail?: Readonly<Record<string, number | string | boolean>> },
+) => void;
+
+export interface Stage {
+  readonly name: string;
+  /** Inspect one frame. Return false to withhold it from the following stages. */
+  onFrame(ctx: FrameContext, flag: Flag): boolean;
+}

@@ -1,0 +1,57 @@
+// Shared by the detection tests: simulate a scenario into a temp capture, build the expected streams from
+// its ground truth (what SCL + configuration would say), and run a pipeline over the capture.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readCaptureFile } from '../../src/native/index.ts';
+import { Pipeline } from '../../src/detect/pipeline.ts';
+import type { Stage } from '../../src/detect/stage.ts';
+import { StreamRegistry, type ExpectedStream } from '../../src/detect/streams.ts';
+import type { Alarm, FrameVerdict } from '../../src/detect/types.ts';
+import type { GroundTruth } from '../../src/sim/truth.ts';
+import { svde } from '../helpers/repo.ts';
+
+export async function simulate(dir: string, scenario: string, extra: string[] = []): Promise<{ file: string; truth: GroundTruth }> {
+  const file = path.join(dir, `${scenario}.pcap`);
+  const r = await svde(['simulate', '--out', file, '--scenario', scenario, '--seed', '3', ...extra]);
+  if (r.code !== 0) throw new Error(`simulate ${scenario}: ${r.stderr}`);
+  return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
+}
+
+export function expectedStreams(truth: GroundTruth): ExpectedStream[] {
+  return truth.config.streams.map((s) => ({
+    name: s.name,
+    svID: s.svID,
+    appId: s.appId,
+    acceptedSourceMacs: s.acceptedSourceMacs,
+    dstMac: s.dstMac,
+    confRev: s.confRev,
+    datSet: s.datSet,
+    samplesPerSecond: s.samplesPerSecond,
+    nofASDU: s.nofASDU,
+    framesPerSecond: s.framesPerSecond,
+  }));
+}
+
+export interface RunResult {
+  pipeline: Pipeline;
+  verdicts: FrameVerdict[];
+  alarms: Alarm[];
+}
+
+export function runPipeline(file: string, truth: GroundTruth, makeStages: (r: StreamRegistry) => Stage[]): RunResult {
+  const registry = new StreamRegistry(expectedStreams(truth));
+  const verdicts: FrameVerdict[] = [];
+  const alarms: Alarm[] = [];
+  const pipeline = new Pipeline({ registry, stages: makeStages(registry), onVerdict: (v) => verdicts.push(v), alarms: { onAlarm: (a) => alarms.push(a) } });
+  for (const b of readCaptureFile(file)) pipeline.processBatch(b);
+  pipeline.finish();
+  return { pipeline, verdicts, alarms };
+}
+
+/** Capture time (ns) of frame `frameNo` (1-based) of a capture file. */
+export function frameTs(file: string, frameNo: number): bigint {
+  for (const b of readCaptureFile(file)) {
+    for (let i = 0; i < b.count; i++) if (b.frameNo(i) === frameNo) return b.tsNs(i);
+  }
+  throw new Error(`frame ${frameNo} not in ${file}`);
+}
