@@ -4,7 +4,7 @@
 import { STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, type FrameBatch } from '../native/index.ts';
 import { AlarmManager, type AlarmListener } from './alarms.ts';
 import { IndicatorBoard } from './indicators.ts';
-import type { Flag, FrameContext, Stage } from './stage.ts';
+import type { Flag, FlagOptions, FrameContext, Stage } from './stage.ts';
 import { macKey, type StreamRegistry } from './streams.ts';
 import type { AlarmCategory, FrameVerdict } from './types.ts';
 
@@ -42,17 +42,23 @@ export class Pipeline {
     this.#stages = opts.stages;
     this.#onVerdict = opts.onVerdict;
     this.alarms = new AlarmManager(this.board, opts.alarms, opts.holdMs);
-    this.#flag = (indicator: AlarmCategory, reason: string, o?: { discard?: boolean; detail?: FrameVerdict['detail'] }): void => {
-      const ctx = this.#ctx!;
-      const s = ctx.stream;
-      const v: FrameVerdict = {
-        frame: ctx.frameNo,
-        tsNs: ctx.tsNs,
-        indicator,
-        reason,
-        stream: s !== undefined ? s.cfg.name : `0x${ctx.cols.appId[ctx.i]!.toString(16).padStart(4, '0')}`,
-        discard: o?.discard === true,
-      };
+    this.#flag = (indicator: AlarmCategory, reason: string, o?: FlagOptions): void => {
+      const at = o?.at;
+      let v: FrameVerdict;
+      if (at !== undefined) {
+        v = { frame: at.frame, tsNs: at.tsNs, indicator, reason, stream: at.stream, discard: false };
+      } else {
+        const ctx = this.#ctx!;
+        const s = ctx.stream;
+        v = {
+          frame: ctx.frameNo,
+          tsNs: ctx.tsNs,
+          indicator,
+          reason,
+          stream: s !== undefined ? s.cfg.name : `0x${ctx.cols.appId[ctx.i]!.toString(16).padStart(4, '0')}`,
+          discard: o?.discard === true,
+        };
+      }
       if (o?.detail !== undefined) v.detail = o.detail;
       if (v.discard) this.#discard = true;
       this.stats.verdicts++;
@@ -67,7 +73,7 @@ export class Pipeline {
 
   processBatch(batch: FrameBatch): void {
     const c = batch.cols;
-    const ctx: FrameContext = this.#ctx ?? { batch, cols: c, i: 0, frameNo: 0, tsNs: 0n, t: 0, srcKey: 0, stream: undefined };
+    const ctx: FrameContext = this.#ctx ?? { batch, cols: c, i: 0, frameNo: 0, tsNs: 0n, t: 0, srcKey: 0, stream: undefined, svIdMatched: false };
     this.#ctx = ctx;
     ctx.batch = batch;
     ctx.cols = c;
@@ -93,6 +99,7 @@ export class Pipeline {
         continue;
       }
       ctx.stream = this.#registry.lookup(c, i);
+      ctx.svIdMatched = this.#registry.svIdMatched;
       this.stats.asdus += c.asduCount[i]!;
       this.#discard = false;
       for (const stage of this.#stages) {
@@ -107,6 +114,7 @@ export class Pipeline {
 
   /** End of input: close every alarm episode. */
   finish(): void {
+    for (const stage of this.#stages) stage.finish?.(this.#flag);
     this.alarms.flush();
   }
 }

@@ -18,16 +18,30 @@ export interface FrameContext {
   srcKey: number;
   /** The configured stream the frame claims to belong to, if any. */
   stream: StreamEntry | undefined;
+  /** False when the stream was matched by APPID alone (the frame's svID is not the configured one). */
+  svIdMatched: boolean;
 }
 
-export type Flag = (
-  indicator: AlarmCategory,
-  reason: string,
-  opts?: { discard?: boolean; detail?: Readonly<Record<string, number | string | boolean>> },
-) => void;
+/** A verdict about an earlier frame, decided later (e.g. a reorder seen only when the late frame came). */
+export interface FrameRef {
+  frame: number;
+  tsNs: bigint;
+  stream: string;
+}
+
+export interface FlagOptions {
+  discard?: boolean;
+  detail?: Readonly<Record<string, number | string | boolean>>;
+  /** The verdict is about this earlier frame, not the current one. */
+  at?: FrameRef;
+}
+
+export type Flag = (indicator: AlarmCategory, reason: string, opts?: FlagOptions) => void;
 
 export interface Stage {
   readonly name: string;
   /** Inspect one frame. Return false to withhold it from the following stages. */
   onFrame(ctx: FrameContext, flag: Flag): boolean;
+  /** End of input: decide what is still pending (verdicts must carry `at`). */
+  finish?(flag: Flag): void;
 }

@@ -17,12 +17,20 @@ export interface ExpectedStream {
   nofASDU: number;
   /** Frames per second the stream should publish (samplesPerSecond / nofASDU). */
   framesPerSecond: number;
+  /** smpCnt modulus: samplesPerSecond for 9-2 (reset every second); 65536 for publishers that never reset. */
+  smpCntWrap?: number;
+  /** smpCnt advance per frame: nofASDU when ASDUs carry consecutive samples (9-2), 1 when they carry
+   *  different quantities of one sample (some publishers). Default nofASDU. */
+  smpCntStep?: number;
+  /** Simulate bit (test frames) accepted on this stream (test mode). */
+  testMode?: boolean;
 }
 
 export interface StreamEntry {
   readonly index: number;
   readonly cfg: ExpectedStream;
   readonly svIdBytes: Uint8Array;
+  readonly datSetBytes: Uint8Array | undefined;
   readonly accepted: ReadonlySet<number>;
 }
 
@@ -37,6 +45,13 @@ export function macKeyOf(mac: string): number {
   return macKey(Uint8Array.from(parts.map((p) => Number.parseInt(p, 16))), 0);
 }
 
+/** raw[off, off+len) equals bytes. */
+export function bytesEqual(raw: Uint8Array, off: number, len: number, bytes: Uint8Array): boolean {
+  if (len !== bytes.length) return false;
+  for (let k = 0; k < len; k++) if (raw[off + k] !== bytes[k]) return false;
+  return true;
+}
+
 export class StreamRegistry {
   readonly streams: readonly StreamEntry[];
   #byAppId = new Map<number, StreamEntry[]>();
@@ -46,6 +61,7 @@ export class StreamRegistry {
       index,
       cfg,
       svIdBytes: new TextEncoder().encode(cfg.svID),
+      datSetBytes: cfg.datSet === undefined || cfg.datSet === null ? undefined : new TextEncoder().encode(cfg.datSet),
       accepted: new Set(cfg.acceptedSourceMacs.map(macKeyOf)),
     }));
     for (const e of this.streams) {
@@ -55,20 +71,27 @@ export class StreamRegistry {
     }
   }
 
-  /** The configured stream of frame i of a batch (by APPID and the first ASDU's svID), or undefined. */
+  /** Whether the last lookup() matched the svID too (false: matched by APPID alone). */
+  svIdMatched = false;
+
+  /**
+   * The configured stream of frame i of a batch: by APPID and the first ASDU's svID; failing that, the
+   * only stream with that APPID (its svID is then wrong: `svIdMatched` is false); else undefined.
+   */
   lookup(c: BatchColumns, i: number): StreamEntry | undefined {
     const list = this.#byAppId.get(c.appId[i]!);
+    this.svIdMatched = false;
     if (list === undefined || c.asduCount[i] === 0) return undefined;
     const j = c.asduStart[i]!;
     const off = c.rawOff[i]! + c.svIdOff[j]!;
     const len = c.svIdLen[j]!;
     const raw = c.raw;
-    outer: for (const e of list) {
-      const want = e.svIdBytes;
-      if (want.length !== len) continue;
-      for (let k = 0; k < len; k++) if (raw[off + k] !== want[k]) continue outer;
+    for (const e of list) {
+      if (!bytesEqual(raw, off, len, e.svIdBytes)) continue;
+      this.svIdMatched = true;
       return e;
     }
-    return undefined;
+    this.svIdMatched = false;
+    return list.length === 1 ? list[0] : undefined;
   }
 }

@@ -55,3 +55,36 @@ export function frameTs(file: string, frameNo: number): bigint {
   }
   throw new Error(`frame ${frameNo} not in ${file}`);
 }
+
+export interface Evaluation {
+  /** Malicious frames (of the indicators evaluated) with a matching verdict. */
+  hits: number;
+  /** Malicious frames without one. */
+  missed: Array<{ frame: number; want: string }>;
+  /** Verdicts on frames the truth does not label (or with a verdict the label does not allow). */
+  falseAlarms: Array<{ frame: number; got: string }>;
+}
+
+/**
+ * Compares verdicts with the ground truth for the given indicators: every labelled frame whose primary
+ * indicator is among them must get its verdict (or one of its `also`); every verdict must be allowed by
+ * the label of its frame.
+ */
+export function evaluate(truth: GroundTruth, verdicts: FrameVerdict[], indicators: readonly string[]): Evaluation {
+  const labels = new Map(truth.malicious.map((m) => [m.frame, m]));
+  const allowed = (frame: number, ind: string, reason: string): boolean => {
+    const m = labels.get(frame);
+    if (m === undefined) return false;
+    return (m.indicator === ind && m.reason === reason) || (m.also ?? []).some((a) => a.indicator === ind && a.reason === reason);
+  };
+  const byFrame = new Map<number, FrameVerdict[]>();
+  for (const v of verdicts) byFrame.set(v.frame, [...(byFrame.get(v.frame) ?? []), v]);
+  const out: Evaluation = { hits: 0, missed: [], falseAlarms: [] };
+  for (const m of truth.malicious) {
+    if (!indicators.includes(m.indicator)) continue;
+    if ((byFrame.get(m.frame) ?? []).some((v) => allowed(m.frame, v.indicator, v.reason))) out.hits++;
+    else out.missed.push({ frame: m.frame, want: `${m.indicator}/${m.reason}` });
+  }
+  for (const v of verdicts) if (indicators.includes(v.indicator) && !allowed(v.frame, v.indicator, v.reason)) out.falseAlarms.push({ frame: v.frame, got: `${v.indicator}/${v.reason}` });
+  return out;
+}

@@ -1,0 +1,260 @@
+// γlj (SPEC §2 step 5): protocol logic per stream. smpCnt progression with wrap (duplicates, replays of
+// old frames, gaps = deleted frames, counter jumps, reordering, a second counter interleaved with the
+// genuine one = injection), the frame's fields against the configuration (svID, confRev, datSet, noASDU,
+// simulate bit, smpSynch). Deviations are judged against time: a genuine stream's smpCnt advances with the
+// capture clock, so a forward step that matches the elapsed time is a gap (frames missing), one that does
+// not is a jump or a foreign counter. Capture loss (kernel drops) is not an attack: gaps while the capture
+// reports drops are counted as `capture-loss` normal events, not alarmed.
+import { AsduFlag } from '../../native/index.ts';
+import type { FrameContext, Flag, FrameRef, Stage } from '../stage.ts';
+import { bytesEqual, type StreamEntry, type StreamRegistry } from '../streams.ts';
+
+export interface LogicOptions {
+  /** Late frames up to this many frames behind are reordering, copies this recent duplicates (default 16). */
+  reorderFrames?: number;
+  /** Tolerance of the time check, ms (default 2) — at least 4 frame periods. */
+  timeToleranceMs?: number;
+  /** A pending decision (reorder, second counter) is settled after this long, ms (default 50; at least
+   *  four frame periods of the stream). */
+  settleMs?: number;
+}
+
+interface Pending {
+  kind: 'early' | 'alt';
+  at: FrameRef;
+  /** early: the smpCnt values skipped, [from, to) modulo wrap. */
+  from: number;
+  to: number;
+  deadline: number;
+}
+
+class StreamLogic {
+  readonly wrap: number;
+  readonly step: number;
+  readonly samplesPerNs: number;
+  next = -1; // expected smpCnt of the next in-sequence frame
+  lastS = 0;
+  lastT = 0;
+  serial = 0; // in-sequence samples accepted so far
+  readonly seenAt: Float64Array; // serial at which each smpCnt value was last accepted
+  readonly hashAt: Uint32Array; // fingerprint of the values of that frame
+  altNext = -1; // a second counter: expected next smpCnt
+  altMainSerial = 0; // main serial when the second counter was last seen
+  altFrames = 0;
+  pending: Pending[] = [];
+  lastSmpSynch = -1;
+  settleNs = 0;
+
+  constructor(s: StreamEntry) {
+    this.wrap = s.cfg.smpCntWrap ?? s.cfg.samplesPerSecond;
+    this.step = s.cfg.smpCntStep ?? s.cfg.nofASDU;
+    this.samplesPerNs = (s.cfg.framesPerSecond * this.step) / 1e9;
+    this.seenAt = new Float64Array(this.wrap).fill(-Infinity);
+    this.hashAt = new Uint32Array(this.wrap);
+  }
+
+  fwd(a: number, b: number): number {
+    return (((b - a) % this.wrap) + this.wrap) % this.wrap;
+  }
+}
+
+/** FNV-1a of a byte range: a cheap fingerprint of a frame's sample values. */
+function fnv(raw: Uint8Array, off: number, len: number): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < len; k++) h = Math.imul(h ^ raw[off + k]!, 0x01000193);
+  return h >>> 0;
+}
+
+export class LogicStage implements Stage {
+  readonly name = 'logic';
+  #state: StreamLogic[];
+  #reorderFrames: number;
+  #tolNs: number;
+  #captureDrops = 0;
+  #dropsSeen = 0;
+  /** Gaps explained by capture loss (normal events, not alarms). */
+  captureLossGaps = 0;
+
+  constructor(registry: StreamRegistry, opts: LogicOptions = {}) {
+    this.#state = registry.streams.map((s) => new StreamLogic(s));
+    this.#reorderFrames = opts.reorderFrames ?? 16;
+    this.#tolNs = (opts.timeToleranceMs ?? 2) * 1e6;
+    const settleNs = (opts.settleMs ?? 50) * 1e6;
+    for (const st of this.#state) st.settleNs = Math.max(settleNs, 4 / (st.samplesPerNs / st.step));
+  }
+
+  /** The live capture's cumulative kernel + queue drops; gaps while this grows are capture loss. */
+  setCaptureDrops(total: number): void {
+    this.#captureDrops = total;
+  }
+
+  onFrame(ctx: FrameContext, flag: Flag): boolean {
+    const s = ctx.stream;
+    if (s === undefined) return true;
+    const c = ctx.cols;
+    const i = ctx.i;
+    const cfg = s.cfg;
+    let ok = true;
+    const j0 = c.asduStart[i]!;
+    if (!ctx.svIdMatched) ok = this.#bad(flag, 'svid-mismatch');
+    if (cfg.confRev !== undefined && c.confRev[j0] !== cfg.confRev) ok = this.#bad(flag, 'confrev-mismatch', { confRev: c.confRev[j0]!, expected: cfg.confRev });
+    if (s.datSetBytes !== undefined && (c.flags[j0]! & AsduFlag.datSet) !== 0) {
+      const off = c.rawOff[i]! + c.datSetOff[j0]!;
+      if (!bytesEqual(c.raw, off, c.datSetLen[j0]!, s.datSetBytes)) ok = this.#bad(flag, 'datset-mismatch', { datSet: ctx.batch.datSet(j0) ?? '' });
+    }
+    if (c.noAsdu[i] !== cfg.nofASDU) ok = this.#bad(flag, 'noasdu-mismatch', { noASDU: c.noAsdu[i]!, expected: cfg.nofASDU });
+    if ((c.reserved1[i]! & 0x8000) !== 0 && cfg.testMode !== true) ok = this.#bad(flag, 'simulate-bit');
+    const st = this.#state[s.index]!;
+    if ((c.flags[j0]! & AsduFlag.smpSynch) !== 0) {
+      const sync = c.smpSynch[j0]!;
+      if (st.lastSmpSynch > 0 && sync === 0) flag('logic', 'smpsynch-lost', { detail: { smpSynch: sync, before: st.lastSmpSynch } });
+      st.lastSmpSynch = sync;
+    }
+    if (!this.#sequence(ctx, st, flag)) ok = false;
+    return ok;
+  }
+
+  #bad(flag: Flag, reason: string, detail?: Record<string, number | string>): false {
+    if (detail === undefined) flag('logic', reason, { discard: true });
+    else flag('logic', reason, { discard: true, detail });
+    return false;
+  }
+
+  /** smpCnt progression; false when the frame is out of sequence (withheld from value-based stages). */
+  #sequence(ctx: FrameContext, st: StreamLogic, flag: Flag): boolean {
+    const c = ctx.cols;
+    const i = ctx.i;
+    const j0 = c.asduStart[i]!;
+    const sc = c.smpCnt[j0]! % st.wrap;
+    const t = ctx.t;
+    this.#settle(st, t, flag);
+    const hash = fnv(c.raw, c.rawOff[i]! + c.seqDataOff[j0]!, c.seqDataLen[j0]!);
+    const dropsGrew = this.#captureDrops > this.#dropsSeen;
+    this.#dropsSeen = this.#captureDrops;
+
+    if (st.next < 0 || sc === st.next) {
+      this.#accept(st, sc, t, hash);
+      return true;
+    }
+    const age = st.serial - st.seenAt[sc]!;
+    if (age <= this.#reorderFrames * st.step) {
+      // Accepted a moment ago: the same frame again, or a copy racing it.
+      flag('logic', 'smpcnt-duplicate', { discard: true, detail: { smpCnt: sc } });
+      return false;
+    }
+    if (st.hashAt[sc] === hash && age < st.wrap) {
+      // The very values this smpCnt carried earlier (less than one counter cycle ago): an old frame re-sent.
+      flag('logic', 'replay', { discard: true, detail: { smpCnt: sc } });
+      return false;
+    }
+    if (st.altNext >= 0 && sc === st.altNext) {
+      st.altNext = (sc + st.step) % st.wrap;
+      st.altFrames++;
+      return this.#altFrame(st, ctx, flag);
+    }
+    const back = st.fwd(sc, st.next);
+    if (back > 0 && back <= this.#reorderFrames * st.step) {
+      // Late: a value skipped a moment ago arrives now.
+      if (this.#resolveEarly(st, sc, flag, ctx)) {
+        flag('logic', 'smpcnt-reorder', { discard: true, detail: { smpCnt: sc, late: back } });
+        return false;
+      }
+    }
+    const d = st.fwd(st.next, sc);
+    const predicted = st.samplesPerNs * (t - st.lastT) - st.step; // samples expected since `next`
+    const timeOk = d < st.wrap / 2 && Math.abs(d - predicted) <= Math.max(4 * st.step, this.#tolNs * st.samplesPerNs);
+    if (timeOk) {
+      if (dropsGrew) {
+        this.captureLossGaps++;
+        this.#accept(st, sc, t, hash);
+        return true;
+      }
+      if (d <= this.#reorderFrames * st.step) {
+        // Small forward step: a reorder if the skipped values come late, else a gap (decided later).
+        st.pending.push({ kind: 'early', at: this.#ref(ctx), from: st.next, to: sc, deadline: t + st.settleNs });
+      } else {
+        flag('logic', 'gap', { detail: { smpCnt: sc, missing: d } });
+      }
+      this.#accept(st, sc, t, hash);
+      return true;
+    }
+    // A counter that does not follow the genuine one in time: start (or restart) a second counter and
+    // decide once it shows whether the genuine counter goes on (injection) or stopped (the counter jumped).
+    st.altNext = (sc + st.step) % st.wrap;
+    st.altMainSerial = st.serial;
+    st.altFrames = 1;
+    st.pending.push({ kind: 'alt', at: this.#ref(ctx), from: sc, to: sc, deadline: t + st.settleNs });
+    return false;
+  }
+
+  #altFrame(st: StreamLogic, ctx: FrameContext, flag: Flag): boolean {
+    const mainMoved = st.serial > st.altMainSerial;
+    const first = st.pending.findIndex((p) => p.kind === 'alt');
+    if (mainMoved) {
+      // Both counters alive: frames of the second one are injected.
+      if (first >= 0) flag('logic', 'interleaved-counter', { discard: true, at: st.pending.splice(first, 1)[0]!.at });
+      flag('logic', 'interleaved-counter', { discard: true, detail: { smpCnt: ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! } });
+      st.altMainSerial = st.serial;
+      return false;
+    }
+    // The genuine counter fell silent and the new one goes on: the stream's counter jumped. One verdict on
+    // the first frame of the new counter; from here on it is the stream's counter.
+    if (first >= 0) flag('logic', 'smpcnt-jump', { at: st.pending.splice(first, 1)[0]!.at });
+    const sc = ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! % st.wrap;
+    st.altNext = -1;
+    st.next = sc; // accepted below as in-sequence
+    this.#accept(st, sc, ctx.t, 0);
+    return true;
+  }
+
+  /** A late value: if it fills an earlier small forward step, both frames were reordered. */
+  #resolveEarly(st: StreamLogic, sc: number, flag: Flag, _ctx: FrameContext): boolean {
+    for (let k = 0; k < st.pending.length; k++) {
+      const p = st.pending[k]!;
+      if (p.kind !== 'early') continue;
+      const span = st.fwd(p.from, p.to);
+      if (st.fwd(p.from, sc) < span) {
+        flag('logic', 'smpcnt-reorder', { at: p.at, detail: { note: 'arrived before its predecessor' } });
+        st.pending.splice(k, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Pending decisions whose time is up: skipped values never came (gap); a lone foreign frame (jump). */
+  #settle(st: StreamLogic, t: number, flag: Flag): void {
+    if (st.pending.length === 0) return;
+    for (let k = 0; k < st.pending.length; ) {
+      const p = st.pending[k]!;
+      if (t < p.deadline) {
+        k++;
+        continue;
+      }
+      st.pending.splice(k, 1);
+      if (p.kind === 'early') flag('logic', 'gap', { at: p.at, detail: { missing: st.fwd(p.from, p.to) } });
+      else {
+        flag('logic', 'smpcnt-jump', { at: p.at });
+        st.altNext = -1;
+      }
+    }
+  }
+
+  #accept(st: StreamLogic, sc: number, t: number, hash: number): void {
+    st.serial += st.step;
+    st.seenAt[sc] = st.serial;
+    st.hashAt[sc] = hash;
+    st.next = (sc + st.step) % st.wrap;
+    st.lastS = sc;
+    st.lastT = t;
+  }
+
+  #ref(ctx: FrameContext): FrameRef {
+    return { frame: ctx.frameNo, tsNs: ctx.tsNs, stream: ctx.stream!.cfg.name };
+  }
+
+  finish(flag: Flag): void {
+    for (const st of this.#state) this.#settle(st, Infinity, flag);
+  }
+}
+
