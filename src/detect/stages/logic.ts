@@ -19,10 +19,9 @@ export interface LogicOptions {
   settleMs?: number;
 }
 
+/** A small forward step: the frame that skipped [from, to) (modulo wrap), decided when they come or not. */
 interface Pending {
-  kind: 'early' | 'alt';
   at: FrameRef;
-  /** early: the smpCnt values skipped, [from, to) modulo wrap. */
   from: number;
   to: number;
   deadline: number;
@@ -39,8 +38,10 @@ class StreamLogic {
   readonly seenAt: Float64Array; // serial at which each smpCnt value was last accepted
   readonly hashAt: Uint32Array; // fingerprint of the values of that frame
   altNext = -1; // a second counter: expected next smpCnt
-  altMainSerial = 0; // main serial when the second counter was last seen
-  altFrames = 0;
+  altMainSerial = 0; // main serial when the second counter was last judged
+  altPending: FrameRef[] = []; // its frames not judged yet
+  altDeadline = 0;
+  framePeriodNs = 0;
   pending: Pending[] = [];
   lastSmpSynch = -1;
   settleNs = 0;
@@ -80,7 +81,10 @@ export class LogicStage implements Stage {
     this.#reorderFrames = opts.reorderFrames ?? 16;
     this.#tolNs = (opts.timeToleranceMs ?? 2) * 1e6;
     const settleNs = (opts.settleMs ?? 50) * 1e6;
-    for (const st of this.#state) st.settleNs = Math.max(settleNs, 4 / (st.samplesPerNs / st.step));
+    for (const st of this.#state) {
+      st.framePeriodNs = st.step / st.samplesPerNs;
+      st.settleNs = Math.max(settleNs, 4 * st.framePeriodNs);
+    }
   }
 
   /** The live capture's cumulative kernel + queue drops; gaps while this grows are capture loss. */
@@ -134,6 +138,11 @@ export class LogicStage implements Stage {
 
     if (st.next < 0 || sc === st.next) {
       this.#accept(st, sc, t, hash);
+      if (st.altPending.length > 0) {
+        // The genuine counter goes on while a second one waits: the second one is injected.
+        this.#flagAlt(st, flag);
+        st.altMainSerial = st.serial;
+      }
       return true;
     }
     const age = st.serial - st.seenAt[sc]!;
@@ -149,7 +158,6 @@ export class LogicStage implements Stage {
     }
     if (st.altNext >= 0 && sc === st.altNext) {
       st.altNext = (sc + st.step) % st.wrap;
-      st.altFrames++;
       return this.#altFrame(st, ctx, flag);
     }
     const back = st.fwd(sc, st.next);
@@ -171,7 +179,7 @@ export class LogicStage implements Stage {
       }
       if (d <= this.#reorderFrames * st.step) {
         // Small forward step: a reorder if the skipped values come late, else a gap (decided later).
-        st.pending.push({ kind: 'early', at: this.#ref(ctx), from: st.next, to: sc, deadline: t + st.settleNs });
+        st.pending.push({ at: this.#ref(ctx), from: st.next, to: sc, deadline: t + st.settleNs });
       } else {
         flag('logic', 'gap', { detail: { smpCnt: sc, missing: d } });
       }
@@ -180,38 +188,61 @@ export class LogicStage implements Stage {
     }
     // A counter that does not follow the genuine one in time: start (or restart) a second counter and
     // decide once it shows whether the genuine counter goes on (injection) or stopped (the counter jumped).
+    this.#settleAlt(st, flag);
     st.altNext = (sc + st.step) % st.wrap;
     st.altMainSerial = st.serial;
-    st.altFrames = 1;
-    st.pending.push({ kind: 'alt', at: this.#ref(ctx), from: sc, to: sc, deadline: t + st.settleNs });
+    st.altPending.push(this.#ref(ctx));
+    st.altDeadline = t + st.settleNs;
     return false;
   }
 
   #altFrame(st: StreamLogic, ctx: FrameContext, flag: Flag): boolean {
-    const mainMoved = st.serial > st.altMainSerial;
-    const first = st.pending.findIndex((p) => p.kind === 'alt');
-    if (mainMoved) {
-      // Both counters alive: frames of the second one are injected.
-      if (first >= 0) flag('logic', 'interleaved-counter', { discard: true, at: st.pending.splice(first, 1)[0]!.at });
+    if (st.serial > st.altMainSerial) {
+      // The genuine counter went on meanwhile: both counters are alive, the second one is injected.
+      this.#flagAlt(st, flag);
       flag('logic', 'interleaved-counter', { discard: true, detail: { smpCnt: ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! } });
       st.altMainSerial = st.serial;
+      st.altDeadline = ctx.t + st.settleNs;
       return false;
     }
-    // The genuine counter fell silent and the new one goes on: the stream's counter jumped. One verdict on
-    // the first frame of the new counter; from here on it is the stream's counter.
-    if (first >= 0) flag('logic', 'smpcnt-jump', { at: st.pending.splice(first, 1)[0]!.at });
-    const sc = ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! % st.wrap;
+    if (ctx.t - st.lastT > 4 * st.framePeriodNs) {
+      // The genuine counter fell silent and the new one goes on: the stream's counter jumped. One verdict
+      // on the first frame of the new counter; from here on it is the stream's counter.
+      const first = st.altPending[0];
+      if (first !== undefined) flag('logic', 'smpcnt-jump', { at: first });
+      st.altPending = [];
+      st.altNext = -1;
+      const sc = ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! % st.wrap;
+      this.#accept(st, sc, ctx.t, 0);
+      return true;
+    }
+    // Not decided yet (two foreign frames in a row can happen when both publishers run at the same rate).
+    st.altPending.push(this.#ref(ctx));
+    st.altDeadline = ctx.t + st.settleNs;
+    return false;
+  }
+
+  /** Judges the waiting frames of the second counter as injected. */
+  #flagAlt(st: StreamLogic, flag: Flag): void {
+    for (const at of st.altPending) flag('logic', 'interleaved-counter', { discard: true, at });
+    st.altPending = [];
+  }
+
+  /** A second counter whose time is up: injected if the genuine one moved, else a lone counter jump. */
+  #settleAlt(st: StreamLogic, flag: Flag): void {
+    if (st.altPending.length === 0) return;
+    if (st.serial > st.altMainSerial) this.#flagAlt(st, flag);
+    else {
+      flag('logic', 'smpcnt-jump', { at: st.altPending[0]! });
+      st.altPending = [];
+    }
     st.altNext = -1;
-    st.next = sc; // accepted below as in-sequence
-    this.#accept(st, sc, ctx.t, 0);
-    return true;
   }
 
   /** A late value: if it fills an earlier small forward step, both frames were reordered. */
   #resolveEarly(st: StreamLogic, sc: number, flag: Flag, _ctx: FrameContext): boolean {
     for (let k = 0; k < st.pending.length; k++) {
       const p = st.pending[k]!;
-      if (p.kind !== 'early') continue;
       const span = st.fwd(p.from, p.to);
       if (st.fwd(p.from, sc) < span) {
         flag('logic', 'smpcnt-reorder', { at: p.at, detail: { note: 'arrived before its predecessor' } });
@@ -224,6 +255,7 @@ export class LogicStage implements Stage {
 
   /** Pending decisions whose time is up: skipped values never came (gap); a lone foreign frame (jump). */
   #settle(st: StreamLogic, t: number, flag: Flag): void {
+    if (st.altPending.length > 0 && t >= st.altDeadline) this.#settleAlt(st, flag);
     if (st.pending.length === 0) return;
     for (let k = 0; k < st.pending.length; ) {
       const p = st.pending[k]!;
@@ -232,11 +264,7 @@ export class LogicStage implements Stage {
         continue;
       }
       st.pending.splice(k, 1);
-      if (p.kind === 'early') flag('logic', 'gap', { at: p.at, detail: { missing: st.fwd(p.from, p.to) } });
-      else {
-        flag('logic', 'smpcnt-jump', { at: p.at });
-        st.altNext = -1;
-      }
+      flag('logic', 'gap', { at: p.at, detail: { missing: st.fwd(p.from, p.to) } });
     }
   }
 
