@@ -8,6 +8,7 @@ import { sm2SignWithZ, sm2Z, signatureToRaw } from './sm2.ts';
 import type { Sm2KeyPair } from './sm2.ts';
 import { patchSignature, patchU32, readU16 } from '../sv/encode.ts';
 import type { FrameLayout } from '../sv/types.ts';
+import type { FrameBatch } from '../native/index.ts';
 
 /** Size of one quantity in seqData (INT32 value + UINT32 quality); only its first 4 bytes are signed. */
 export const QUANTITY_SIZE = 8;
@@ -50,6 +51,21 @@ export function keyContentOfEncoded(buf: Uint8Array, layout: FrameLayout): Uint8
       seqData: buf.subarray(a.seqData, a.seqData + a.seqDataLength),
     })),
   });
+}
+
+/** KC of frame i of a decoded batch (secCnt from its trailer): what the appliance verifies. */
+export function keyContentOfBatch(b: FrameBatch, i: number): Uint8Array {
+  const j0 = b.asduStart(i);
+  const n = b.asduCount(i);
+  const asdus: KcAsdu[] = [];
+  for (let k = 0; k < n; k++) {
+    const j = j0 + k;
+    const sync = b.smpSynch(j);
+    asdus.push({ smpCnt: b.smpCnt(j), confRev: b.confRev(j), smpSynch: sync ?? 0, seqData: b.seqData(j) });
+  }
+  const c = b.cols;
+  const svOff = c.rawOff[i]! + c.svIdOff[j0]!;
+  return keyContent({ appId: b.appId(i), svID: c.raw.subarray(svOff, svOff + c.svIdLen[j0]!), secCnt: c.secCnt[i]!, asdus });
 }
 
 /** M of a block: secCnt of its first frame ‖ B ‖ d_1 ‖ … ‖ d_B. */

@@ -102,9 +102,11 @@ export class Pipeline {
       ctx.svIdMatched = this.#registry.svIdMatched;
       this.stats.asdus += c.asduCount[i]!;
       this.#discard = false;
-      for (const stage of this.#stages) {
-        if (!stage.onFrame(ctx, this.#flag) || this.#discard) {
+      const stages = this.#stages;
+      for (let k = 0; k < stages.length; k++) {
+        if (!stages[k]!.onFrame(ctx, this.#flag) || this.#discard) {
           this.stats.discarded++;
+          for (let l = k + 1; l < stages.length; l++) stages[l]!.onWithheld?.(ctx, stages[k]!.name);
           break;
         }
       }

@@ -42,6 +42,11 @@ export interface Stage {
   readonly name: string;
   /** Inspect one frame. Return false to withhold it from the following stages. */
   onFrame(ctx: FrameContext, flag: Flag): boolean;
+  /**
+   * A frame an earlier stage withheld (`by` names it). Stateful stages may account for it without judging
+   * it — e.g. the logic stage lets the counter run on over genuine frames whose trailer was stripped.
+   */
+  onWithheld?(ctx: FrameContext, by: string): void;
   /** End of input: decide what is still pending (verdicts must carry `at`). */
   finish?(flag: Flag): void;
 }

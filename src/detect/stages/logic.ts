@@ -124,6 +124,19 @@ export class LogicStage implements Stage {
     return false;
   }
 
+  /**
+   * A frame the signature stage withheld (no trailer, unknown key) that sits exactly where the stream's
+   * next frame belongs: the counter runs on, so the frames after it are no gap. Frames withheld by the MAC
+   * check never move the counter (they are someone else's).
+   */
+  onWithheld(ctx: FrameContext, by: string): void {
+    const s = ctx.stream;
+    if (by !== 'signature' || s === undefined) return;
+    const st = this.#state[s.index]!;
+    const sc = ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! % st.wrap;
+    if (sc === st.next) this.#accept(st, sc, ctx.t, 0);
+  }
+
   /** smpCnt progression; false when the frame is out of sequence (withheld from value-based stages). */
   #sequence(ctx: FrameContext, st: StreamLogic, flag: Flag): boolean {
     const c = ctx.cols;
