@@ -1,0 +1,128 @@
+// The appliance's configuration file (JSON): what SCL does not hold. TypeBox schemas give both the static
+// types and the validator whose errors name the bad field by JSON pointer; `docs/configuration.md` documents
+// every field and default and must change with this file.
+import { Type } from '@sinclair/typebox';
+import type { Static, TSchema, TUnsafe } from '@sinclair/typebox';
+
+
+export const MAC_PATTERN = '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$';
+const Mac = Type.String({ pattern: MAC_PATTERN, errorMessage: 'must be a MAC address such as 02:00:5e:00:53:01' });
+const HexAppId = Type.String({ pattern: '^(0[xX])?[0-9A-Fa-f]{1,4}$', errorMessage: 'must be an APPID in hex as SCL writes it, e.g. "4000" or "0x4000"' });
+const Positive = (def?: number) => Type.Number({ exclusiveMinimum: 0, ...(def !== undefined ? { default: def } : {}) });
+
+const CURVE_LITERALS = [
+  Type.Literal('IEC-SI'), Type.Literal('IEC-VI'), Type.Literal('IEC-EI'), Type.Literal('IEC-LTI'),
+  Type.Literal('IEEE-MI'), Type.Literal('IEEE-VI'), Type.Literal('IEEE-EI'), Type.Literal('DT'),
+];
+export type Curve = Static<(typeof CURVE_LITERALS)[number]>;
+
+const seconds = (def: number) => Type.Number({ minimum: 0, maximum: 3600, default: def });
+const voltage = (delay: number) => Type.Object({
+  enabled: Type.Boolean({ default: true }),
+  /** Phase-to-neutral volts RMS; defaults 1.2 × (59) and 0.7 × (27) nominalVoltageLN (filled by effectiveProtection). */
+  pickupV: Type.Optional(Positive()),
+  delayS: seconds(delay),
+}, { additionalProperties: false, default: {} });
+
+export const ProtectionSchema = Type.Object({
+  nominalCurrentA: Positive(1000),
+  nominalVoltageLN: Positive(38105),
+  overcurrent50: Type.Object({
+    enabled: Type.Boolean({ default: true }),
+    /** Primary amperes RMS; default 2.5 × nominalCurrentA. */
+    pickupA: Type.Optional(Positive()),
+    delayS: seconds(0),
+  }, { additionalProperties: false, default: {} }),
+  overcurrent51: Type.Object({
+    enabled: Type.Boolean({ default: true }),
+    /** Default 1.2 × nominalCurrentA. */
+    pickupA: Type.Optional(Positive()),
+    curve: Type.Union(CURVE_LITERALS, { default: 'IEC-SI' }),
+    tms: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 0.1 }),
+  }, { additionalProperties: false, default: {} }),
+  overvoltage59: voltage(1),
+  undervoltage27: voltage(1),
+}, { additionalProperties: false, default: {} });
+
+/**
+ * The same shape with every field optional and no defaults: in a per-stream override an absent field
+ * falls through to the global setting, not to the default.
+ */
+function relaxed(schema: TSchema): TSchema {
+  // Rest/spread keep TypeBox's symbol-keyed metadata.
+  const { default: _ignored, ...rest } = schema as TSchema & { default?: unknown };
+  const props = (rest as { properties?: Record<string, TSchema> }).properties;
+  if (rest['type'] !== 'object' || props === undefined) return rest as TSchema;
+  const out: Record<string, TSchema> = {};
+  for (const [k, v] of Object.entries(props)) out[k] = relaxed(v);
+  return Type.Partial(Type.Object(out, { additionalProperties: false }));
+}
+// Typed by hand: the runtime schema is computed, TypeBox cannot infer its static type.
+const ProtectionOverride = relaxed(ProtectionSchema) as TUnsafe<DeepPartial<Static<typeof ProtectionSchema>>>;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export const StreamSchema = Type.Object({
+  // Selectors: together they must name exactly one SCL control block.
+  svID: Type.Optional(Type.String({ minLength: 1 })),
+  appId: Type.Optional(HexAppId),
+  ied: Type.Optional(Type.String({ minLength: 1 })),
+  ldInst: Type.Optional(Type.String()),
+  cbName: Type.Optional(Type.String({ minLength: 1 })),
+  acceptedSourceMacs: Type.Array(Mac, { default: [], maxItems: 64 }),
+  signed: Type.Optional(Type.Object({
+    keyId: Type.Integer({ minimum: 0, maximum: 0xffff }),
+    mode: Type.Union([Type.Literal('frame'), Type.Literal('block')], { default: 'frame' }),
+    blockLen: Type.Integer({ minimum: 1, maximum: 4096, default: 1 }),
+  }, { additionalProperties: false })),
+  role: Type.Union([Type.Literal('protection'), Type.Literal('metering')], { default: 'protection' }),
+  bay: Type.Optional(Type.String({ minLength: 1 })),
+  protection: Type.Optional(ProtectionOverride),
+}, { additionalProperties: false });
+
+export const MeasurementModelSchema = Type.Object({
+  nominalFrequencyHz: Type.Union([Type.Literal(50), Type.Literal(60)], { default: 50 }),
+  windowCycles: Type.Integer({ minimum: 1, maximum: 50, default: 1 }),
+  neutralKirchhoff: Type.Boolean({ default: true }),
+  bayRedundancy: Type.Boolean({ default: true }),
+  sigma: Type.Object({
+    currentRelative: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.01 }),
+    currentAbsoluteA: Type.Number({ minimum: 0, default: 1 }),
+    voltageRelative: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.005 }),
+    voltageAbsoluteV: Type.Number({ minimum: 0, default: 10 }),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false, default: {} });
+
+export const ThresholdsSchema = Type.Object({
+  rateTolerance: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.1 }),
+  rateWindowS: Type.Number({ exclusiveMinimum: 0, maximum: 60, default: 1 }),
+  chiSquareAlpha: Type.Number({ exclusiveMinimum: 0, maximum: 0.5, default: 0.01 }),
+  lnrThreshold: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 3 }),
+  timing: Type.Object({
+    intervalTolerance: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 0.5 }),
+    maxSilenceMs: Type.Number({ exclusiveMinimum: 0, maximum: 60_000, default: 10 }),
+    refrTmSkewMs: Type.Number({ minimum: 0, maximum: 86_400_000, default: 1000 }),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false, default: {} });
+
+export const ConfigSchema = Type.Object({
+  $schema: Type.Optional(Type.String()),
+  version: Type.Literal(1, { default: 1 }),
+  scl: Type.Optional(Type.String({ minLength: 1 })),
+  streams: Type.Array(StreamSchema, { default: [], maxItems: 1024 }),
+  protection: ProtectionSchema,
+  measurementModel: MeasurementModelSchema,
+  thresholds: ThresholdsSchema,
+  testMode: Type.Object({ acceptSimulated: Type.Boolean({ default: false }) }, { additionalProperties: false, default: {} }),
+  learn: Type.Object({
+    enabled: Type.Boolean({ default: false }),
+    durationS: Type.Number({ exclusiveMinimum: 0, maximum: 7 * 86400, default: 60 }),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false });
+
+export type SvdeConfig = Static<typeof ConfigSchema>;
+export type StreamConfig = Static<typeof StreamSchema>;
+export type ProtectionSettings = Static<typeof ProtectionSchema>;
+export type ProtectionOverrideSettings = DeepPartial<ProtectionSettings>;
+export type MeasurementModel = Static<typeof MeasurementModelSchema>;
+export type Thresholds = Static<typeof ThresholdsSchema>;
