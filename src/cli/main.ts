@@ -18,6 +18,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'generate SV traffic (normal and attack scenarios) to a file or an interface',
     load: async () => (await import('./simulate.ts')).simulateCommand,
   },
+  analyze: {
+    summary: 'offline detection over a capture: one JSON line per alarm, then a summary',
+    load: async () => (await import('./analyze.ts')).analyzeCommand,
+  },
   scl: {
     summary: 'stream table and accept list from an SCL file, as JSON',
     load: async () => (await import('./scl.ts')).sclCommand,
@@ -30,7 +34,6 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
 
 // Planned subcommands of SPEC §4 that later work delivers; named here so `svde help` is honest about them.
 const planned: Record<string, string> = {
-  analyze: 'offline detection over a capture (detection engine)',
   export: 'export alarm evidence as pcap or COMTRADE (appliance)',
   keys: 'list, import and revoke MU keys (SM2 key store)',
 };

@@ -18,6 +18,7 @@ interface Observed {
   maxSmpCnt: number;
   sharedSmpCnt: number; // frames whose ASDUs all carry the same smpCnt
   multiAsdu: number; // frames with more than one ASDU
+  keyIds: Map<number, number>; // keyIds of signed frames
 }
 
 const MAX_STREAMS = 4096;
@@ -54,7 +55,7 @@ export class StreamLearner {
           this.skipped++;
           continue;
         }
-        o = { appId: c.appId[i]!, svID, sources: new Set(), confRevs: new Map(), datSets: new Map(), noAsdus: new Map(), frames: 0, firstNs: ts, lastNs: ts, maxSmpCnt: 0, sharedSmpCnt: 0, multiAsdu: 0 };
+        o = { appId: c.appId[i]!, svID, sources: new Set(), confRevs: new Map(), datSets: new Map(), noAsdus: new Map(), frames: 0, firstNs: ts, lastNs: ts, maxSmpCnt: 0, sharedSmpCnt: 0, multiAsdu: 0, keyIds: new Map() };
         this.#seen.set(key, o);
       }
       o.sources.add(b.src(i));
@@ -63,6 +64,7 @@ export class StreamLearner {
       o.datSets.set(ds, (o.datSets.get(ds) ?? 0) + 1);
       o.noAsdus.set(c.noAsdu[i]!, (o.noAsdus.get(c.noAsdu[i]!) ?? 0) + 1);
       o.frames++;
+      if (c.trailerPresent[i] === 1 && c.trailerStatus[i] === 0) o.keyIds.set(c.keyId[i]!, (o.keyIds.get(c.keyId[i]!) ?? 0) + 1);
       if (ts < o.firstNs) o.firstNs = ts;
       if (ts > o.lastNs) o.lastNs = ts;
       const n = c.asduCount[i]!;
@@ -72,6 +74,13 @@ export class StreamLearner {
         if (c.smpCnt[j0 + n - 1] === c.smpCnt[j0]) o.sharedSmpCnt++;
       }
     }
+  }
+
+  /** keyId most of a learnt stream's frames were signed with (by ExpectedStream.name), if any. */
+  signingKeys(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const o of this.#seen.values()) if (o.keyIds.size > 0) out.set(o.svID, mostCommon(o.keyIds));
+    return out;
   }
 
   /** The proposed stream table. Streams seen for less than `minFrames` frames are left out. */
