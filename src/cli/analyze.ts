@@ -12,6 +12,7 @@ import { LogicStage } from '../detect/stages/logic.ts';
 import { MacStage } from '../detect/stages/mac.ts';
 import { RateStage } from '../detect/stages/rate.ts';
 import { SignatureStage, type SignedStream } from '../detect/stages/signature.ts';
+import { TripStage } from '../detect/stages/trip.ts';
 import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
 import { INDICATORS, type Alarm, type AlarmCategory } from '../detect/types.ts';
 import { readCaptureFile } from '../native/index.ts';
@@ -131,7 +132,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     sig = new SignatureStage(registry, signed, new SoftwareVerifier(keys));
     stages.push(sig);
   }
-  stages.push(new LogicStage(registry));
+  stages.push(new LogicStage(registry), new TripStage(registry));
 
   const out = new LineWriter(process.stdout);
   const alarmsBy: Record<string, number> = {};
@@ -175,7 +176,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     nu: pipeline.nu,
   };
   if (sig !== undefined) summary['signature'] = { ...sig.counters, coverage: Math.round(sig.coverage * 1e4) / 1e4 };
-  summary['notImplemented'] = ['trip', 'badData', 'faultMatch', 'attackMatch'];
+  summary['notImplemented'] = ['badData', 'faultMatch', 'attackMatch'];
   out.line(JSON.stringify({ summary }));
   await out.end();
   return 0;

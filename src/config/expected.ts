@@ -24,6 +24,12 @@ export function expectedStreams(loaded: LoadedConfig): { streams: ExpectedStream
       datSet: s.datSetRef,
       samplesPerSecond: sps, nofASDU, framesPerSecond: sps / nofASDU, smpCntWrap: sps,
       testMode: loaded.config.testMode.acceptSimulated,
+      nominalHz: hz,
+      ...(s.channelSet !== null ? { channels: s.channelSet.channels } : {}),
+      protection: {
+        overcurrentA: b.protection.overcurrent50.enabled ? b.protection.overcurrent50.pickupA : Infinity,
+        overvoltageV: b.protection.overvoltage59.enabled ? b.protection.overvoltage59.pickupV : Infinity,
+      },
     });
   }
   return { streams, notWatchable };

@@ -1,6 +1,7 @@
 // The streams the appliance expects (from SCL + configuration, or learnt from a clean baseline) and an
 // allocation-free lookup of the stream a decoded frame claims to belong to (APPID, then svID bytes).
 import type { BatchColumns } from '../native/index.ts';
+import type { ChannelDescription } from '../sim/channels.ts';
 
 export interface ExpectedStream {
   /** Name used in alarms (the SCL control block or the configured name). */
@@ -24,6 +25,19 @@ export interface ExpectedStream {
   smpCntStep?: number;
   /** Simulate bit (test frames) accepted on this stream (test mode). */
   testMode?: boolean;
+  /** The dataset's channels in seqData order (kind, phase, scaling), for the value-based stages. */
+  channels?: readonly ChannelDescription[];
+  /** Nominal frequency of the bay, Hz (default 50). */
+  nominalHz?: number;
+  /** Protection settings the trip check judges against: pickups in primary RMS units. */
+  protection?: TripSettings;
+}
+
+export interface TripSettings {
+  /** Phase overcurrent pickup (ANSI 50), A RMS. */
+  overcurrentA: number;
+  /** Phase overvoltage pickup (ANSI 59), V RMS. */
+  overvoltageV: number;
 }
 
 export interface StreamEntry {

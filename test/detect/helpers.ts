@@ -29,6 +29,10 @@ export function expectedStreams(truth: GroundTruth): ExpectedStream[] {
     samplesPerSecond: s.samplesPerSecond,
     nofASDU: s.nofASDU,
     framesPerSecond: s.framesPerSecond,
+    channels: s.channels.map((c) => ({ name: c.name, kind: c.kind as 'current' | 'voltage', phase: c.phase as 'A', scale: c.scale })),
+    // 9-2LE rates send smpRate as samples per period (no smpMod): the nominal frequency follows.
+    nominalHz: s.smpRate !== null && s.smpMod === null ? s.samplesPerSecond / s.smpRate : 50,
+    protection: { overcurrentA: truth.config.protection.overcurrentA, overvoltageV: truth.config.protection.overvoltageV },
   }));
 }
 
