@@ -167,11 +167,18 @@ test('expected streams for the detection engine: APPID, rate from smpRate/smpMod
   const c = loadConfigFile(writeConfig({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['00:0a:35:00:00:01'] }] }));
   const { streams, notWatchable } = expectedStreams(c);
   assert.equal(notWatchable.length, 0);
-  assert.deepEqual(streams[0], {
+  const { channels, protection, ...rest } = streams[0]!;
+  assert.deepEqual(rest, {
     name: 'MU01_4I_4V_1/MU01/LLN0.MSVCB01', svID: 'OMICRON_CMC_SV1', appId: 0x4000, acceptedSourceMacs: ['00:0a:35:00:00:01'],
     dstMac: '01:0c:cd:04:00:01', confRev: 1, datSet: 'MU01_4I_4V_1MU01/LLN0$PhsMeas1',
-    samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000, smpCntWrap: 4000, testMode: false,
+    samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000, smpCntWrap: 4000, testMode: false, nominalHz: 50,
   });
+  // 4I+4V in the file's FCDA order, 9-2LE scaling; pickups from the defaults (2.5 × 1000 A, 1.2 × 38105 V).
+  assert.deepEqual(channels?.map((ch) => `${ch.kind}:${ch.phase}:${ch.scale}`), [
+    'current:A:0.001', 'current:B:0.001', 'current:C:0.001', 'current:N:0.001',
+    'voltage:A:0.01', 'voltage:B:0.01', 'voltage:C:0.01', 'voltage:N:0.01',
+  ]);
+  assert.deepEqual(protection, { overcurrentA: 2500, overvoltageV: 1.2 * 38105 });
   // 80 samples per period at the 60 Hz nominal frequency; unaddressed blocks are listed, not watched.
   const l = expectedStreams(loadConfigFile(writeConfig({ scl: LSVS, measurementModel: { nominalFrequencyHz: 60 } })));
   assert.deepEqual(l.streams.map((s) => s.samplesPerSecond), [4800, 4800, 4800]);
