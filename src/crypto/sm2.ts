@@ -65,7 +65,11 @@ export function sm2E(z: Uint8Array, msg: Uint8Array): bigint {
 
 /** Sign with a precomputed Z (callers signing many messages compute Z once). `k` fixes the nonce (tests). */
 export function sm2SignWithZ(d: bigint, z: Uint8Array, msg: Uint8Array, k?: bigint): Sm2Signature {
-  const e = sm2E(z, msg);
+  return sm2SignDigest(d, sm2E(z, msg), k);
+}
+
+/** Sign a digest e = SM3(Z_A ‖ M) the caller computed (what a crypto chip's SIGN(e) does). */
+export function sm2SignDigest(d: bigint, e: bigint, k?: bigint): Sm2Signature {
   const dInv = modInv(1n + d, SM2_N);
   for (let attempt = 0; ; attempt++) {
     const kk = k ?? deterministicK(d, e, attempt);
@@ -90,6 +94,11 @@ function deterministicK(d: bigint, e: bigint, attempt: number): bigint {
 }
 
 export function sm2VerifyWithZ(pub: Sm2PublicKey, z: Uint8Array, msg: Uint8Array, sig: Sm2Signature): boolean {
+  return sm2VerifyDigest(pub, sm2E(z, msg), sig);
+}
+
+/** Verify against a digest e = SM3(Z_A ‖ M) the caller computed (the host side of a chip's VERIFY(e, r, s)). */
+export function sm2VerifyDigest(pub: Sm2PublicKey, e: bigint, sig: Sm2Signature): boolean {
   const { r, s } = sig;
   if (r < 1n || r >= SM2_N || s < 1n || s >= SM2_N) return false;
   const t = mod(r + s, SM2_N);
@@ -98,7 +107,7 @@ export function sm2VerifyWithZ(pub: Sm2PublicKey, z: Uint8Array, msg: Uint8Array
   try { P = Sm2Point.fromAffine({ x: pub.x, y: pub.y }); P.assertValidity(); } catch { return false; }
   const pt = Sm2Point.BASE.multiply(s).add(P.multiply(t));
   if (pt.equals(Sm2Point.ZERO)) return false;
-  return mod(sm2E(z, msg) + pt.toAffine().x, SM2_N) === r;
+  return mod(e + pt.toAffine().x, SM2_N) === r;
 }
 
 export function sm2Verify(pub: Sm2PublicKey, msg: Uint8Array, sig: Sm2Signature, id: string | Uint8Array = SM2_DEFAULT_ID): boolean {
