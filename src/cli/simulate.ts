@@ -1,7 +1,7 @@
 // `svde simulate`: generate SV traffic (normal and labelled attack scenarios) into a pcap/pcapng file
 // with a ground-truth sidecar, or live onto an interface through the native sender.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
 import { CaptureWriter, formatFromPath } from '../sv/pcap-writer.ts';
@@ -11,6 +11,7 @@ import { CHANNEL_SETS } from '../sim/channels.ts';
 import { DEFAULT_OPTIONS, runSimulation } from '../sim/engine.ts';
 import type { AsyncFrameSink, SimOptions } from '../sim/engine.ts';
 import { SCENARIOS, findScenario } from '../sim/scenarios.ts';
+import { defaultSclPath, writeScl } from '../sim/scl-writer.ts';
 import type { SignMode } from '../crypto/signed-frames.ts';
 import { publicKeyToPem } from '../crypto/sm2.ts';
 
@@ -37,6 +38,8 @@ options:
   --seed N                    deterministic run (default 1)
   --start ISO                 time of the first sample (default 2026-09-21T14:13:20Z), whole seconds
   --truth FILE                ground-truth file (default <out>.truth.json)
+  --scl FILE                  SCD describing the simulated MUs (default <out> with .scd; live: only if given)
+  --no-scl                    do not write the SCD
   --iface IFACE               send live through the native sender instead of writing a file
   --netns NAME                network namespace of --iface (live output)`;
 
@@ -85,6 +88,7 @@ export interface ParsedSimulateArgs {
   resolution: 'us' | 'ns';
   keysDir?: string;
   truth?: string;
+  scl?: string;
   iface?: string;
   netns?: string;
   list: boolean;
@@ -103,7 +107,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
         vlan: { type: 'string' }, vlan2: { type: 'string' }, channels: { type: 'string' }, scenario: { type: 'string' },
         sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, start: { type: 'string' },
         'smp-synch': { type: 'string' }, 'refr-tm': { type: 'boolean' },
-        truth: { type: 'string' }, iface: { type: 'string' }, netns: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        truth: { type: 'string' }, scl: { type: 'string' }, 'no-scl': { type: 'boolean' }, iface: { type: 'string' }, netns: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -180,6 +184,13 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   if (keys !== undefined) r.keysDir = keys;
   const truth = v.truth ?? (v.out ? `${v.out}.truth.json` : undefined);
   if (truth !== undefined) r.truth = truth;
+  if (v.scl !== undefined && v['no-scl']) throw new ArgError('--scl and --no-scl are exclusive');
+  if (v.scl === '') throw new ArgError('--scl needs a file name');
+  const scl = v['no-scl'] ? undefined : v.scl ?? (v.out ? defaultSclPath(v.out) : undefined);
+  if (scl !== undefined) {
+    if (resolvePath(scl) === resolvePath(v.out ?? '\0') || resolvePath(scl) === resolvePath(truth ?? '\0')) throw new ArgError(`--scl ${scl} would overwrite the capture or the truth file; name it with --scl FILE`);
+    r.scl = scl;
+  }
   return r;
 }
 
@@ -264,13 +275,17 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     mkdirSync(a.keysDir, { recursive: true });
     for (const k of res.keys) writeFileSync(join(a.keysDir, `${k.keyId}.pem`), publicKeyToPem(k.key.pub));
   }
+  // The SCD describes the genuine configuration (res.truth.config), whatever the scenario did to the frames.
+  if (a.scl) writeFileSync(a.scl, writeScl(res.truth.config, { refreshTime: a.opts.refrTm }));
   if (a.truth) {
-    const truth = { ...res.truth, capture: { file: a.out ?? `live:${a.iface}`, format: a.iface ? 'live' : a.format, frames: res.frames } };
+    // config.scl: the SCD's path relative to the truth file, like the configuration file's `scl`
+    const config = a.scl ? { ...res.truth.config, scl: relative(dirname(a.truth), a.scl) || a.scl } : res.truth.config;
+    const truth = { ...res.truth, config, capture: { file: a.out ?? `live:${a.iface}`, format: a.iface ? 'live' : a.format, frames: res.frames } };
     writeFileSync(a.truth, `${JSON.stringify(truth, null, 1)}\n`);
   }
   process.stdout.write(`${JSON.stringify({
     scenario: scenario.name, out: a.out ?? null, iface: a.iface ?? null, frames: res.frames,
-    malicious: res.truth.malicious.length, truth: a.truth ?? null, keys: res.keys.length ? a.keysDir : null,
+    malicious: res.truth.malicious.length, truth: a.truth ?? null, scl: a.scl ?? null, keys: res.keys.length ? a.keysDir : null,
     seconds: Number(elapsed.toFixed(3)),
     ...(a.iface ? { sender: (sink as LiveSink).result ?? null } : {}),
   })}\n`);

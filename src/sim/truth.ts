@@ -75,6 +75,8 @@ export interface GroundTruth {
   durationS: number;
   capture: { file: string; format: string; frames: number };
   config: {
+    /** The SCD describing the genuine configuration, relative to the truth file (absent with --no-scl). */
+    scl?: string;
     streams: TruthStream[];
     keys: TruthKey[];
     /** Settings used to judge trip-level values: pickup levels in primary RMS units. */
