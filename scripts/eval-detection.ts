@@ -82,7 +82,16 @@ for (const sc of SCENARIOS) {
   const del = truth.deleted[0];
   const firstBad = truth.malicious[0]?.frame ?? del?.afterFrame;
   const firstHit = verdicts.filter(ok).sort((a, b) => a.frame - b.frame)[0] ?? (del !== undefined ? verdicts.find((v) => v.frame === del.afterFrame) : undefined);
-  const falseVerdicts = verdicts.filter((v) => !ok(v) && !(del !== undefined && v.frame === del.afterFrame) && !truth.genuineEvents.some((e) => v.frame >= e.fromFrame && v.frame <= e.toFrame + 320 && e.mayRaise.includes(v.indicator as 'trip')));
+  // Outside the attack (first to last labelled frame, plus one second of traffic) every verdict is false;
+  // inside it, verdicts of an indicator the labels do not name are reported apart (e.g. rate findings of
+  // injections that also raise the source's frame rate above N_th).
+  const lastBad = truth.malicious[truth.malicious.length - 1]?.frame ?? del?.afterFrame ?? 0;
+  const margin = truth.config.streams.reduce((a, s) => a + s.framesPerSecond, 0);
+  const inAttack = (f: number): boolean => firstBad !== undefined && f >= firstBad && f <= lastBad + margin;
+  const genuine = (v: FrameVerdict): boolean => truth.genuineEvents.some((e) => v.frame >= e.fromFrame && v.frame <= e.toFrame + 320 && e.mayRaise.includes(v.indicator as 'trip'));
+  const falseVerdicts = verdicts.filter((v) => !ok(v) && !inAttack(v.frame) && !genuine(v));
+  const otherInAttack: Record<string, number> = {};
+  for (const v of verdicts) if (!ok(v) && inAttack(v.frame) && !(del !== undefined && v.frame === del.afterFrame)) otherInAttack[`${v.indicator}/${v.reason}`] = (otherInAttack[`${v.indicator}/${v.reason}`] ?? 0) + 1;
   (out['scenarios'] as Record<string, unknown>)[sc] = {
     labelled: truth.malicious.length + (del !== undefined ? 1 : 0),
     expected: truth.malicious[0] !== undefined ? `${truth.malicious[0].indicator}/${truth.malicious[0].reason}` : 'logic/gap',
@@ -91,6 +100,7 @@ for (const sc of SCENARIOS) {
     ttdFrames: firstHit !== undefined && firstBad !== undefined ? firstHit.frame - firstBad : null,
     ttdMs: firstHit !== undefined && firstBad !== undefined ? Number(ts.get(firstHit.frame)! - ts.get(firstBad)!) / 1e6 : null,
     falseVerdicts: falseVerdicts.length,
+    otherInAttack,
   };
 }
 // False verdicts per simulated hour of normal traffic (4 MUs with load steps).

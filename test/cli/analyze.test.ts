@@ -65,6 +65,41 @@ describe('svde analyze', () => {
     assert.equal(summary.verdicts['mac'], summary.frames);
   });
 
+  it('simulator output with its SCD and a clean baseline: each attack raises its indicator, clean traffic nothing', async () => {
+    const sim = async (name: string, scenario: string, seed: string): Promise<string> => {
+      const out = path.join(dir, `${name}.pcap`);
+      const r = await svde(['simulate', '--out', out, '--scenario', scenario, '--mus', '2', '--duration', '2s', '--seed', seed]);
+      assert.equal(r.code, 0, r.stderr);
+      return out;
+    };
+    const clean = await sim('baseline', 'normal', '1');
+    const expect: Array<[string, string, string]> = [
+      ['normal', '', ''],
+      ['unknown-source', 'mac', 'unknown-source'],
+      ['interleaved-injection', 'logic', 'interleaved-counter'],
+      ['deletion', 'logic', 'gap'],
+      ['config-mismatch', 'logic', 'confrev-mismatch'],
+      ['trip-without-fault', 'trip', 'trip-without-fault'],
+    ];
+    for (const [scenario, indicator, reason] of expect) {
+      const file = await sim(scenario, scenario, '2');
+      // Each run's SCD describes its genuine configuration (the config-mismatch run sends datSet on the wire).
+      const r = await svde(['analyze', file, '--scl', file.replace(/\.pcap$/, '.scd'), '--baseline', clean]);
+      assert.equal(r.code, 0, r.stderr);
+      const { alarms, summary } = parse(r.stdout);
+      if (indicator === '') {
+        assert.deepEqual(alarms, [], 'clean traffic raises nothing');
+        assert.equal(summary.nu, 0);
+        continue;
+      }
+      assert.ok(alarms.some((a) => a.indicator === indicator && a.reason === reason && a.stream === 'MU1/MU01/LLN0.MSVCB01'), `${scenario}: ${JSON.stringify(alarms.slice(0, 3))}`);
+      // The genuine twin MU2 may only show the real fault some scenarios contain (a plausible overcurrent).
+      const mu2 = alarms.filter((a) => a.stream === 'MU2/MU02/LLN0.MSVCB01' && !(a.indicator === 'trip' && a.reason === 'overcurrent'));
+      assert.deepEqual(mu2, [], `${scenario}: nothing else on the genuine MU2`);
+      assert.equal(summary.nu, indicator === 'trip' ? 0 : 1, 'νn follows the nine indicators; trip is a category of its own');
+    }
+  });
+
   it('bad input gets a precise message', async () => {
     const r1 = await svde(['analyze', qut('971a')]);
     assert.equal(r1.code, 2);
