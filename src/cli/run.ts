@@ -12,20 +12,31 @@ import { parseArgs } from 'node:util';
 import { LiveCapture, readCaptureFile, realtimeNs, type FrameBatch } from '../native/index.ts';
 import { canCreateTestbed, createTestbed, type Testbed } from '../sim/testbed.ts';
 import { StreamMonitor } from '../capture/stream-monitor.ts';
+import { LiveDetection } from '../capture/live-detection.ts';
+import { bindConfig, parseConfig } from '../config/load.ts';
+import { expectedStreams } from '../config/expected.ts';
+import type { ExpectedStream } from '../detect/streams.ts';
+import type { Alarm } from '../detect/types.ts';
+import { importSclFile } from '../scl/import.ts';
+import type { GroundTruth } from '../sim/truth.ts';
+import { readFileSync } from 'node:fs';
+import { epochString } from '../sv/asdu-record.ts';
 
-const HELP = `usage: svde run [--iface IFACE] [--config FILE] [--json] [--duration 30s]
+const HELP = `usage: svde run [--iface IFACE [--scl FILE.scd]] [--json] [--duration 30s]
 
 Without --iface and --config: the embedded demo. A simulated bay (8 merging units, 9-2LE, 50 Hz, with
 scripted attack scenarios one after another) publishes on a veth pair in a network namespace that svde
-creates and removes; svde captures, decodes and reports every second.
+creates and removes; svde captures, decodes, detects (rate, MAC, protocol logic, trip-level values) and
+reports every second; alarms are printed as they are raised.
   --iface IFACE     capture on this interface instead (the appliance on a real process bus)
+  --scl FILE        with --iface: the expected streams (detection runs only when it is given)
   --mus N           merging units in the demo (default 8)
   --json            one JSON object per report instead of text
   --duration T      stop after T (e.g. 30s, 2m); default: run until SIGINT/SIGTERM
 `;
 
 // The scripted attacks of the demo, in order, each for one simulator run.
-const DEMO_SCENARIOS = ['normal', 'interleaved-injection', 'replay', 'smpcnt-anomalies', 'flood', 'simulate-bit', 'real-fault', 'config-mismatch'];
+const DEMO_SCENARIOS = ['interleaved-injection', 'unknown-source', 'normal', 'replay', 'flood', 'smpcnt-anomalies', 'trip-without-fault', 'simulate-bit', 'real-fault', 'config-mismatch'];
 
 function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
@@ -41,6 +52,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       args: argv,
       options: {
         iface: { type: 'string' },
+        scl: { type: 'string' },
         config: { type: 'string' },
         mus: { type: 'string', default: '8' },
         json: { type: 'boolean', default: false },
@@ -74,9 +86,22 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 
   const monitor = new StreamMonitor();
+  let detection: LiveDetection | undefined;
+  const json = values.json === true;
+  const onAlarm = (a: Alarm): void => {
+    if (!json) process.stdout.write(`ALARM ${epochString(a.firstTsNs)} grade ${a.grade} ${a.indicator}/${a.reason} stream ${a.stream} (frame ${a.firstFrame})\n`);
+  };
   const report = (): void => {
     const r = monitor.report();
-    process.stdout.write(values.json === true ? `${JSON.stringify(r)}\n` : `${StreamMonitor.format(r)}\n`);
+    const d = detection?.report();
+    if (json) process.stdout.write(`${JSON.stringify(d === undefined ? r : { ...r, detection: d })}\n`);
+    else {
+      process.stdout.write(`${StreamMonitor.format(r)}\n`);
+      if (d !== undefined) {
+        const raised = Object.entries(d.indicators).filter(([, s]) => s.count > 0).map(([k, s]) => `${k} ${s.count}${s.latched ? '*' : ''}`);
+        process.stdout.write(`  νn = ${d.nu}${raised.length > 0 ? ` | alarms: ${raised.join(', ')} (* latched)` : ''}\n`);
+      }
+    }
   };
 
   const stoppers: Array<() => Promise<void> | void> = [];
@@ -98,13 +123,15 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   try {
     if (values.iface !== undefined) {
-      const cap = startCapture(values.iface, undefined, monitor);
+      if (values.scl !== undefined) detection = new LiveDetection(sclStreams(values.scl), onAlarm);
+      const cap = startCapture(values.iface, monitor, detection);
       stoppers.push(() => cap.close());
-      process.stderr.write(`svde: capturing Sampled Values on ${values.iface}\n`);
+      process.stderr.write(`svde: capturing Sampled Values on ${values.iface}${detection === undefined ? ' (no --scl: statistics only, no detection)' : ''}\n`);
     } else if (canCreateTestbed()) {
+      detection = new LiveDetection(await demoBayStreams(mus), onAlarm);
       const bed = createTestbed('demo');
       stoppers.push(() => bed.cleanup());
-      const cap = startCapture(bed.hostIf, bed, monitor);
+      const cap = startCapture(bed.hostIf, monitor, detection);
       stoppers.push(() => cap.close());
       process.stderr.write(
         `svde: embedded demo — ${mus} simulated merging units in network namespace ${bed.ns} publish on veth ${bed.nsIf}; ` +
@@ -118,7 +145,8 @@ export async function runCommand(argv: string[]): Promise<number> {
         'svde: embedded demo — this process may not create network namespaces (not root, or no iproute2), so the ' +
           'simulated bay is replayed IN-PROCESS from a generated capture at its true rate; live capture is not exercised.\n',
       );
-      const replay = new InProcessReplay(mus, monitor);
+      detection = new LiveDetection(await demoBayStreams(mus), onAlarm);
+      const replay = new InProcessReplay(mus, monitor, detection);
       stoppers.push(() => replay.stop());
       void replay.run();
     }
@@ -138,15 +166,50 @@ export async function runCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-function startCapture(iface: string, bed: Testbed | undefined, monitor: StreamMonitor): LiveCapture {
+function startCapture(iface: string, monitor: StreamMonitor, detection: LiveDetection | undefined): LiveCapture {
   const cap = new LiveCapture({ iface });
   cap.start(
-    (b: FrameBatch) => monitor.onBatch(b, realtimeNs()),
+    (b: FrameBatch) => {
+      monitor.onBatch(b, realtimeNs());
+      detection?.onBatch(b);
+    },
     (err) => process.stderr.write(`svde: capture on ${iface} stopped: ${err.message}\n`),
   );
   monitor.attachCapture(() => cap.stats());
-  void bed;
   return cap;
+}
+
+/** Expected streams from an SCL file alone (every source accepted, default settings). */
+function sclStreams(file: string): ExpectedStream[] {
+  const cfg = parseConfig({}, '<defaults>');
+  const scl = importSclFile(file);
+  return expectedStreams({ file: '<defaults>', config: cfg, sclFile: file, scl, streams: bindConfig(cfg, scl) }).streams;
+}
+
+/**
+ * The demo bay's configuration as commissioning would have it: the simulator describes its genuine bay in an
+ * SCD (streams, datasets, addresses) and its ground truth names the merging units' source MACs.
+ */
+async function demoBayStreams(mus: number): Promise<ExpectedStream[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'svde-demo-bay-'));
+  try {
+    const { simulateCommand } = await import('./simulate.ts');
+    const out = path.join(dir, 'bay.pcap');
+    const write = process.stdout.write;
+    process.stdout.write = () => true;
+    try {
+      await simulateCommand(['--out', out, '--mus', String(mus), '--duration', '1s']);
+    } finally {
+      process.stdout.write = write;
+    }
+    const truth = JSON.parse(readFileSync(`${out}.truth.json`, 'utf8')) as GroundTruth;
+    return sclStreams(path.join(dir, 'bay.scd')).map((s) => ({
+      ...s,
+      acceptedSourceMacs: truth.config.streams.find((t) => t.svID === s.svID)?.acceptedSourceMacs ?? [],
+    }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const mainScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
@@ -176,7 +239,7 @@ class DemoPublisher {
       const child = spawn(
         process.execPath,
         [mainScript, 'simulate', '--iface', this.#bed.nsIf, '--netns', this.#bed.ns, '--mus', String(this.#mus),
-          '--duration', '20s', '--scenario', scenario, '--seed', String(k + 1), '--truth', path.join(tmpdir(), `svde-demo-${process.pid}.truth.json`)],
+          '--duration', '10s', '--scenario', scenario, '--seed', String(k + 1), '--no-scl', '--truth', path.join(tmpdir(), `svde-demo-${process.pid}.truth.json`)],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       this.#child = child;
@@ -205,11 +268,13 @@ class InProcessReplay {
   #stopped = false;
   #mus: number;
   #monitor: StreamMonitor;
+  #detection: LiveDetection;
   #dir = mkdtempSync(path.join(tmpdir(), 'svde-demo-'));
 
-  constructor(mus: number, monitor: StreamMonitor) {
+  constructor(mus: number, monitor: StreamMonitor, detection: LiveDetection) {
     this.#mus = mus;
     this.#monitor = monitor;
+    this.#detection = detection;
   }
 
   async run(): Promise<void> {
@@ -220,7 +285,7 @@ class InProcessReplay {
       const quiet = process.stdout.write;
       process.stdout.write = () => true; // the simulator's own summary line is not part of the demo output
       try {
-        await simulateCommand(['--out', file, '--mus', String(this.#mus), '--duration', '20s', '--scenario', scenario, '--seed', String(k + 1)]);
+        await simulateCommand(['--out', file, '--mus', String(this.#mus), '--duration', '10s', '--scenario', scenario, '--seed', String(k + 1), '--no-scl']);
       } finally {
         process.stdout.write = quiet;
       }
@@ -234,6 +299,7 @@ class InProcessReplay {
         const due = Number(b.tsNs(b.count - 1) - first - (realtimeNs() - t0)) / 1e6;
         if (due > 0) await new Promise((r) => setTimeout(r, due));
         this.#monitor.onBatch(b, undefined);
+        this.#detection.onBatch(b);
       }
     }
   }

@@ -67,6 +67,15 @@ export class Pipeline {
     };
   }
 
+  /**
+   * Starts the stages afresh (new per-stream state), keeping the indicators and open alarm episodes —
+   * e.g. after the publishers restarted and every counter began anew. Pending decisions are settled first.
+   */
+  replaceStages(stages: Stage[]): void {
+    for (const stage of this.#stages) stage.finish?.(this.#flag);
+    this.#stages = stages;
+  }
+
   get nu(): 0 | 1 {
     return this.board.nu;
   }

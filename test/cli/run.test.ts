@@ -13,6 +13,7 @@ interface Report {
   capture?: { kernelDrops: number; queueDrops: number; linkUp: boolean };
   latencyMs?: { p50: number; p99: number; max: number };
   scenario?: string;
+  detection?: { nu: number; alarms: Array<{ indicator: string; reason: string; stream: string }> };
 }
 
 function demoNamespaces(): string[] {
@@ -21,9 +22,9 @@ function demoNamespaces(): string[] {
 }
 
 describe('svde run (embedded demo)', () => {
-  it('captures and decodes every simulated merging unit at its rate, then removes its namespace', { skip: !canCreateTestbed() && 'needs root for network namespaces' }, async () => {
+  it('captures, decodes and detects: the first scripted attack is alarmed on MU1, MU2 stays quiet; the namespace is removed', { skip: !canCreateTestbed() && 'needs root for network namespaces' }, async () => {
     const before = demoNamespaces();
-    const res = await svde(['run', '--duration', '5s', '--mus', '2', '--json'], { timeoutMs: 60_000 });
+    const res = await svde(['run', '--duration', '6s', '--mus', '2', '--json'], { timeoutMs: 60_000 });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /embedded demo/);
     const reports = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Report);
@@ -32,14 +33,20 @@ describe('svde run (embedded demo)', () => {
     const steady = reports.slice(1, -1).filter((r) => r.streams.length > 0);
     assert.ok(steady.length >= 2, 'steady-state reports');
     for (const r of steady) {
-      assert.equal(r.scenario, 'normal');
+      assert.equal(r.scenario, 'interleaved-injection');
       assert.equal(r.decodeErrors, 0);
       assert.deepEqual(r.streams.map((s) => s.svId), ['SVDE_MU01', 'SVDE_MU02']);
-      for (const s of r.streams) assert.ok(s.framesPerS > 3000 && s.framesPerS < 5000, `~4000 frames/s per MU, got ${s.framesPerS}`);
+      // MU2 is genuine at 4000 frames/s; MU1 carries the injected frames on top during a burst.
+      const mu2 = r.streams[1]!;
+      assert.ok(mu2.framesPerS > 3000 && mu2.framesPerS < 5000, `~4000 frames/s on MU2, got ${mu2.framesPerS}`);
       assert.equal(r.capture?.kernelDrops, 0);
       assert.equal(r.capture?.queueDrops, 0);
       assert.ok(r.latencyMs !== undefined && r.latencyMs.p50 > 0, 'arrival-to-JS latency is measured');
     }
+    const alarms = reports.flatMap((r) => r.detection?.alarms ?? []);
+    assert.ok(alarms.some((a) => a.indicator === 'logic' && a.stream.startsWith('MU1/')), `the injection is alarmed: ${JSON.stringify(alarms)}`);
+    assert.deepEqual(alarms.filter((a) => a.stream.startsWith('MU2/')), [], 'nothing on the genuine MU2');
+    assert.equal(reports[reports.length - 1]!.detection?.nu, 1);
     assert.deepEqual(demoNamespaces(), before, 'the demo removed its network namespace');
   });
 

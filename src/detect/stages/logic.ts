@@ -218,7 +218,9 @@ export class LogicStage implements Stage {
       st.altDeadline = ctx.t + st.settleNs;
       return false;
     }
-    if (ctx.t - st.lastT > 4 * st.framePeriodNs) {
+    // Silent for longer than capture and publisher jitter can explain (20 ms: a late sender on a busy
+    // host delays a burst of frames by several milliseconds).
+    if (ctx.t - st.lastT > Math.max(4 * st.framePeriodNs, SILENT_NS)) {
       // The genuine counter fell silent and the new one goes on: the stream's counter jumped. One verdict
       // on the first frame of the new counter; from here on it is the stream's counter.
       const first = st.altPending[0];
@@ -299,3 +301,4 @@ export class LogicStage implements Stage {
   }
 }
 
+const SILENT_NS = 20e6;

@@ -10,8 +10,9 @@ export interface RateOptions {
   mu?: number;
   /** Burst window in ms (default 50). */
   burstMs?: number;
-  /** Frames of jitter allowed on top of the burst window's share (default 8). */
-  burstSlack?: number;
+  /** Jitter allowed on top of the burst window's share, in ms of traffic at the expected rate (default 10:
+   *  a publisher or switch that holds frames back for 10 ms then sends them together is no flood). */
+  burstSlackMs?: number;
 }
 
 const BUCKET_NS = 10e6; // 10 ms buckets; 100 of them make the 1 s window
@@ -59,12 +60,12 @@ export class RateStage implements Stage {
   #defaultLimit: number;
   #mu: number;
   #burstBuckets: number;
-  #burstSlack: number;
+  #burstSlackMs: number;
 
   constructor(registry: StreamRegistry, opts: RateOptions = {}) {
     this.#mu = opts.mu ?? 0.1;
     this.#burstBuckets = Math.max(1, Math.round((opts.burstMs ?? 50) / 10));
-    this.#burstSlack = opts.burstSlack ?? 8;
+    this.#burstSlackMs = opts.burstSlackMs ?? 10;
     let maxRate = 0;
     for (const s of registry.streams) {
       maxRate = Math.max(maxRate, s.cfg.framesPerSecond);
@@ -88,13 +89,14 @@ export class RateStage implements Stage {
     w.add(ctx.t);
     const burst = w.recent(this.#burstBuckets);
     const burstShare = (w.limitPerS * this.#burstBuckets) / BUCKETS;
+    const slack = Math.max(8, (w.limitPerS * this.#burstSlackMs) / 1000);
     // The 1 s window is the patent's test; it stays high for a second after a flood ends, so a frame is
     // flagged only while the recent rate is above the threshold too. The burst test alone (with slack for
     // jitter) sees a flood within tens of milliseconds.
     if (w.total > w.limitPerS && burst > burstShare) {
       flag('rate', 'flood', { detail: { framesInLastSecond: w.total, threshold: Math.round(w.limitPerS) } });
-    } else if (burst > burstShare + this.#burstSlack) {
-      flag('rate', 'flood', { detail: { framesInBurstWindow: burst, threshold: Math.round(burstShare + this.#burstSlack), windowMs: this.#burstBuckets * 10 } });
+    } else if (burst > burstShare + slack) {
+      flag('rate', 'flood', { detail: { framesInBurstWindow: burst, threshold: Math.round(burstShare + slack), windowMs: this.#burstBuckets * 10 } });
     }
     return true;
   }
