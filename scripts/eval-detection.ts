@@ -16,7 +16,8 @@ import { MacStage } from '../src/detect/stages/mac.ts';
 import { RateStage } from '../src/detect/stages/rate.ts';
 import { SignatureStage } from '../src/detect/stages/signature.ts';
 import { TripStage } from '../src/detect/stages/trip.ts';
-import { StreamRegistry, type ExpectedStream } from '../src/detect/streams.ts';
+import { StreamRegistry } from '../src/detect/streams.ts';
+import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
 import type { FrameVerdict } from '../src/detect/types.ts';
 import { monotonicNs, readCaptureFile } from '../src/native/index.ts';
 import type { GroundTruth } from '../src/sim/truth.ts';
@@ -37,18 +38,9 @@ async function sim(scenario: string, args: string[]): Promise<{ file: string; tr
   return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
 }
 
-function expected(truth: GroundTruth): ExpectedStream[] {
-  return truth.config.streams.map((s) => ({
-    name: s.name, svID: s.svID, appId: s.appId, acceptedSourceMacs: s.acceptedSourceMacs, confRev: s.confRev, datSet: s.datSet,
-    samplesPerSecond: s.samplesPerSecond, nofASDU: s.nofASDU, framesPerSecond: s.framesPerSecond,
-    channels: s.channels.map((c) => ({ name: c.name, kind: c.kind as 'current', phase: c.phase as 'A', scale: c.scale })),
-    nominalHz: s.smpRate !== null && s.smpMod === null ? s.samplesPerSecond / s.smpRate : 50,
-    protection: { overcurrentA: truth.config.protection.overcurrentA, overvoltageV: truth.config.protection.overvoltageV },
-  }));
-}
 
 async function run(file: string, truth: GroundTruth): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
-  const registry = new StreamRegistry(expected(truth));
+  const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
   const stages: Stage[] = [new RateStage(registry), new MacStage()];
   const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
   let sig: SignatureStage | undefined;

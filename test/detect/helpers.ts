@@ -5,9 +5,10 @@ import path from 'node:path';
 import { readCaptureFile } from '../../src/native/index.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import type { Stage } from '../../src/detect/stage.ts';
-import { StreamRegistry, type ExpectedStream } from '../../src/detect/streams.ts';
+import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { Alarm, FrameVerdict } from '../../src/detect/types.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
+import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { svde } from '../helpers/repo.ts';
 
 export async function simulate(dir: string, scenario: string, extra: string[] = []): Promise<{ file: string; truth: GroundTruth }> {
@@ -17,24 +18,7 @@ export async function simulate(dir: string, scenario: string, extra: string[] = 
   return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
 }
 
-export function expectedStreams(truth: GroundTruth): ExpectedStream[] {
-  return truth.config.streams.map((s) => ({
-    name: s.name,
-    svID: s.svID,
-    appId: s.appId,
-    acceptedSourceMacs: s.acceptedSourceMacs,
-    dstMac: s.dstMac,
-    confRev: s.confRev,
-    datSet: s.datSet,
-    samplesPerSecond: s.samplesPerSecond,
-    nofASDU: s.nofASDU,
-    framesPerSecond: s.framesPerSecond,
-    channels: s.channels.map((c) => ({ name: c.name, kind: c.kind as 'current' | 'voltage', phase: c.phase as 'A', scale: c.scale })),
-    // 9-2LE rates send smpRate as samples per period (no smpMod): the nominal frequency follows.
-    nominalHz: s.smpRate !== null && s.smpMod === null ? s.samplesPerSecond / s.smpRate : 50,
-    protection: { overcurrentA: truth.config.protection.overcurrentA, overvoltageV: truth.config.protection.overvoltageV },
-  }));
-}
+export const expectedStreams = expectedStreamsOfTruth;
 
 export interface RunResult {
   pipeline: Pipeline;
