@@ -12,13 +12,36 @@
 #include "decode_bench.h"
 #include "js_convert.h"
 #include "sender.h"
+#include "sm2_verify.h"
 
 namespace svde {
 namespace {
 
 // Per-load state (one per Node environment: main thread and each worker).
 struct AddonData {
-  Napi::FunctionReference offlineReader, liveCapture, sender;
+  Napi::FunctionReference offlineReader, liveCapture, sender, sm2Key;
+};
+
+// ---------------------------------------------------------------------------------------------
+// new Sm2Key(pub: Uint8Array 04||x||y); key.verify(msg: Uint8Array, rs: Uint8Array, id: string): boolean
+class Sm2KeyWrap : public Napi::ObjectWrap<Sm2KeyWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Sm2Key", {InstanceMethod<&Sm2KeyWrap::Verify>("verify")});
+  }
+  explicit Sm2KeyWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sm2KeyWrap>(info) {
+    auto [p, n] = js::ToBytes(info[0], "Sm2Key(pub)");
+    key_ = std::make_unique<Sm2Key>(p, n);
+  }
+
+ private:
+  Napi::Value Verify(const Napi::CallbackInfo& info) {
+    auto [m, mn] = js::ToBytes(info[0], "Sm2Key.verify(msg)");
+    auto [s, sn] = js::ToBytes(info[1], "Sm2Key.verify(rs)");
+    const std::string id = js::ToString(info[2], "Sm2Key.verify(id)");
+    return Napi::Boolean::New(info.Env(), key_->Verify(m, mn, s, sn, id));
+  }
+  std::unique_ptr<Sm2Key> key_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -413,6 +436,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function offline = OfflineReaderWrap::Init(env);
   Napi::Function live = LiveCaptureWrap::Init(env);
   Napi::Function sender = SenderWrap::Init(env);
+  Napi::Function sm2Key = Sm2KeyWrap::Init(env);
+  data->sm2Key = Napi::Persistent(sm2Key);
   data->offlineReader = Napi::Persistent(offline);
   data->liveCapture = Napi::Persistent(live);
   data->sender = Napi::Persistent(sender);
@@ -421,6 +446,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("OfflineReader", offline);
   exports.Set("LiveCapture", live);
   exports.Set("Sender", sender);
+  exports.Set("Sm2Key", sm2Key);
   exports.Set("realtimeNs", Napi::Function::New<RealtimeNsJs>(env, "realtimeNs"));
   exports.Set("monotonicNs", Napi::Function::New<MonotonicNsJs>(env, "monotonicNs"));
   exports.Set("batchLayout", Napi::Function::New<BatchLayoutJs>(env, "batchLayout"));

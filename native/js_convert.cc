@@ -115,6 +115,18 @@ uint32_t ToBatchFrames(const Napi::Value& v) {
   return static_cast<uint32_t>(d);
 }
 
+std::pair<const uint8_t*, size_t> ToBytes(const Napi::Value& v, const char* who) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    TypeError(v.Env(), std::string(who) + ": Uint8Array expected");
+  auto a = v.As<Napi::Uint8Array>();
+  return {a.Data(), a.ByteLength()};
+}
+
+std::string ToString(const Napi::Value& v, const char* who) {
+  if (!v.IsString()) TypeError(v.Env(), std::string(who) + ": string expected");
+  return v.As<Napi::String>().Utf8Value();
+}
+
 uint32_t ToRounds(const Napi::Value& v) {
   if (v.IsUndefined()) return 5;
   const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;

@@ -15,6 +15,9 @@ namespace js {
 CaptureOptions ToCaptureOptions(const Napi::Value& v);
 SenderOptions ToSenderOptions(const Napi::Value& v);
 std::string ToPath(const Napi::Value& v, const char* who);
+// A Uint8Array argument as a pointer + length into JS memory (valid during the call).
+std::pair<const uint8_t*, size_t> ToBytes(const Napi::Value& v, const char* who);
+std::string ToString(const Napi::Value& v, const char* who);
 uint32_t ToBatchFrames(const Napi::Value& v);  // undefined -> default
 uint32_t ToRounds(const Napi::Value& v);       // decodeBench rounds, undefined -> 5
 // send(frames: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, departNs: BigInt64Array)

@@ -9,6 +9,8 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeBench, monotonicNs, readCaptureFile } from '../native/index.ts';
+import { SoftwareVerifier } from '../crypto/software-verifier.ts';
+import { deriveKeyPair, signatureToRaw, sm2Sign, SM2_DEFAULT_ID } from '../crypto/sm2.ts';
 
 const HELP = `usage: svde bench [--file CAPTURE] [--seconds 32] [--rounds 5] [--live] [--live-seconds 30]
 
@@ -116,12 +118,32 @@ export async function benchCommand(argv: string[]): Promise<number> {
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
+  result['sm2'] = sm2Bench();
   if (values.live === true) {
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/bench-capture.ts'), '--duration', values['live-seconds']], { encoding: 'utf8' });
     result['live'] = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null') : { error: r.stderr.trim() || `exit ${r.status}` };
   }
   process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
   return 0;
+}
+
+/** SM2 verifies per second on one core: the addon (Node's OpenSSL) and @noble/curves, 1 s each. */
+function sm2Bench(): Record<string, number> {
+  const key = deriveKeyPair('bench');
+  const msg = new Uint8Array(200).fill(7);
+  const rs = signatureToRaw(sm2Sign(key, msg));
+  const out: Record<string, number> = {};
+  for (const path of ['native', 'noble'] as const) {
+    const v = new SoftwareVerifier([{ keyId: 1, pub: key.pub, signerId: SM2_DEFAULT_ID, streams: [] }], path);
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < 1000) {
+      void v.verify(1, msg, rs);
+      n++;
+    }
+    out[`${path}VerifiesPerS`] = Math.round(n / ((performance.now() - t0) / 1000));
+  }
+  return out;
 }
 
 function round2(x: number): number {

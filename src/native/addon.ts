@@ -83,7 +83,14 @@ export interface NativeAddon {
   statusNames(): string[];
   warningNames(): string[];
   decodeBench(path: string, rounds?: number): DecodeBenchResult;
+  Sm2Key: new (pub: Uint8Array) => NativeSm2Key;
   readonly defaultFilter: string;
+}
+
+/** An SM2 public key held by the addon (Node's bundled OpenSSL). */
+export interface NativeSm2Key {
+  /** r‖s (64 bytes) over msg, with e = SM3(Z_A ‖ msg) and Z_A from the signer ID. */
+  verify(msg: Uint8Array, rs: Uint8Array, id: string): boolean;
 }
 
 /** C++-only decode of every frame of a capture held in memory (no JS per frame). */

@@ -1,12 +1,20 @@
 // Typed interface of the native addon: offline reading, live capture, paced sending, clocks.
 import { addon } from './addon.ts';
-import type { DecodeBenchResult, NativeCaptureStats, NativeLiveCapture, NativeSender, NativeSenderStats } from './addon.ts';
+import type { DecodeBenchResult, NativeSm2Key, NativeCaptureStats, NativeLiveCapture, NativeSender, NativeSenderStats } from './addon.ts';
 import { BatchView } from './batch.ts';
 import type { FrameBatch } from './batch.ts';
 
 export { AsduFlag, BatchView, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, statusNames, WARNING_NAMES } from './batch.ts';
 export type { BatchColumns, FrameBatch, TrailerInfo } from './batch.ts';
-export type { DecodeBenchResult, NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
+export type { DecodeBenchResult, NativeSm2Key, NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
+
+/**
+ * An SM2 public key (65 bytes 04‖x‖y) for verification through the OpenSSL that Node links, with the signer
+ * ID set explicitly. Throws when the point is not on sm2p256v1.
+ */
+export function nativeSm2Key(pub: Uint8Array): NativeSm2Key {
+  return new addon.Sm2Key(pub);
+}
 
 /** Decoder throughput in C++ alone: loads the capture into memory and decodes it `rounds` times. */
 export function decodeBench(path: string, rounds = 5): DecodeBenchResult {
