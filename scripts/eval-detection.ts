@@ -16,6 +16,7 @@ import { MacStage } from '../src/detect/stages/mac.ts';
 import { RateStage } from '../src/detect/stages/rate.ts';
 import { SignatureStage } from '../src/detect/stages/signature.ts';
 import { TripStage } from '../src/detect/stages/trip.ts';
+import { BadDataStage } from '../src/detect/stages/bad-data.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
 import type { FrameVerdict } from '../src/detect/types.ts';
@@ -39,7 +40,7 @@ async function sim(scenario: string, args: string[]): Promise<{ file: string; tr
 }
 
 
-async function run(file: string, truth: GroundTruth): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
+async function run(file: string, truth: GroundTruth, withBadData = true): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
   const stages: Stage[] = [new RateStage(registry), new MacStage()];
   const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
@@ -48,7 +49,8 @@ async function run(file: string, truth: GroundTruth): Promise<{ verdicts: FrameV
     sig = new SignatureStage(registry, signed, new SoftwareVerifier(loadKeyDir(`${file}.keys`)));
     stages.push(sig);
   }
-  stages.push(new LogicStage(registry), new TripStage(registry));
+  if (withBadData) stages.push(new LogicStage(registry), new TripStage(registry), new BadDataStage(registry));
+  else stages.push(new LogicStage(registry), new TripStage(registry));
   const verdicts: FrameVerdict[] = [];
   const p = new Pipeline({ registry, stages, onVerdict: (v) => verdicts.push(v) });
   const ts = new Map<number, bigint>();
@@ -106,14 +108,21 @@ for (const sc of SCENARIOS) {
 {
   const { file, truth } = await sim('normal', ['--mus', '8', '--duration', '10s', '--rate', '4800', '--freq', '60']);
   const runs: number[] = [];
+  const without: number[] = [];
   let frames = 0;
   for (let k = 0; k < 3; k++) {
     const r = await run(file, truth);
     runs.push(r.ns);
     frames = r.frames;
+    without.push((await run(file, truth, false)).ns);
   }
   runs.sort((a, b) => a - b);
-  out['throughput'] = { frames, stages: 'rate, mac, logic, trip', medianMs: Math.round(runs[1]! / 1e6), framesPerS: Math.round(frames / (runs[1]! / 1e9)), realTimeFactor: Math.round((frames / (runs[1]! / 1e9)) / 38400 * 10) / 10 };
+  without.sort((a, b) => a - b);
+  out['throughput'] = {
+    frames, stages: 'rate, mac, logic, trip, badData', medianMs: Math.round(runs[1]! / 1e6), framesPerS: Math.round(frames / (runs[1]! / 1e9)), realTimeFactor: Math.round((frames / (runs[1]! / 1e9)) / 38400 * 10) / 10,
+    // the badData stage's share: median with it minus median without it, per frame
+    withoutBadDataMs: Math.round(without[1]! / 1e6), badDataNsPerFrame: Math.round((runs[1]! - without[1]!) / frames),
+  };
 }
 rmSync(dir, { recursive: true, force: true });
 process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);

@@ -13,6 +13,7 @@ import { MacStage } from '../detect/stages/mac.ts';
 import { RateStage } from '../detect/stages/rate.ts';
 import { SignatureStage, type SignedStream } from '../detect/stages/signature.ts';
 import { TripStage } from '../detect/stages/trip.ts';
+import { BadDataStage } from '../detect/stages/bad-data.ts';
 import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
 import { INDICATORS, type Alarm, type AlarmCategory } from '../detect/types.ts';
 import { readCaptureFile } from '../native/index.ts';
@@ -132,7 +133,10 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     sig = new SignatureStage(registry, signed, new SoftwareVerifier(keys));
     stages.push(sig);
   }
-  stages.push(new LogicStage(registry), new TripStage(registry));
+  const badData = loaded !== undefined
+    ? { alpha: loaded.config.thresholds.chiSquareAlpha, lnrThreshold: loaded.config.thresholds.lnrThreshold, model: { neutralKirchhoff: loaded.config.measurementModel.neutralKirchhoff, bayRedundancy: loaded.config.measurementModel.bayRedundancy } }
+    : {};
+  stages.push(new LogicStage(registry), new TripStage(registry), new BadDataStage(registry, badData));
 
   const out = new LineWriter(process.stdout);
   const alarmsBy: Record<string, number> = {};
@@ -176,7 +180,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     nu: pipeline.nu,
   };
   if (sig !== undefined) summary['signature'] = { ...sig.counters, coverage: Math.round(sig.coverage * 1e4) / 1e4 };
-  summary['notImplemented'] = ['badData', 'faultMatch', 'attackMatch'];
+  summary['notImplemented'] = ['faultMatch', 'attackMatch', 'upstreamForgery', 'upstreamTamper'];
   out.line(JSON.stringify({ summary }));
   await out.end();
   return 0;

@@ -26,6 +26,7 @@ export function expectedStreams(loaded: LoadedConfig): { streams: ExpectedStream
       testMode: loaded.config.testMode.acceptSimulated,
       nominalHz: hz,
       ...(s.channelSet !== null ? { channels: s.channelSet.channels } : {}),
+      ...(b.bay !== null ? { bay: b.bay } : {}),
       protection: {
         overcurrentA: b.protection.overcurrent50.enabled ? b.protection.overcurrent50.pickupA : Infinity,
         overvoltageV: b.protection.overvoltage59.enabled ? b.protection.overvoltage59.pickupV : Infinity,

@@ -31,6 +31,10 @@ export interface ExpectedStream {
   nominalHz?: number;
   /** Protection settings the trip check judges against: pickups in primary RMS units. */
   protection?: TripSettings;
+  /** Bay the stream measures (redundant MUs of a bay share it; the badData model's current states). */
+  bay?: string;
+  /** Bus of the bay (shared voltage states; default: the bay). */
+  bus?: string;
 }
 
 export interface TripSettings {

@@ -19,6 +19,7 @@ export function expectedStreamsOfTruth(truth: GroundTruth): ExpectedStream[] {
     channels: s.channels.map((c) => ({ name: c.name, kind: c.kind as ChannelKind, phase: c.phase as ChannelPhase, scale: c.scale })),
     // 9-2LE rates send smpRate as samples per period (no smpMod): the nominal frequency follows.
     nominalHz: s.smpRate !== null && s.smpMod === null ? s.samplesPerSecond / s.smpRate : 50,
+    bay: s.bay,
     protection: { overcurrentA: truth.config.protection.overcurrentA, overvoltageV: truth.config.protection.overvoltageV },
   }));
 }

@@ -108,7 +108,9 @@ export class ChipDriver extends EventEmitter {
   private known: ChipInfo | null = null;
   private recovering = false;
   private recoverAgain = false;
-  private closed = false;
+  #closed = false;
+  /** True once close() was called: every request is refused. */
+  get closed(): boolean { return this.#closed; }
   private healthState: Health = 'ok';
   private consecutiveFailures = 0;
   private cleanStreak = 0;
@@ -257,8 +259,8 @@ export class ChipDriver extends EventEmitter {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     for (const r of [...this.inflight.values(), ...this.queue]) { if (r.timer) clearTimeout(r.timer); r.reject(new ChipError('closed', 'driver closed')); }
     this.inflight.clear(); this.queue = [];
     if (this.staleTimer) clearTimeout(this.staleTimer);
@@ -296,7 +298,7 @@ export class ChipDriver extends EventEmitter {
   }
 
   private request<T>(spec: ReqSpec<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new ChipError('closed', 'driver closed'));
+    if (this.#closed) return Promise.reject(new ChipError('closed', 'driver closed'));
     if (this.healthState === 'failed' && !spec.internal) {
       return Promise.reject(new ChipError('failed', 'chip failed; requests are rejected until a probe succeeds'));
     }
@@ -326,7 +328,7 @@ export class ChipDriver extends EventEmitter {
   }
 
   private pump(): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     while (this.inflight.size < this.o.maxInFlight) {
       // While re-loading after a reset only recovery traffic goes out: other requests would meet empty slots.
       const k = this.recovering ? this.queue.findIndex((r) => r.internal) : 0;
@@ -358,7 +360,7 @@ export class ChipDriver extends EventEmitter {
   private armStale(): void {
     this.staleTimer = setTimeout(() => {
       this.staleTimer = null;
-      if (this.parser.pending === 0 || this.closed) return;
+      if (this.parser.pending === 0 || this.#closed) return;
       if (performance.now() - this.lastRx >= this.o.interByteMs) {
         this.fault('partial', 'partial frame given up');
         for (const f of this.parser.dropPartial()) this.onFrame(f);
@@ -437,7 +439,7 @@ export class ChipDriver extends EventEmitter {
   }
 
   private retry(req: Req, err: ChipError): void {
-    if (this.closed) { req.reject(new ChipError('closed', 'driver closed')); return; }
+    if (this.#closed) { req.reject(new ChipError('closed', 'driver closed')); return; }
     if (req.idempotent && req.attempts <= this.o.retries && (this.healthState !== 'failed' || req.internal)) {
       this.stats.retries++;
       this.queue.unshift(req);
@@ -476,10 +478,10 @@ export class ChipDriver extends EventEmitter {
   }
 
   private scheduleProbe(): void {
-    if (this.probeTimer || this.closed) return;
+    if (this.probeTimer || this.#closed) return;
     this.probeTimer = setTimeout(() => {
       this.probeTimer = null;
-      if (this.healthState !== 'failed' || this.closed) return;
+      if (this.healthState !== 'failed' || this.#closed) return;
       this.request(this.infoReq(true)).then(
         () => { this.consecutiveFailures = 0; this.setHealth('degraded', 'probe answered'); this.chipReset('recovering from failed'); },
         () => this.scheduleProbe(),
@@ -509,14 +511,14 @@ export class ChipDriver extends EventEmitter {
           await this.request(this.infoReq(true));
           await Promise.all([...this.slots].map(([slot, pub]) => this.request(this.loadReq(slot, pub, true))));
         } catch (e) {
-          if (this.closed) return;
+          if (this.#closed) return;
           this.setHealth('failed', `recovery after reset failed: ${(e as Error).message}`);
           return;
         }
-      } while (this.recoverAgain && !this.closed);
+      } while (this.recoverAgain && !this.#closed);
     })().finally(() => {
       this.recovering = false;
-      if (!this.closed) { this.emit('recovered', { bootCount: this.known?.bootCount }); this.pump(); }
+      if (!this.#closed) { this.emit('recovered', { bootCount: this.known?.bootCount }); this.pump(); }
     });
   }
 }

@@ -12,8 +12,11 @@ import type { StreamRegistry } from '../streams.ts';
 export interface SignatureVerifier {
   /** Whether a key is in the key store (and allowed for the stream). */
   knows(keyId: number, stream: string): boolean;
-  /** Verifies r‖s over M with the key's public key and signer ID. Rejects when it could not decide. */
-  verify(keyId: number, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
+  /**
+   * Verifies r‖s over M with the key's public key and signer ID. Rejects when it could not decide.
+   * `stream` lets a verifier put protection streams first.
+   */
+  verify(keyId: number, message: Uint8Array, signature: Uint8Array, stream?: string): Promise<boolean>;
 }
 
 export interface SignedStream {
@@ -147,7 +150,7 @@ export class SignatureStage implements Stage {
 
   #submit(keyId: number, message: Uint8Array, signature: Uint8Array, refs: FrameRef[], flag: Flag): void {
     const last = refs[refs.length - 1]!;
-    const p = this.#verifier.verify(keyId, message, signature).then(
+    const p = this.#verifier.verify(keyId, message, signature, last.stream).then(
       (ok) => {
         if (ok) this.counters.verified += refs.length;
         else {

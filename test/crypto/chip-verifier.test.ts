@@ -1,0 +1,83 @@
+// The chip path end to end: signed simulator traffic through the signature stage, verified by the chip
+// emulator over a real pseudo-terminal (socat) through the serialport driver; the chip lost mid-stream
+// (its driver closed) under each fallback policy — frames are verified in software (degraded) or left
+// unverified, never counted as verified wrongly.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readCaptureFile } from '../../src/native/index.ts';
+import { ChipVerifier, type FallbackPolicy } from '../../src/crypto/chip-verifier.ts';
+import { ChipDriver, openSerialTransport } from '../../src/crypto/chip/driver.ts';
+import { startPtyEmulator } from '../../src/crypto/chip/pty-emulator.ts';
+import { loadKeyDir, SoftwareVerifier } from '../../src/crypto/software-verifier.ts';
+import { Pipeline } from '../../src/detect/pipeline.ts';
+import { SignatureStage } from '../../src/detect/stages/signature.ts';
+import { StreamRegistry } from '../../src/detect/streams.ts';
+import type { FrameVerdict } from '../../src/detect/types.ts';
+import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
+import { simulate } from '../detect/helpers.ts';
+
+describe('SM2 verification through the chip emulator', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-chipv-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function run(scenario: string, fallback: FallbackPolicy, killAfterFrames?: number): Promise<{ verdicts: FrameVerdict[]; sig: SignatureStage; v: ChipVerifier; frames: number }> {
+    const { file, truth } = await simulate(dir, scenario, ['--mus', '2', '--duration', '1s', '--sign', 'block:80']);
+    const emu = await startPtyEmulator({ baud: 921600 });
+    const driver = await ChipDriver.open(await openSerialTransport(emu.hostPath, 921600), { timeoutMs: 300, failAfter: 2 });
+    try {
+      const keys = loadKeyDir(`${file}.keys`);
+      const v = await ChipVerifier.create(driver, keys, { fallback, software: new SoftwareVerifier(keys), priorityStreams: new Set(['MU1']) });
+      const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
+      const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+      const sig = new SignatureStage(registry, signed, v);
+      const verdicts: FrameVerdict[] = [];
+      const p = new Pipeline({ registry, stages: [sig], onVerdict: (x) => verdicts.push(x) });
+      let n = 0;
+      for (const b of readCaptureFile(file, { batchFrames: 200 })) {
+        p.processBatch(b);
+        n += b.count;
+        await sig.drain();
+        if (killAfterFrames !== undefined && n >= killAfterFrames && !driver.closed) await driver.close();
+      }
+      await sig.drain();
+      p.finish();
+      return { verdicts, sig, v, frames: truth.capture.frames };
+    } finally {
+      await driver.close();
+      await emu.stop();
+    }
+  }
+
+  it('clean signed traffic: every frame verified by the chip, nothing raised', async () => {
+    const { verdicts, sig, v, frames } = await run('normal', 'none');
+    assert.deepEqual(verdicts, []);
+    assert.equal(sig.counters.verified, frames);
+    assert.equal(v.stats.software, 0);
+    assert.equal(v.stats.chip, frames / 80, 'one chip verification per block');
+    assert.equal(v.state, 'ok');
+  });
+
+  it('the chip is lost mid-stream, policy none: the rest is unverified, never verified, and the state says failed', async () => {
+    const { verdicts, sig, v, frames } = await run('normal', 'none', 3200);
+    assert.deepEqual(verdicts, [], 'no false bad-signature verdicts');
+    assert.ok(sig.counters.unverified > 0, 'frames after the chip died are unverified');
+    assert.ok(sig.counters.verified >= 3000 && sig.counters.verified < frames, `verified ${sig.counters.verified}`);
+    assert.equal(sig.counters.verified + sig.counters.unverified, frames);
+    assert.ok(sig.coverage < 1);
+    assert.equal(v.state, 'failed');
+  });
+
+  it('the chip is lost mid-stream, policy software: everything verified, the state says degraded', async () => {
+    const { verdicts, sig, v, frames } = await run('normal', 'software', 3200);
+    assert.deepEqual(verdicts, []);
+    assert.equal(sig.counters.verified + sig.counters.unverified, frames);
+    assert.ok(v.stats.software > 0, 'the fallback was used');
+    assert.equal(v.state, 'degraded');
+  });
+});
