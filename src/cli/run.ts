@@ -36,7 +36,7 @@ reports every second; alarms are printed as they are raised.
 `;
 
 // The scripted attacks of the demo, in order, each for one simulator run.
-const DEMO_SCENARIOS = ['interleaved-injection', 'unknown-source', 'normal', 'replay', 'flood', 'smpcnt-anomalies', 'trip-without-fault', 'simulate-bit', 'real-fault', 'config-mismatch'];
+const DEMO_SCENARIOS = ['interleaved-injection', 'unknown-source', 'normal', 'fdi-kcl', 'replay', 'flood', 'smpcnt-anomalies', 'trip-without-fault', 'simulate-bit', 'real-fault', 'config-mismatch'];
 
 function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
