@@ -16,6 +16,7 @@ import { MacStage } from '../src/detect/stages/mac.ts';
 import { RateStage } from '../src/detect/stages/rate.ts';
 import { SignatureStage } from '../src/detect/stages/signature.ts';
 import { TripStage } from '../src/detect/stages/trip.ts';
+import { PhasorStage } from '../src/detect/cycles.ts';
 import { BadDataStage } from '../src/detect/stages/bad-data.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
@@ -49,8 +50,7 @@ async function run(file: string, truth: GroundTruth, withBadData = true): Promis
     sig = new SignatureStage(registry, signed, new SoftwareVerifier(loadKeyDir(`${file}.keys`)));
     stages.push(sig);
   }
-  if (withBadData) stages.push(new LogicStage(registry), new TripStage(registry), new BadDataStage(registry));
-  else stages.push(new LogicStage(registry), new TripStage(registry));
+  stages.push(new LogicStage(registry), new PhasorStage(registry, withBadData ? [new TripStage(registry), new BadDataStage(registry)] : [new TripStage(registry)]));
   const verdicts: FrameVerdict[] = [];
   const p = new Pipeline({ registry, stages, onVerdict: (v) => verdicts.push(v) });
   const ts = new Map<number, bigint>();

@@ -8,6 +8,7 @@ import { LogicStage } from '../detect/stages/logic.ts';
 import { MacStage } from '../detect/stages/mac.ts';
 import { RateStage } from '../detect/stages/rate.ts';
 import { TripStage } from '../detect/stages/trip.ts';
+import { PhasorStage } from '../detect/cycles.ts';
 import { BadDataStage } from '../detect/stages/bad-data.ts';
 import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
 import type { Alarm } from '../detect/types.ts';
@@ -48,7 +49,7 @@ export class LiveDetection {
 
   #stages(): Stage[] {
     const r = this.#registry;
-    return [new RateStage(r), new MacStage(), new LogicStage(r), new TripStage(r), new BadDataStage(r)];
+    return [new RateStage(r), new MacStage(), new LogicStage(r), new PhasorStage(r, [new TripStage(r), new BadDataStage(r)])];
   }
 
   onBatch(b: FrameBatch): void {

@@ -13,6 +13,7 @@ import { MacStage } from '../detect/stages/mac.ts';
 import { RateStage } from '../detect/stages/rate.ts';
 import { SignatureStage, type SignedStream } from '../detect/stages/signature.ts';
 import { TripStage } from '../detect/stages/trip.ts';
+import { PhasorStage } from '../detect/cycles.ts';
 import { BadDataStage } from '../detect/stages/bad-data.ts';
 import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
 import { INDICATORS, type Alarm, type AlarmCategory } from '../detect/types.ts';
@@ -136,7 +137,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const badData = loaded !== undefined
     ? { alpha: loaded.config.thresholds.chiSquareAlpha, lnrThreshold: loaded.config.thresholds.lnrThreshold, model: { neutralKirchhoff: loaded.config.measurementModel.neutralKirchhoff, bayRedundancy: loaded.config.measurementModel.bayRedundancy } }
     : {};
-  stages.push(new LogicStage(registry), new TripStage(registry), new BadDataStage(registry, badData));
+  stages.push(new LogicStage(registry), new PhasorStage(registry, [new TripStage(registry), new BadDataStage(registry, badData)]));
 
   const out = new LineWriter(process.stdout);
   const alarmsBy: Record<string, number> = {};

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BadDataStage } from '../../src/detect/stages/bad-data.ts';
+import { PhasorStage } from '../../src/detect/cycles.ts';
 import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { MacStage } from '../../src/detect/stages/mac.ts';
 import { TripStage } from '../../src/detect/stages/trip.ts';
@@ -15,7 +16,7 @@ import type { FrameVerdict } from '../../src/detect/types.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
 import { evaluate, runPipeline, simulate } from './helpers.ts';
 
-const stages = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new TripStage(r), new BadDataStage(r)];
+const stages = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new PhasorStage(r, [new TripStage(r), new BadDataStage(r)])];
 const badData = (vs: FrameVerdict[]) => vs.filter((v) => v.indicator === 'badData');
 
 /** Every badData verdict is on MU1, and its cycle (firstFrame … frame) overlaps the attacked frames. */
@@ -65,7 +66,7 @@ describe('badData stage on simulator scenarios', () => {
 
   it('fdi-stealthy without the temporal detector: not-identifiable, one verdict per suspect (MU1 and MU2) per cycle of the attack', async () => {
     const { file, truth } = await simulate(dir, 'fdi-stealthy', ['--mus', '2', '--duration', '2s']);
-    const noTemporal = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new BadDataStage(r, { temporal: { threshold: Infinity } })];
+    const noTemporal = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new PhasorStage(r, [new BadDataStage(r, { temporal: { threshold: Infinity } })])];
     const vs = badData(runPipeline(file, truth, noTemporal).verdicts);
     const first = truth.malicious[0]!.frame;
     const last = truth.malicious[truth.malicious.length - 1]!.frame;

@@ -9,10 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { MacStage } from '../../src/detect/stages/mac.ts';
 import { TripStage } from '../../src/detect/stages/trip.ts';
+import { PhasorStage } from '../../src/detect/cycles.ts';
 import type { StreamRegistry } from '../../src/detect/streams.ts';
 import { runPipeline, simulate } from './helpers.ts';
 
-const stages = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new TripStage(r)];
+const stages = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new PhasorStage(r, [new TripStage(r)])];
 
 describe('trip stage on simulator scenarios', () => {
   let dir = '';

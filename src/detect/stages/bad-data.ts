@@ -22,8 +22,9 @@ import { buildSvModel, SvEstimator } from '../estimation/sv-model.ts';
 import type { SvModelOptions, SvStreamSpec } from '../estimation/sv-model.ts';
 import { TemporalConsistency } from '../estimation/temporal.ts';
 import type { TemporalOptions } from '../estimation/temporal.ts';
-import { StreamPhasors } from '../phasor.ts';
-import type { Flag, FrameContext, Stage } from '../stage.ts';
+import { samplesPerCycle, type CycleEvent, type CycleListener } from '../cycles.ts';
+import type { StreamPhasors } from '../phasor.ts';
+import type { Flag, FrameContext } from '../stage.ts';
 import type { StreamRegistry } from '../streams.ts';
 
 export interface BadDataStageOptions {
@@ -39,11 +40,8 @@ export interface BadDataStageOptions {
 }
 
 interface StreamState {
-  phasors: StreamPhasors;
-  spc: number;
   group: Group;
   local: number;
-  cycleFirstFrame: number;
 }
 
 interface Group {
@@ -80,7 +78,8 @@ interface Group {
   heldDof: Float64Array;
 }
 
-export class BadDataStage implements Stage {
+/** Listens to the phasor stage's cycles (src/detect/cycles.ts). */
+export class BadDataStage implements CycleListener {
   readonly name = 'badData';
   readonly #streams: Array<StreamState | undefined>;
   readonly #hold: number;
@@ -90,18 +89,15 @@ export class BadDataStage implements Stage {
     this.#streams = registry.streams.map(() => undefined);
     // Streams with channels and a whole number of samples per cycle, grouped by bus (default: the bay,
     // default: the stream itself — then only its own IN/VN rows are checked).
-    const byBus = new Map<string, { index: number; spec: SvStreamSpec; spc: number; hz: number; wrap: number }[]>();
+    const byBus = new Map<string, { index: number; spec: SvStreamSpec }[]>();
     for (const s of registry.streams) {
       const cfg = s.cfg;
-      if (cfg.channels === undefined) continue;
-      const hz = cfg.nominalHz ?? 50;
-      const spc = cfg.samplesPerSecond / hz;
-      if (!Number.isInteger(spc) || spc < 4) continue;
+      if (cfg.channels === undefined || samplesPerCycle(s) === undefined) continue;
       if (!cfg.channels.some((c) => (c.kind === 'current' || c.kind === 'voltage') && !c.derived)) continue;
       const bay = cfg.bay ?? cfg.name;
       const bus = cfg.bus ?? bay;
       const list = byBus.get(bus) ?? [];
-      list.push({ index: s.index, spec: { name: cfg.name, bay, bus, channels: cfg.channels }, spc, hz, wrap: cfg.smpCntWrap ?? cfg.samplesPerSecond });
+      list.push({ index: s.index, spec: { name: cfg.name, bay, bus, channels: cfg.channels } });
       byBus.set(bus, list);
     }
     const H = this.#hold;
@@ -123,37 +119,18 @@ export class BadDataStage implements Stage {
         heldJ: new Float64Array(H), heldThr: new Float64Array(H), heldDof: new Float64Array(H),
       };
       list.forEach((x, local) => {
-        this.#streams[x.index] = {
-          phasors: new StreamPhasors(x.spec.channels, { samplesPerCycle: x.spc, nominalHz: x.hz, wrap: x.wrap }),
-          spc: x.spc, group: g, local, cycleFirstFrame: 0,
-        };
+        this.#streams[x.index] = { group: g, local };
       });
     }
   }
 
-  onFrame(ctx: FrameContext, flag: Flag): boolean {
-    const s = ctx.stream;
-    if (s === undefined) return true;
-    const st = this.#streams[s.index];
-    if (st === undefined) return true;
-    const c = ctx.cols;
-    const j0 = c.asduStart[ctx.i]!;
-    const n = c.asduCount[ctx.i]!;
-    if (st.cycleFirstFrame === 0) st.cycleFirstFrame = ctx.frameNo;
-    for (let k = 0; k < n; k++) {
-      const j = j0 + k;
-      if (c.valueCount[j]! < st.phasors.channels) return true;
-      const smp = c.smpCnt[j]!;
-      if (st.phasors.pushRaw(c.values, c.valueStart[j]!, smp)) {
-        this.#delivered(st, Math.floor(smp / st.spc), ctx, flag);
-        st.cycleFirstFrame = ctx.frameNo;
-      }
-    }
-    return true;
+  onCycle(ev: CycleEvent, ctx: FrameContext, flag: Flag): void {
+    const st = this.#streams[ev.stream.index];
+    if (st !== undefined) this.#delivered(st, ev.phasors, ev.cycle, ev.firstFrame, ctx, flag);
   }
 
   /** Stream st completed cycle `key`. */
-  #delivered(st: StreamState, key: number, ctx: FrameContext, flag: Flag): void {
+  #delivered(st: StreamState, phasors: StreamPhasors, key: number, firstFrame: number, ctx: FrameContext, flag: Flag): void {
     const g = st.group;
     if (g.pendingKey === -1) {
       if (key === g.lastKey) return; // late for a cycle already estimated without it
@@ -163,11 +140,11 @@ export class BadDataStage implements Stage {
       g.pendingKey = key;
     }
     const l = st.local;
-    g.est.setStream(l, st.phasors.re, st.phasors.im);
-    g.tc.setStream(l, st.phasors.re, st.phasors.im);
+    g.est.setStream(l, phasors.re, phasors.im);
+    g.tc.setStream(l, phasors.re, phasors.im);
     g.fresh[l] = 1;
-    g.restarted[l] = st.phasors.cycles === 1 ? 1 : 0;
-    g.frame[l] = ctx.frameNo; g.ts[l] = ctx.tsNs; g.first[l] = st.cycleFirstFrame;
+    g.restarted[l] = phasors.cycles === 1 ? 1 : 0;
+    g.frame[l] = ctx.frameNo; g.ts[l] = ctx.tsNs; g.first[l] = firstFrame;
     for (let k = 0; k < g.size; k++) if (g.fresh[k] === 0) return;
     this.#run(g, flag);
   }

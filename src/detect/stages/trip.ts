@@ -3,8 +3,9 @@
 // (ANSI 59). A trip-level current is judged for plausibility: a real short circuit pulls the voltage of the
 // faulted phase(s) down; trip-level currents with healthy voltages are values that would trip protection
 // without a fault — an attack signal (`trip-without-fault`). Trip is an alarm category, not an indicator.
-import { StreamPhasors } from '../phasor.ts';
-import type { FrameContext, Flag, Stage } from '../stage.ts';
+import { samplesPerCycle, type CycleEvent, type CycleListener } from '../cycles.ts';
+import type { StreamPhasors } from '../phasor.ts';
+import type { Flag, FrameContext } from '../stage.ts';
 import type { StreamRegistry, TripSettings } from '../streams.ts';
 
 export interface TripOptions {
@@ -13,16 +14,15 @@ export interface TripOptions {
 }
 
 interface TripState {
-  phasors: StreamPhasors;
   settings: TripSettings;
   currents: number[]; // channel indexes of phase currents A, B, C
   voltages: number[]; // channel indexes of phase voltages A, B, C
   vRef: Float64Array; // pre-event |V| per voltage channel (slow average over quiet cycles)
-  cycleFirstFrame: number;
   tripping: boolean;
 }
 
-export class TripStage implements Stage {
+/** Listens to the phasor stage's cycles (src/detect/cycles.ts). */
+export class TripStage implements CycleListener {
   readonly name = 'trip';
   #state: Array<TripState | undefined>;
   #sag: number;
@@ -31,46 +31,25 @@ export class TripStage implements Stage {
     this.#sag = opts.sagFraction ?? 0.9;
     this.#state = registry.streams.map((s) => {
       const cfg = s.cfg;
-      if (cfg.channels === undefined || cfg.protection === undefined) return undefined;
-      const hz = cfg.nominalHz ?? 50;
-      const spc = cfg.samplesPerSecond / hz;
-      if (!Number.isInteger(spc)) return undefined;
+      if (cfg.channels === undefined || cfg.protection === undefined || samplesPerCycle(s) === undefined) return undefined;
       const phase = (kind: string): number[] =>
         ['A', 'B', 'C'].map((p) => cfg.channels!.findIndex((c) => c.kind === kind && c.phase === p)).filter((k) => k >= 0);
       return {
-        phasors: new StreamPhasors(cfg.channels, { samplesPerCycle: spc, nominalHz: hz, wrap: cfg.smpCntWrap ?? cfg.samplesPerSecond }),
         settings: cfg.protection,
         currents: phase('current'),
         voltages: phase('voltage'),
         vRef: new Float64Array(cfg.channels.length),
-        cycleFirstFrame: 0,
         tripping: false,
       };
     });
   }
 
-  onFrame(ctx: FrameContext, flag: Flag): boolean {
-    const s = ctx.stream;
-    if (s === undefined) return true;
-    const st = this.#state[s.index];
-    if (st === undefined) return true;
-    const c = ctx.cols;
-    const j0 = c.asduStart[ctx.i]!;
-    const n = c.asduCount[ctx.i]!;
-    if (st.cycleFirstFrame === 0) st.cycleFirstFrame = ctx.frameNo;
-    for (let k = 0; k < n; k++) {
-      const j = j0 + k;
-      if (c.valueCount[j]! < st.phasors.channels) return true;
-      if (st.phasors.pushRaw(c.values, c.valueStart[j]!, c.smpCnt[j]!)) {
-        this.#cycle(st, flag);
-        st.cycleFirstFrame = ctx.frameNo;
-      }
-    }
-    return true;
+  onCycle(ev: CycleEvent, _ctx: FrameContext, flag: Flag): void {
+    const st = this.#state[ev.stream.index];
+    if (st !== undefined) this.#cycle(st, ev.phasors, ev.firstFrame, flag);
   }
 
-  #cycle(st: TripState, flag: Flag): void {
-    const p = st.phasors;
+  #cycle(st: TripState, p: StreamPhasors, firstFrame: number, flag: Flag): void {
     let iMax = 0;
     for (const k of st.currents) iMax = Math.max(iMax, Math.sqrt(p.re[k]! * p.re[k]! + p.im[k]! * p.im[k]!));
     let vMax = 0;
@@ -82,7 +61,7 @@ export class TripStage implements Stage {
     }
     const overcurrent = iMax >= st.settings.overcurrentA;
     const overvoltage = vMax >= st.settings.overvoltageV;
-    const detail = { firstFrame: st.cycleFirstFrame, currentA: Math.round(iMax), voltageV: Math.round(vMax) };
+    const detail = { firstFrame, currentA: Math.round(iMax), voltageV: Math.round(vMax) };
     if (overcurrent) flag('trip', sagged || st.voltages.length === 0 ? 'overcurrent' : 'trip-without-fault', { detail });
     if (overvoltage) flag('trip', 'overvoltage', { detail });
     st.tripping = overcurrent || overvoltage;
