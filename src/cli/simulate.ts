@@ -1,13 +1,14 @@
 // `svde simulate`: generate SV traffic (normal and labelled attack scenarios) into a pcap/pcapng file
 // with a ground-truth sidecar, or live onto an interface through the native sender.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
 import { CaptureWriter, formatFromPath } from '../sv/pcap-writer.ts';
 import type { CaptureFormat } from '../sv/pcap-writer.ts';
 import type { VlanTag } from '../sv/types.ts';
-import { CHANNEL_SETS } from '../sim/channels.ts';
+import { CHANNEL_SETS, type ChannelSet } from '../sim/channels.ts';
+import { importSclFile } from '../scl/import.ts';
 import { DEFAULT_OPTIONS, runSimulation } from '../sim/engine.ts';
 import type { AsyncFrameSink, SimOptions } from '../sim/engine.ts';
 import { SCENARIOS, findScenario } from '../sim/scenarios.ts';
@@ -29,7 +30,9 @@ options:
   --asdus N                   ASDUs per frame (default 1; 8 at 256 samples/cycle)
   --vlan ID:PCP | none        outer 802.1Q tag (default 123:4)
   --vlan2 ID:PCP              second (inner) tag
-  --channels 4i4u|4u4i|4i     channel set (default 4i4u = 9-2LE PhsMeas1)
+  --channels 4i4u|4u4i|4i     channel set (default 4i4u = 9-2LE PhsMeas1), or FILE.scd[#svID] to take
+                              the dataset (order, kinds, phases, scaling) of a SampledValueControl of an
+                              SCL file (default: its first stream with a current/voltage dataset)
   --smp-synch 0|1|2           smpSynch: none (free-running counters), local, global (default 2)
   --refr-tm                   send refrTm (UtcTime of the sample) in every ASDU
   --scenario NAME             see --list (default normal)
@@ -147,8 +150,8 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
     opts.vlans = tags;
   }
   if (v.channels !== undefined) {
-    const cs = CHANNEL_SETS[v.channels];
-    if (!cs) throw new ArgError(`--channels must be one of ${Object.keys(CHANNEL_SETS).join(', ')}, got "${v.channels}"`);
+    const cs = CHANNEL_SETS[v.channels] ?? channelSetFromScl(v.channels);
+    if (!cs) throw new ArgError(`--channels must be one of ${Object.keys(CHANNEL_SETS).join(', ')} or an SCL file (FILE.scd[#svID]), got "${v.channels}"`);
     opts.channelSet = cs;
   }
   if (v['smp-synch'] !== undefined) opts.smpSynch = parseIntArg('smp-synch', v['smp-synch'], 0, 255);
@@ -290,4 +293,23 @@ export async function simulateCommand(argv: string[]): Promise<number> {
     ...(a.iface ? { sender: (sink as LiveSink).result ?? null } : {}),
   })}\n`);
   return 0;
+}
+
+/** `--channels FILE.scd[#svID|#key]`: the channel set of a stream of an SCL file, or undefined if no file. */
+function channelSetFromScl(arg: string): ChannelSet | undefined {
+  const hash = arg.lastIndexOf('#');
+  const file = hash > 0 ? arg.slice(0, hash) : arg;
+  const want = hash > 0 ? arg.slice(hash + 1) : undefined;
+  if (!existsSync(file)) return undefined;
+  let scl;
+  try {
+    scl = importSclFile(file);
+  } catch (e) {
+    throw new ArgError(`--channels: ${(e as Error).message}`);
+  }
+  const candidates = scl.streams.filter((x) => want === undefined || x.svID === want || x.key === want);
+  if (candidates.length === 0) throw new ArgError(`--channels: no SampledValueControl "${want}" in ${file} (it has: ${scl.streams.map((x) => x.svID).join(', ') || 'none'})`);
+  const withSet = candidates.find((x) => x.channelSet !== null);
+  if (withSet === undefined) throw new ArgError(`--channels: the dataset of ${candidates[0]!.key} in ${file} is not a set of current/voltage value+quality channels`);
+  return withSet.channelSet!;
 }
