@@ -26,6 +26,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'stream table and accept list from an SCL file, as JSON',
     load: async () => (await import('./scl.ts')).sclCommand,
   },
+  keys: {
+    summary: 'the MU key store: list, import (SPKI key or X.509 certificate checked against a CA), revoke',
+    load: async () => (await import('./keys.ts')).keysCommand,
+  },
   bench: {
     summary: 'performance figures as JSON',
     load: async () => (await import('./bench.ts')).benchCommand,
@@ -35,7 +39,6 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
 // Planned subcommands of SPEC §4 that later work delivers; named here so `svde help` is honest about them.
 const planned: Record<string, string> = {
   export: 'export alarm evidence as pcap or COMTRADE (appliance)',
-  keys: 'list, import and revoke MU keys (SM2 key store)',
 };
 
 function usage(): string {
