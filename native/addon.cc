@@ -11,6 +11,7 @@
 #include "capture.h"
 #include "decode_bench.h"
 #include "js_convert.h"
+#include "sd_notify.h"
 #include "sender.h"
 #include "sm2_verify.h"
 
@@ -430,6 +431,12 @@ Napi::Value MonotonicNsJs(const Napi::CallbackInfo& info) { return js::FromNs(in
 Napi::Value BatchLayoutJs(const Napi::CallbackInfo& info) { return js::BatchLayout(info.Env()); }
 Napi::Value StatusNamesJs(const Napi::CallbackInfo& info) { return js::StatusNames(info.Env()); }
 Napi::Value WarningNamesJs(const Napi::CallbackInfo& info) { return js::WarningNames(info.Env()); }
+Napi::Value SdNotifyJs(const Napi::CallbackInfo& info) {
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsString()) {
+    throw Napi::TypeError::New(info.Env(), "sdNotify(socketPath: string, state: string)");
+  }
+  return Napi::String::New(info.Env(), svde::SdNotify(info[0].As<Napi::String>(), info[1].As<Napi::String>()));
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
@@ -452,6 +459,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchLayout", Napi::Function::New<BatchLayoutJs>(env, "batchLayout"));
   exports.Set("statusNames", Napi::Function::New<StatusNamesJs>(env, "statusNames"));
   exports.Set("warningNames", Napi::Function::New<WarningNamesJs>(env, "warningNames"));
+  exports.Set("sdNotify", Napi::Function::New<SdNotifyJs>(env, "sdNotify"));
   exports.Set("decodeBench", Napi::Function::New<DecodeBenchJs>(env, "decodeBench"));
   exports.Set("defaultFilter", Napi::String::New(env, kDefaultSvFilter));
   return exports;

@@ -39,6 +39,7 @@ options:
   --sign 1|frame|block:B      SM2-sign every frame (mode 1) or blocks of B frames (modes 2/3)
   --keys DIR                  where <keyId>.pem public keys are written (default <out>.keys)
   --seed N                    deterministic run (default 1)
+  --key-seed N                seed of the signing keys only (default: --seed), so keys survive a change of --seed
   --start ISO                 time of the first sample (default 2026-09-21T14:13:20Z), whole seconds
   --truth FILE                ground-truth file (default <out>.truth.json)
   --scl FILE                  SCD describing the simulated MUs (default <out> with .scd; live: only if given)
@@ -108,7 +109,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
         duration: { type: 'string' }, mus: { type: 'string' }, freq: { type: 'string' },
         'samples-per-cycle': { type: 'string' }, rate: { type: 'string' }, asdus: { type: 'string' },
         vlan: { type: 'string' }, vlan2: { type: 'string' }, channels: { type: 'string' }, scenario: { type: 'string' },
-        sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, start: { type: 'string' },
+        sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, 'key-seed': { type: 'string' }, start: { type: 'string' },
         'smp-synch': { type: 'string' }, 'refr-tm': { type: 'boolean' },
         truth: { type: 'string' }, scl: { type: 'string' }, 'no-scl': { type: 'boolean' }, iface: { type: 'string' }, netns: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -157,6 +158,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   if (v['smp-synch'] !== undefined) opts.smpSynch = parseIntArg('smp-synch', v['smp-synch'], 0, 255);
   if (v['refr-tm']) opts.refrTm = true;
   if (v.seed !== undefined) opts.seed = parseIntArg('seed', v.seed, 0, 0xffffffff);
+  if (v['key-seed'] !== undefined) opts.keySeed = parseIntArg('key-seed', v['key-seed'], 0, 0xffffffff);
   if (v.start !== undefined) {
     const t = Date.parse(v.start);
     if (Number.isNaN(t)) throw new ArgError(`--start: cannot parse "${v.start}" as an ISO 8601 time`);

@@ -105,6 +105,59 @@ export const ThresholdsSchema = Type.Object({
   }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false, default: {} });
 
+const PathString = Type.String({ minLength: 1, maxLength: 4096 });
+
+/** Where the appliance keeps its state and how it talks to the outside (SPEC §3, §6). Relative paths are
+ *  relative to the configuration file. */
+export const ApplianceSchema = Type.Object({
+  /** Board profile (board/*.json): capture interface, chip serial device, LED/relay pins. */
+  board: Type.Optional(PathString),
+  /** Capture interface; overrides the board profile's. */
+  iface: Type.Optional(Type.String({ minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9_.:@-]+$', errorMessage: 'must be a network interface name' })),
+  stateDir: Type.String({ minLength: 1, default: '/var/lib/svde' }),
+  storage: Type.Object({
+    /** SQLite file; default <stateDir>/svde.db. */
+    path: Type.Optional(PathString),
+    limitMB: Type.Number({ minimum: 16, maximum: 1_048_576, default: 512 }),
+    alarmRetentionDays: Type.Number({ minimum: 1, maximum: 3650, default: 365 }),
+    eventRetentionDays: Type.Number({ minimum: 1, maximum: 3650, default: 30 }),
+  }, { additionalProperties: false, default: {} }),
+  http: Type.Object({
+    host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
+    /** Device certificate and key (PEM); without them the API is plain HTTP and only listens on loopback. */
+    tls: Type.Optional(Type.Object({
+      cert: PathString,
+      key: PathString,
+      /** CA of the master station's client certificates: enables mutual TLS for POST /estimates. */
+      clientCa: Type.Optional(PathString),
+    }, { additionalProperties: false })),
+    /** Hashed bearer tokens (svde tokens add); default <stateDir>/tokens.json. */
+    tokens: Type.Optional(PathString),
+    rateLimit: Type.Object({
+      max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600 }),
+      windowS: Type.Number({ exclusiveMinimum: 0, maximum: 3600, default: 60 }),
+    }, { additionalProperties: false, default: {} }),
+  }, { additionalProperties: false, default: {} }),
+  signatures: Type.Object({
+    /** Key store directory (svde keys); default <stateDir>/keys. */
+    keys: Type.Optional(PathString),
+    /** Chip serial device; overrides the board profile's. */
+    chipDevice: Type.Optional(PathString),
+    chipBaud: Type.Optional(Type.Integer({ minimum: 1200, maximum: 12_000_000 })),
+    /** When the chip fails: verify in software, or report frames unverified. */
+    fallback: Type.Union([Type.Literal('software'), Type.Literal('none')], { default: 'software' }),
+    /** Device key used without a chip (PEM, created 0600); default <stateDir>/device-key.pem. */
+    deviceKey: Type.Optional(PathString),
+  }, { additionalProperties: false, default: {} }),
+  syslog: Type.Optional(Type.Object({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 514 }),
+    transport: Type.Union([Type.Literal('udp'), Type.Literal('tcp')], { default: 'udp' }),
+    appName: Type.String({ minLength: 1, maxLength: 48, default: 'svde' }),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false, default: {} });
+
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
   version: Type.Literal(1, { default: 1 }),
@@ -118,6 +171,7 @@ export const ConfigSchema = Type.Object({
     enabled: Type.Boolean({ default: false }),
     durationS: Type.Number({ exclusiveMinimum: 0, maximum: 7 * 86400, default: 60 }),
   }, { additionalProperties: false, default: {} }),
+  appliance: ApplianceSchema,
 }, { additionalProperties: false });
 
 export type SvdeConfig = Static<typeof ConfigSchema>;
@@ -126,3 +180,4 @@ export type ProtectionSettings = Static<typeof ProtectionSchema>;
 export type ProtectionOverrideSettings = DeepPartial<ProtectionSettings>;
 export type MeasurementModel = Static<typeof MeasurementModelSchema>;
 export type Thresholds = Static<typeof ThresholdsSchema>;
+export type ApplianceSettings = Static<typeof ApplianceSchema>;

@@ -78,6 +78,7 @@ export interface NativeAddon {
   LiveCapture: new (opts: NativeLiveCaptureOptions) => NativeLiveCapture;
   Sender: new (opts: NativeSenderOptions) => NativeSender;
   realtimeNs(): bigint;
+  sdNotify(socketPath: string, state: string): string;
   monotonicNs(): bigint;
   batchLayout(): NativeBatchLayout;
   statusNames(): string[];

@@ -22,6 +22,11 @@ export function decodeBench(path: string, rounds = 5): DecodeBenchResult {
 }
 
 /** CLOCK_REALTIME in ns (same clock as live capture timestamps). */
+/** One sd_notify(3) datagram to `socketPath` ($NOTIFY_SOCKET); returns '' or the reason it failed. */
+export function sdNotify(socketPath: string, state: string): string {
+  return addon.sdNotify(socketPath, state);
+}
+
 export function realtimeNs(): bigint {
   return addon.realtimeNs();
 }

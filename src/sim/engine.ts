@@ -26,6 +26,8 @@ export interface SimOptions {
   vlans: VlanTag[];
   sign: SignMode | null;
   seed: number;
+  /** Seed of the signing keys when they must outlive one run (a demo that restarts the publisher per scenario); default `seed`. */
+  keySeed?: number;
   /** Epoch seconds of the first sample (a whole second, so smpCnt 0 falls on the second). */
   startEpochS: number;
   channelSet: ChannelSet;
@@ -300,7 +302,7 @@ export async function runSimulation(opts: SimOptions, scenario: Scenario, sink: 
   const mus = plan.mus.map((m, i) => {
     const cfg: MergingUnitConfig = { ...m, bay: bays[m.bayIndex]!, seed: (opts.seed * 7919 + i * 104729) >>> 0, epochS: opts.startEpochS };
     if (m.signed && opts.sign) {
-      const key = deriveKeyPair(`${opts.seed}:${m.name}`);
+      const key = deriveKeyPair(`${opts.keySeed ?? opts.seed}:${m.name}`);
       keys.push({ keyId: i + 1, key, streams: [m.name] });
       cfg.signing = { key, keyId: i + 1, mode: opts.sign };
     }

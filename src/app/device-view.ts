@@ -1,0 +1,134 @@
+// What the running appliance shows to the outside (the API, the panel, the LED): a read model kept by the
+// composition root, plus the few commands an operator or the master station may give. The API and the panel
+// depend on this interface only, never on capture, detection or storage internals.
+import type { IndicatorId, Grade, AlarmCategory } from '../detect/types.ts';
+import type { AlarmRecord, StoreReader } from '../store/types.ts';
+
+export type ComponentState = 'ok' | 'degraded' | 'failed' | 'absent';
+
+/** LED patterns (SPEC §6 / issue 5): green heartbeat, red steady, red blinking, alternating. */
+export type LedPattern = 'heartbeat' | 'red-steady' | 'red-blink' | 'degraded' | 'off';
+
+export interface IndicatorView {
+  id: IndicatorId;
+  grade: Grade;
+  /** An alarm episode is running. */
+  active: boolean;
+  /** Raised and not yet acknowledged. */
+  latched: boolean;
+  count: number;
+  lastAlarmId: number | null;
+}
+
+export interface StatusView {
+  nu: 0 | 1;
+  led: LedPattern;
+  /** Keyed by indicator id, all nine present (SPEC §4 fixes this shape of GET /api/v1/status). */
+  indicators: Record<IndicatorId, IndicatorView>;
+  degraded: { capture: boolean; chip: boolean; storage: boolean; led: boolean };
+  mode: 'demo' | 'demo-in-process' | 'live';
+  /** Demo only: the scripted scenario now playing. */
+  scenario: string | null;
+  startedNs: string;
+  nowNs: string;
+  version: string;
+}
+
+export interface StreamView {
+  name: string;
+  appId: number;
+  svId: string;
+  configured: boolean;
+  observed: boolean;
+  srcMacs: string[];
+  framesPerSecond: number;
+  expectedFramesPerSecond: number | null;
+  lastSmpCnt: number | null;
+  confRev: number | null;
+  signed: boolean;
+  /** Share of the last second's frames whose signature was verified good (signed streams only). */
+  signatureCoverage: number | null;
+  bay: string | null;
+  bus: string | null;
+}
+
+export interface HealthView {
+  capture: { state: ComponentState; iface: string; received: number; kernelDrops: number; ifDrops: number; queueDrops: number; latencyP99Us: number | null; detail: string | null };
+  chip: { state: ComponentState; port: string | null; verifiedPerSecond: number; queueDepth: number; fallback: 'software' | 'none' | null; detail: string | null };
+  storage: { state: ComponentState; path: string | null; sizeBytes: number; limitBytes: number; pending: number; detail: string | null };
+  led: { state: ComponentState; pattern: LedPattern; detail: string | null };
+}
+
+export interface PhasorView {
+  channel: string;
+  magnitude: number;
+  angleDeg: number;
+  unit: string;
+}
+
+/** The last cycles of one stream, scaled to engineering units, for the panel's live waveform. */
+export interface WaveformView {
+  stream: string;
+  tsNs: string;
+  samplesPerSecond: number;
+  frequencyHz: number | null;
+  channels: Array<{ name: string; unit: string; samples: number[] }>;
+  phasors: PhasorView[];
+}
+
+/** A state estimate of one bus over one window, kept with an id so the master station can refer to it. */
+export interface EstimateView {
+  id: string;
+  bus: string;
+  windowStartNs: string;
+  windowEndNs: string;
+  values: Array<{ name: string; re: number; im: number; sigma: number }>;
+}
+
+export interface SignedEstimates {
+  estimates: EstimateView[];
+  /** SM2 signature (r ‖ s, hex) over the UTF-8 JSON of `estimates`, with the device key, and who made it. */
+  signature: { algorithm: 'SM2-SM3'; signerId: string; publicKey: string; value: string; by: 'chip' | 'software' } | null;
+}
+
+export interface MasterEstimateInput {
+  /** The local estimate's id when the master refers to one. */
+  id?: string;
+  bus: string;
+  windowStartNs: string;
+  windowEndNs: string;
+  values: Array<{ name: string; re: number; im: number }>;
+}
+
+export interface UpstreamResult {
+  outcome: 'match' | 'forgery' | 'tamper';
+  reason: string;
+  localId: string | null;
+  alarmId: number | null;
+}
+
+export type AckTarget = { alarmId: number } | { indicator: IndicatorId } | { all: true };
+
+export type LiveEvent =
+  | { type: 'status'; data: StatusView }
+  | { type: 'alarm'; data: AlarmRecord }
+  | { type: 'alarm-update'; data: AlarmRecord }
+  | { type: 'ack'; data: { alarmIds: number[]; indicators: IndicatorId[]; by: string } }
+  | { type: 'waveform'; data: WaveformView }
+  | { type: 'streams'; data: StreamView[] };
+
+export interface DeviceView {
+  readonly store: StoreReader;
+  status(): StatusView;
+  streams(): StreamView[];
+  health(): HealthView;
+  waveform(stream: string): WaveformView | undefined;
+  /** Acknowledge; returns what was acknowledged (empty when nothing matched). Persisted before it returns. */
+  acknowledge(target: AckTarget, by: string): { alarmIds: number[]; indicators: IndicatorId[] };
+  localEstimates(sinceNs?: bigint): Promise<SignedEstimates>;
+  submitMasterEstimate(input: MasterEstimateInput): UpstreamResult;
+  /** Live events for SSE; returns the unsubscribe function. `waveform` events only for the chosen stream. */
+  subscribe(listener: (e: LiveEvent) => void, opts?: { waveformStream?: string }): () => void;
+}
+
+export type { AlarmCategory };

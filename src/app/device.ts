@@ -1,0 +1,228 @@
+// The appliance's read model (DeviceView): what the API, the panel and the LED see. It owns no component;
+// the composition root hands it read functions and the few commands (acknowledge, master estimates) are
+// forwarded to their owners. A 1 s tick refreshes the cached views and pushes live events.
+import { INDICATORS, GRADE, type Alarm, type IndicatorId } from '../detect/types.ts';
+import type { IndicatorBoard } from '../detect/indicators.ts';
+import type { ExpectedStream } from '../detect/streams.ts';
+import type { MonitorReport } from '../capture/stream-monitor.ts';
+import type { AlarmRecord, StoreReader } from '../store/types.ts';
+import type {
+  AckTarget, DeviceView, EstimateView, HealthView, IndicatorView, LedPattern, LiveEvent, MasterEstimateInput,
+  SignedEstimates, StatusView, StreamView, UpstreamResult, WaveformView,
+} from './device-view.ts';
+import type { WaveformTap } from './waveforms.ts';
+
+export interface DeviceStore extends StoreReader {
+  /** Committed before it returns; the ids acknowledged. */
+  acknowledge(target: { ids: number[] } | { indicator: IndicatorId } | { allOpen: true }, by: string, atNs: bigint): number[];
+}
+
+export interface DeviceDeps {
+  mode: StatusView['mode'];
+  version: string;
+  store: DeviceStore;
+  board: () => IndicatorBoard;
+  configured: readonly ExpectedStream[];
+  monitorReport: () => MonitorReport | undefined;
+  scenario: () => string | null;
+  waveforms: WaveformTap;
+  health: {
+    capture: () => HealthView['capture'];
+    chip: () => HealthView['chip'];
+    storage: () => HealthView['storage'];
+    led: () => HealthView['led'];
+  };
+  ledPattern: (s: Pick<StatusView, 'nu' | 'indicators' | 'degraded'>) => LedPattern;
+  /** Share of the last second's frames verified good, per signed stream name. */
+  signatureCoverage: (stream: string) => number | null;
+  estimates: {
+    list: (sinceNs?: bigint) => EstimateView[];
+    check: (input: MasterEstimateInput) => UpstreamResult;
+    sign: (message: Uint8Array) => Promise<NonNullable<SignedEstimates['signature']>>;
+  };
+  nowNs: () => bigint;
+}
+
+export class Device implements DeviceView {
+  readonly store: StoreReader;
+  readonly #d: DeviceDeps;
+  readonly #startedNs: bigint;
+  readonly #listeners = new Map<(e: LiveEvent) => void, { waveformStream: string | undefined }>();
+
+  constructor(deps: DeviceDeps) {
+    this.#d = deps;
+    this.store = deps.store;
+    this.#startedNs = deps.nowNs();
+  }
+
+  status(): StatusView {
+    const board = this.#d.board().snapshot();
+    const indicators = {} as Record<IndicatorId, IndicatorView>;
+    for (const id of INDICATORS) {
+      const s = board[id];
+      indicators[id] = { id, grade: GRADE[id], active: s.active, latched: s.latched, count: s.count, lastAlarmId: s.lastAlarmId ?? null };
+    }
+    const h = this.health();
+    const degraded = {
+      capture: h.capture.state === 'degraded' || h.capture.state === 'failed',
+      chip: h.chip.state === 'degraded' || h.chip.state === 'failed',
+      storage: h.storage.state === 'degraded' || h.storage.state === 'failed',
+      led: h.led.state === 'failed',
+    };
+    const nu = this.#d.board().nu;
+    return {
+      nu,
+      led: this.#d.ledPattern({ nu, indicators, degraded }),
+      indicators,
+      degraded,
+      mode: this.#d.mode,
+      scenario: this.#d.scenario(),
+      startedNs: this.#startedNs.toString(),
+      nowNs: this.#d.nowNs().toString(),
+      version: this.#d.version,
+    };
+  }
+
+  streams(): StreamView[] {
+    const report = this.#d.monitorReport();
+    const observed = report?.streams ?? [];
+    const seen = new Set<number>();
+    const out: StreamView[] = this.#d.configured.map((s) => {
+      const obs = observed.filter((o) => o.appId === s.appId && o.svId === s.svID);
+      obs.forEach((o) => seen.add(observed.indexOf(o)));
+      const last = obs[0];
+      return {
+        name: s.name,
+        appId: s.appId,
+        svId: s.svID,
+        configured: true,
+        observed: obs.length > 0,
+        srcMacs: obs.map((o) => o.src),
+        framesPerSecond: obs.reduce((a, o) => a + o.framesPerS, 0),
+        expectedFramesPerSecond: s.framesPerSecond,
+        lastSmpCnt: last?.lastSmpCnt ?? null,
+        confRev: last?.confRev ?? s.confRev ?? null,
+        signed: false,
+        signatureCoverage: this.#d.signatureCoverage(s.name),
+        bay: s.bay ?? null,
+        bus: s.bus ?? s.bay ?? null,
+      };
+    });
+    observed.forEach((o, i) => {
+      if (seen.has(i)) return;
+      out.push({
+        name: `${o.appId.toString(16).padStart(4, '0')}/${o.svId}`, appId: o.appId, svId: o.svId, configured: false, observed: true,
+        srcMacs: [o.src], framesPerSecond: o.framesPerS, expectedFramesPerSecond: null, lastSmpCnt: o.lastSmpCnt, confRev: o.confRev,
+        signed: false, signatureCoverage: null, bay: null, bus: null,
+      });
+    });
+    for (const v of out) v.signed = v.signatureCoverage !== null;
+    return out;
+  }
+
+  health(): HealthView {
+    const h = this.#d.health;
+    return { capture: h.capture(), chip: h.chip(), storage: h.storage(), led: h.led() };
+  }
+
+  waveform(stream: string): WaveformView | undefined {
+    return this.#d.waveforms.view(stream);
+  }
+
+  acknowledge(target: AckTarget, by: string): { alarmIds: number[]; indicators: IndicatorId[] } {
+    const board = this.#d.board();
+    const now = this.#d.nowNs();
+    let alarmIds: number[];
+    let indicators: IndicatorId[];
+    if ('alarmId' in target) {
+      const a = this.store.getAlarm(target.alarmId);
+      if (a === undefined) return { alarmIds: [], indicators: [] };
+      alarmIds = this.#d.store.acknowledge({ ids: [target.alarmId] }, by, now);
+      indicators = [];
+      // The indicator's latch drops once none of its alarms waits for an acknowledgement.
+      if (a.indicator !== 'trip' && this.store.listAlarms({ indicator: a.indicator, acknowledged: false, limit: 1 }).total === 0) {
+        board.acknowledge(a.indicator);
+        indicators.push(a.indicator);
+      }
+    } else if ('indicator' in target) {
+      alarmIds = this.#d.store.acknowledge({ indicator: target.indicator }, by, now);
+      board.acknowledge(target.indicator);
+      indicators = [target.indicator];
+    } else {
+      alarmIds = this.#d.store.acknowledge({ allOpen: true }, by, now);
+      const snap = board.snapshot();
+      indicators = INDICATORS.filter((id) => snap[id].latched);
+      board.acknowledge();
+    }
+    if (alarmIds.length > 0 || indicators.length > 0) {
+      this.emit({ type: 'ack', data: { alarmIds, indicators, by } });
+      this.emit({ type: 'status', data: this.status() });
+    }
+    return { alarmIds, indicators };
+  }
+
+  async localEstimates(sinceNs?: bigint): Promise<SignedEstimates> {
+    const estimates = this.#d.estimates.list(sinceNs);
+    if (estimates.length === 0) return { estimates, signature: null };
+    const signature = await this.#d.estimates.sign(new TextEncoder().encode(JSON.stringify(estimates)));
+    return { estimates, signature };
+  }
+
+  submitMasterEstimate(input: MasterEstimateInput): UpstreamResult {
+    return this.#d.estimates.check(input);
+  }
+
+  subscribe(listener: (e: LiveEvent) => void, opts?: { waveformStream?: string }): () => void {
+    this.#listeners.set(listener, { waveformStream: opts?.waveformStream });
+    return () => this.#listeners.delete(listener);
+  }
+
+  get subscribers(): number {
+    return this.#listeners.size;
+  }
+
+  emit(e: LiveEvent): void {
+    for (const [l, o] of this.#listeners) {
+      if (e.type === 'waveform' && e.data.stream !== o.waveformStream) continue;
+      try {
+        l(e);
+      } catch {
+        // A broken subscriber (closed connection) must not stop the others; the API removes it on close.
+      }
+    }
+  }
+
+  /** Once a second: status, streams and the chosen waveforms to the live subscribers. */
+  tick(): void {
+    if (this.#listeners.size === 0) return;
+    this.emit({ type: 'status', data: this.status() });
+    this.emit({ type: 'streams', data: this.streams() });
+    const wanted = new Set<string>();
+    for (const o of this.#listeners.values()) if (o.waveformStream !== undefined) wanted.add(o.waveformStream);
+    for (const name of wanted) {
+      const w = this.waveform(name);
+      if (w !== undefined) this.emit({ type: 'waveform', data: w });
+    }
+  }
+}
+
+/** The store's view of an alarm the detection has just raised (before the store has committed it). */
+export function alarmRecordOf(storeId: number, a: Alarm, ended: boolean): AlarmRecord {
+  return {
+    id: storeId,
+    indicator: a.indicator,
+    grade: a.grade,
+    stream: a.stream,
+    reason: a.reason,
+    firstFrame: a.firstFrame,
+    lastFrame: a.lastFrame,
+    frames: a.frames,
+    firstTsNs: a.firstTsNs.toString(),
+    lastTsNs: a.lastTsNs.toString(),
+    ended,
+    acknowledged: null,
+    detail: a.detail === undefined ? null : { ...a.detail },
+    evidence: null,
+    exported: false,
+  };
+}
