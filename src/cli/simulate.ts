@@ -39,6 +39,7 @@ options:
   --sign 1|frame|block:B      SM2-sign every frame (mode 1) or blocks of B frames (modes 2/3)
   --keys DIR                  where <keyId>.pem public keys are written (default <out>.keys)
   --seed N                    deterministic run (default 1)
+  --sign-mus 3,4             with --sign: only these merging units (1-based) sign; default all
   --key-seed N                seed of the signing keys only (default: --seed), so keys survive a change of --seed
   --start ISO                 time of the first sample (default 2026-09-21T14:13:20Z), whole seconds
   --truth FILE                ground-truth file (default <out>.truth.json)
@@ -109,7 +110,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
         duration: { type: 'string' }, mus: { type: 'string' }, freq: { type: 'string' },
         'samples-per-cycle': { type: 'string' }, rate: { type: 'string' }, asdus: { type: 'string' },
         vlan: { type: 'string' }, vlan2: { type: 'string' }, channels: { type: 'string' }, scenario: { type: 'string' },
-        sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, 'key-seed': { type: 'string' }, start: { type: 'string' },
+        sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, 'key-seed': { type: 'string' }, 'sign-mus': { type: 'string' }, start: { type: 'string' },
         'smp-synch': { type: 'string' }, 'refr-tm': { type: 'boolean' },
         truth: { type: 'string' }, scl: { type: 'string' }, 'no-scl': { type: 'boolean' }, iface: { type: 'string' }, netns: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -168,6 +169,11 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   const sc = findScenario(scenario)!;
   if (v.sign !== undefined) opts.sign = parseSign(v.sign);
   else if (sc.defaultSign) opts.sign = sc.defaultSign;
+  if (v['sign-mus'] !== undefined) {
+    if (!opts.sign) throw new ArgError('--sign-mus needs --sign');
+    const list = v['sign-mus'].split(',').map((x) => parseIntArg('sign-mus', x.trim(), 1, 64));
+    opts.signMus = list;
+  }
   if (sc.minMus && opts.mus < sc.minMus) throw new ArgError(`--scenario ${scenario} needs --mus ≥ ${sc.minMus}`);
   if (opts.durationS < 1) throw new ArgError('--duration must be at least 1s (scenarios place their events in fractions of the run)');
   let format: CaptureFormat = v.out ? formatFromPath(v.out) : 'pcap';

@@ -25,6 +25,8 @@ export interface SimOptions {
   nofASDU: number;
   vlans: VlanTag[];
   sign: SignMode | null;
+  /** With `sign`: only these MUs (1-based) sign; default all. */
+  signMus?: readonly number[];
   seed: number;
   /** Seed of the signing keys when they must outlive one run (a demo that restarts the publisher per scenario); default `seed`. */
   keySeed?: number;
@@ -276,7 +278,7 @@ export function buildPlan(opts: SimOptions): SimPlan {
       smpRate: leStyle ? spc : opts.samplesPerSecond, refrTm: opts.refrTm,
       channels: opts.channelSet, noise: { currentA: 0.2, voltageV: 20 },
       // an unsynchronised MU's counter is not aligned to the second
-      latencyNs: 30_000 + 7_000 * i, smpCntOffset: opts.smpSynch === 0 ? rng.int(0, opts.samplesPerSecond - 1) : 0, bayIndex: Math.floor(i / 2), signed: opts.sign !== null,
+      latencyNs: 30_000 + 7_000 * i, smpCntOffset: opts.smpSynch === 0 ? rng.int(0, opts.samplesPerSecond - 1) : 0, bayIndex: Math.floor(i / 2), signed: opts.sign !== null && (opts.signMus === undefined || opts.signMus.includes(n)),
     };
     if (!leStyle) m.smpMod = 1;
     return m;
