@@ -1,5 +1,6 @@
 // svde analyze FILE --scl FILE.scd [--baseline CLEAN.pcap] [--config FILE] [--keys DIR] — offline detection
-// over a capture (SPEC §4): one JSON line per alarm, then {"summary":{…}}.
+// over a capture (SPEC §4): one JSON line per alarm, then {"summary":{…}}. Grades 1–3 run (rate, MAC,
+// signature, logic, trip, badData, faultMatch, attackMatch); grade 4 needs the master station's estimates.
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import { ConfigError, bindConfig, loadConfigFile, parseConfig, type LoadedConfig } from '../config/load.ts';
@@ -15,6 +16,8 @@ import { SignatureStage, type SignedStream } from '../detect/stages/signature.ts
 import { TripStage } from '../detect/stages/trip.ts';
 import { PhasorStage } from '../detect/cycles.ts';
 import { BadDataStage } from '../detect/stages/bad-data.ts';
+import { AttackMatchStage } from '../detect/stages/attack-match.ts';
+import { FaultMatchStage } from '../detect/stages/fault-match.ts';
 import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
 import { INDICATORS, type Alarm, type AlarmCategory } from '../detect/types.ts';
 import { readCaptureFile } from '../native/index.ts';
@@ -137,7 +140,11 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const badData = loaded !== undefined
     ? { alpha: loaded.config.thresholds.chiSquareAlpha, lnrThreshold: loaded.config.thresholds.lnrThreshold, model: { neutralKirchhoff: loaded.config.measurementModel.neutralKirchhoff, bayRedundancy: loaded.config.measurementModel.bayRedundancy } }
     : {};
-  stages.push(new LogicStage(registry), new PhasorStage(registry, [new TripStage(registry), new BadDataStage(registry, badData)]));
+  // Grade 3: the attackMatch stage fingerprints event frames (before the phasor stage); faultMatch judges
+  // each event against the built-in seed library and tells the trip stage whether a trip is plausible.
+  const attackMatch = new AttackMatchStage(registry);
+  const faultMatch = new FaultMatchStage(registry, { attack: attackMatch });
+  stages.push(new LogicStage(registry), attackMatch, new PhasorStage(registry, [faultMatch, new TripStage(registry, { judge: faultMatch }), new BadDataStage(registry, badData)]));
 
   const out = new LineWriter(process.stdout);
   const alarmsBy: Record<string, number> = {};
@@ -181,7 +188,9 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     nu: pipeline.nu,
   };
   if (sig !== undefined) summary['signature'] = { ...sig.counters, coverage: Math.round(sig.coverage * 1e4) / 1e4 };
-  summary['notImplemented'] = ['faultMatch', 'attackMatch', 'upstreamForgery', 'upstreamTamper'];
+  summary['history'] = { events: faultMatch.eventCount, library: faultMatch.library.entries().length, replayedFrames: attackMatch.replayFrames };
+  // upstreamForgery/upstreamTamper judge a master station's estimates: only the running appliance receives them.
+  summary['upstream'] = 'needs a master station (svde run)';
   out.line(JSON.stringify({ summary }));
   await out.end();
   return 0;

@@ -30,6 +30,14 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'the MU key store: list, import (SPKI key or X.509 certificate checked against a CA), revoke',
     load: async () => (await import('./keys.ts')).keysCommand,
   },
+  export: {
+    summary: 'export alarm evidence from the evidence store as pcap or COMTRADE',
+    load: async () => (await import('./export.ts')).exportCommand,
+  },
+  tokens: {
+    summary: 'API bearer tokens with roles: add (shown once), list, revoke',
+    load: async () => (await import('./tokens.ts')).tokensCommand,
+  },
   bench: {
     summary: 'performance figures as JSON',
     load: async () => (await import('./bench.ts')).benchCommand,
@@ -38,7 +46,6 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
 
 // Planned subcommands of SPEC §4 that later work delivers; named here so `svde help` is honest about them.
 const planned: Record<string, string> = {
-  export: 'export alarm evidence as pcap or COMTRADE (appliance)',
 };
 
 function usage(): string {

@@ -346,9 +346,68 @@ const signatureFaults: Scenario = {
   },
 };
 
+const fakeFault: Scenario = {
+  name: 'fake-fault',
+  description: 'masquerade fake fault (ERENO uc03) on MU1 for 0.1 s at 50 %: all currents incl. IN × 10 at the load angle and VA × 0.25 (VN kept consistent) — a short circuit without the inductive fault angle or DC offset of a real one',
+  onFrame(ctx, mu, f) {
+    const from = 0.5 * ctx.durationS;
+    if (!isMu1(mu) || !inWindow(ctx, mu, f, from, from + 0.1)) return ctx.emitFrame(mu, f);
+    scaleChannels(f.buf, f, mu, ALL_I, 10);
+    const chans = mu.cfg.channels.channels;
+    const va = chans.findIndex((c) => c.kind === 'voltage' && c.phase === 'A');
+    const vn = chans.findIndex((c) => c.kind === 'voltage' && c.phase === 'N');
+    for (const a of f.layout.asdus) {
+      if (va < 0) break;
+      const x = readI32(f.buf, a.seqData + 8 * va);
+      patchU32(f.buf, a.seqData + 8 * va, Math.round(x * 0.25) | 0);
+      if (vn >= 0) patchU32(f.buf, a.seqData + 8 * vn, (readI32(f.buf, a.seqData + 8 * vn) - Math.round(x * 0.75)) | 0);
+    }
+    ctx.emitFrame(mu, f, ctx.label(mu, 'modified', 'attackMatch', 'attack-model', [
+      { indicator: 'trip', reason: 'trip-without-fault' }, { indicator: 'badData', reason: 'stealthy-fdi' }, { indicator: 'badData', reason: 'not-identifiable' },
+    ]));
+  },
+};
+
+const timingAttack: Scenario = {
+  name: 'timing-anomalies',
+  description: 'MU1 hijacked at 25 %: 50 ms sent at twice the rate with in-sequence counters, then 100 ms at half the rate until the counter is back in time; at 65 %: MU1 frames held back (delay ramping to 40 ms, held, then released in one burst)',
+  onFrame(ctx, mu, f) {
+    if (!isMu1(mu)) return ctx.emitFrame(mu, f);
+    const d = ctx.durationS; const t = ctx.timeS(mu, f); const P = ctx.periodNs(mu);
+    const step = mu.cfg.nofASDU; const wrap = mu.cfg.samplesPerSecond;
+    const fast = Math.round(0.05e9 / P); // genuine periods at twice the rate
+    const st = state(ctx, 'timing', () => ({ k: -1, c0: 0, dk: -1, delay: 0 }));
+    const also = [{ indicator: 'logic' as const, reason: 'arrival-late' }, { indicator: 'logic' as const, reason: 'jitter-burst' }, { indicator: 'logic' as const, reason: 'arrival-early' }, { indicator: 'rate' as const, reason: 'flood' }];
+    if (t >= 0.25 * d && st.k < 3 * fast) {
+      if (st.k < 0) { st.k = 0; st.c0 = f.layout.asdus.length > 0 ? mu.frameObject(f).asdus[0]!.smpCnt : 0; }
+      const k = st.k++;
+      const send = (n: number, relNs: number): void => {
+        const obj = withCounter(mu.frameObject(f), (st.c0 + n * step) % wrap, wrap); delete obj.security;
+        const { bytes } = encodeFrame(obj);
+        ctx.schedule(mu, bytes, bytes.length, relNs, ctx.label(mu, 'modified', 'logic', 'arrival-early', also));
+      };
+      if (k < fast) { send(2 * k, f.relNs); send(2 * k + 1, f.relNs + P / 2); } else if ((k - fast) % 2 === 0) send(2 * fast + (k - fast) / 2, f.relNs);
+      return;
+    }
+    if (t >= 0.65 * d) {
+      // delay: +P/2 per frame up to 40 ms, held for 200 frames, then released: every held frame goes out at
+      // once (arrival never earlier than the previous one, so the order is kept)
+      const k = ++st.dk;
+      const up = Math.round(40e6 / (P / 2));
+      const arrival = Math.max(k < up ? f.relNs + (k * P) / 2 : k < up + 200 ? f.relNs + 40e6 : f.relNs, st.delay);
+      if (arrival > f.relNs) {
+        st.delay = arrival;
+        ctx.schedule(mu, f.buf, f.length, arrival, ctx.label(mu, 'modified-outside-kc', 'logic', 'arrival-late', also));
+        return;
+      }
+    }
+    ctx.emitFrame(mu, f);
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   normal, unknownSource, spoofedMac, interleavedInjection, valueModification, deletion, replay, smpCntAnomalies,
-  configMismatch, simulateBit, flood, fdiKcl, fdiStealthy, tripWithoutFault, realFault, faultReplay, signatureFaults,
+  configMismatch, simulateBit, flood, fdiKcl, fdiStealthy, tripWithoutFault, realFault, faultReplay, signatureFaults, fakeFault, timingAttack,
 ];
 
 export function findScenario(name: string): Scenario | undefined {

@@ -82,6 +82,23 @@ export interface StoreHealth {
   pending: number;
   lastCommitNs: string | null;
   lastError: string | null;
+  /** Why the state is not 'ok' (e.g. the size limit cannot be met because alarms are not exported). */
+  reason?: string | null;
+}
+
+/** What the exporter needs to know of a stream to scale its samples (saved with the evidence). */
+export interface EvidenceStreamInfo {
+  svID?: string;
+  appId?: number;
+  /** Samples per second (smpCnt rate). */
+  samplesPerSecond?: number;
+  /** Nominal frequency of the bay, Hz. */
+  nominalHz?: number;
+  /** The dataset's channels in seqData order: physical = raw * scale + (offset ?? 0). */
+  channels?: ReadonlyArray<{ name: string; kind: 'current' | 'voltage'; phase: 'A' | 'B' | 'C' | 'N'; scale: number; offset?: number }>;
+  /** Substation / recording device names for COMTRADE (station_name, rec_dev_id). */
+  station?: string;
+  device?: string;
 }
 
 export interface StoreReader {
@@ -91,4 +108,6 @@ export interface StoreReader {
   evidenceFrames(alarmId: number): EvidenceFrame[];
   counters(sinceNs: bigint, untilNs?: bigint): CounterSample[];
   health(): StoreHealth;
+  /** The description saved for a stream's evidence (channels, rates), when known. */
+  streamInfo?(stream: string): EvidenceStreamInfo | undefined;
 }

@@ -37,6 +37,53 @@ export interface BadDataStageOptions {
   temporal?: TemporalOptions;
   /** Cycles a not-identifiable detection waits for the temporal detector to name a stream (default 3). */
   holdCycles?: number;
+  /**
+   * Every cycle's local estimate of every bus (the upstream check keeps them per window:
+   * src/detect/upstream.ts). The event object and its arrays are reused: copy what must outlive the call.
+   */
+  onEstimate?: (e: CycleEstimate) => void;
+}
+
+/** One bus's WLS estimate of one cycle (complex states: currents per bay, voltages per bus). */
+export interface CycleEstimate {
+  bus: string;
+  /** Capture time of the frame that completed the cycle. */
+  tsNs: bigint;
+  /** State names, e.g. 'IA@BAY1', 'VB@BUS1'. */
+  names: readonly string[];
+  re: Float64Array;
+  im: Float64Array;
+  /** Standard deviation of each state (per component) from the diagonal of (HᵀWH)⁻¹ with every row present. */
+  sigma: Float64Array;
+  /** The bad-data test failed on this cycle (the estimate is the one after removing the bad rows). */
+  badData: boolean;
+}
+
+/** √diag((HᵀWH)⁻¹) of an SV model (all rows present) by Gauss–Jordan on the small gain matrix. */
+function stateSigma(H: ArrayLike<number>, sigma: readonly number[], n: number): Float64Array {
+  const m = sigma.length;
+  const A = new Float64Array(n * 2 * n);
+  for (let i = 0; i < m; i++) {
+    const w = 1 / (sigma[i]! * sigma[i]!);
+    for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) A[a * 2 * n + b] = A[a * 2 * n + b]! + H[i * n + a]! * H[i * n + b]! * w;
+  }
+  for (let a = 0; a < n; a++) A[a * 2 * n + n + a] = 1;
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(A[r * 2 * n + c]!) > Math.abs(A[piv * 2 * n + c]!)) piv = r;
+    if (piv !== c) for (let k = 0; k < 2 * n; k++) { const t = A[c * 2 * n + k]!; A[c * 2 * n + k] = A[piv * 2 * n + k]!; A[piv * 2 * n + k] = t; }
+    const d = A[c * 2 * n + c]!;
+    if (d === 0) return new Float64Array(n).fill(NaN);
+    for (let k = 0; k < 2 * n; k++) A[c * 2 * n + k] = A[c * 2 * n + k]! / d;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = A[r * 2 * n + c]!;
+      if (f !== 0) for (let k = 0; k < 2 * n; k++) A[r * 2 * n + k] = A[r * 2 * n + k]! - f * A[c * 2 * n + k]!;
+    }
+  }
+  const out = new Float64Array(n);
+  for (let a = 0; a < n; a++) out[a] = Math.sqrt(Math.max(0, A[a * 2 * n + n + a]!));
+  return out;
 }
 
 interface StreamState {
@@ -46,6 +93,8 @@ interface StreamState {
 
 interface Group {
   names: string[];
+  /** The estimate handed to onEstimate (reused). */
+  out: CycleEstimate;
   est: SvEstimator;
   tc: TemporalConsistency;
   size: number;
@@ -83,9 +132,11 @@ export class BadDataStage implements CycleListener {
   readonly name = 'badData';
   readonly #streams: Array<StreamState | undefined>;
   readonly #hold: number;
+  readonly #onEstimate: ((e: CycleEstimate) => void) | undefined;
 
   constructor(registry: StreamRegistry, opts: BadDataStageOptions = {}) {
     this.#hold = Math.max(1, opts.holdCycles ?? 3);
+    this.#onEstimate = opts.onEstimate;
     this.#streams = registry.streams.map(() => undefined);
     // Streams with channels and a whole number of samples per cycle, grouped by bus (default: the bay,
     // default: the stream itself — then only its own IN/VN rows are checked).
@@ -101,7 +152,7 @@ export class BadDataStage implements CycleListener {
       byBus.set(bus, list);
     }
     const H = this.#hold;
-    for (const list of byBus.values()) {
+    for (const [bus, list] of byBus) {
       let est: SvEstimator;
       try {
         est = new SvEstimator(buildSvModel(list.map((x) => x.spec), opts.model), { alpha: opts.alpha ?? 0.01, threshold: opts.lnrThreshold ?? 3 });
@@ -109,8 +160,15 @@ export class BadDataStage implements CycleListener {
         continue; // unobservable model (e.g. a channel set without phase channels): nothing to estimate
       }
       const S = list.length;
+      const states = est.model.states;
+      const nStates = states.length;
+      const out: CycleEstimate = {
+        bus, tsNs: 0n, names: states.map((x) => `${x.kind === 'current' ? 'I' : 'V'}${x.phase}@${x.owner}`),
+        re: new Float64Array(nStates), im: new Float64Array(nStates),
+        sigma: stateSigma(est.model.H, est.model.measurements.map((x) => x.sigma), nStates), badData: false,
+      };
       const g: Group = {
-        names: list.map((x) => x.spec.name), est, tc: new TemporalConsistency(est.model, opts.temporal), size: S,
+        names: list.map((x) => x.spec.name), out, est, tc: new TemporalConsistency(est.model, opts.temporal), size: S,
         pendingKey: -1, lastKey: -1,
         fresh: new Uint8Array(S), restarted: new Uint8Array(S), estPresent: new Uint8Array(S).fill(1), prevPresent: new Uint8Array(S),
         frame: new Float64Array(S), first: new Float64Array(S), ts: new BigInt64Array(S),
@@ -162,6 +220,14 @@ export class BadDataStage implements CycleListener {
     est.estimate();
     tc.update();
     const detected = est.report.detected;
+    if (this.#onEstimate !== undefined) {
+      const o = g.out;
+      o.re.set(est.wls.xRe); o.im.set(est.wls.xIm); o.badData = detected;
+      let ts = 0n;
+      for (let l = 0; l < g.size; l++) if (g.fresh[l] && g.ts[l]! > ts) ts = g.ts[l]!;
+      o.tsNs = ts;
+      this.#onEstimate(o);
+    }
     // Suspect streams: the stream-level hypotheses; when they cannot run (a stream alone on its bus: without
     // it nothing is left), the streams of the measurements LNR removed or could not tell apart — one stream
     // inconsistent with itself (IN ≠ IA+IB+IC) is identified even when its channel is not.

@@ -17,6 +17,36 @@ export interface LogicOptions {
   /** A pending decision (reorder, second counter) is settled after this long, ms (default 50; at least
    *  four frame periods of the stream). */
   settleMs?: number;
+  /** Arrival timing (inter-arrival anomalies); false turns the check off. */
+  timing?: boolean | TimingOptions;
+}
+
+/**
+ * Arrival timing of a stream. Each in-sequence frame has an arrival offset o = t − S·Ts (capture time minus
+ * its sample clock: S counts the samples since the timing started, Ts the configured sample period) — the
+ * publisher's latency plus jitter, constant for a genuine stream. The baseline b is a slow average of o
+ * of the frames that are not anomalous (time constant `baselineS`, default 1 s), so a publisher whose clock
+ * runs slightly off the nominal rate (software publishers: 0.4 % measured on a public capture) only shifts b.
+ * With P the frame period:
+ *   arrival-early  o < b − max(earlyMs, 2P): the frame came before its samples could exist at the stream's
+ *                  rate (frames sent faster than the rate with a valid counter: an accelerated replay);
+ *   arrival-late   o > b + max(lateMs, 4P): frames held back (a delay attack slowing protection);
+ *   jitter-burst   the standard deviation of o over the last `jitterFrames` frames (default one cycle, at
+ *                  least 16) exceeds max(jitterMs, P/2): frames held and released in bursts; once per
+ *                  episode (re-armed below half the threshold).
+ * Anomalous frames do not move b; a shift lasting longer than `reanchorS` (default 2 s) restarts the timing
+ * from the new offset, so one episode gives a bounded number of verdicts. Not timing anomalies: capture loss (the capture's drop counter grew: the timing
+ * restarts), gaps (the sample clock counts the missing samples), counter jumps (restart), silences longer
+ * than half a second (restart: the smpCnt wrap makes the elapsed samples ambiguous).
+ */
+export interface TimingOptions {
+  earlyMs?: number;
+  lateMs?: number;
+  jitterMs?: number;
+  jitterFrames?: number;
+  baselineS?: number;
+  /** Anomalous for longer than this (s, default 2): the timing starts over from the new offset. */
+  reanchorS?: number;
 }
 
 /** A small forward step: the frame that skipped [from, to) (modulo wrap), decided when they come or not. */
@@ -45,6 +75,23 @@ class StreamLogic {
   pending: Pending[] = [];
   lastSmpSynch = -1;
   settleNs = 0;
+  // arrival timing (see TimingOptions)
+  tOn = false;
+  tLastSc = 0;
+  tLastT = 0;
+  tS = 0; // samples since the timing started
+  tT0 = 0;
+  tBase = 0;
+  tJitter = false;
+  tRing: Float64Array = new Float64Array(16);
+  tAnomSince = NaN;
+  tEarlyNs = 0;
+  tLateNs = 0;
+  tJitterNs = 0;
+  tPos = 0;
+  tN = 0;
+  tSum = 0;
+  tSum2 = 0;
 
   constructor(s: StreamEntry) {
     this.wrap = s.cfg.smpCntWrap ?? s.cfg.samplesPerSecond;
@@ -81,9 +128,67 @@ export class LogicStage implements Stage {
     this.#reorderFrames = opts.reorderFrames ?? 16;
     this.#tolNs = (opts.timeToleranceMs ?? 2) * 1e6;
     const settleNs = (opts.settleMs ?? 50) * 1e6;
-    for (const st of this.#state) {
+    const tim = opts.timing === false ? undefined : opts.timing === true || opts.timing === undefined ? {} : opts.timing;
+    this.#timing = tim !== undefined;
+    const earlyNs = (tim?.earlyMs ?? 2) * 1e6;
+    const lateNs = (tim?.lateMs ?? 25) * 1e6;
+    const jitterNs = (tim?.jitterMs ?? 3) * 1e6;
+    this.#tauNs = (tim?.baselineS ?? 1) * 1e9;
+    this.#reanchorNs = (tim?.reanchorS ?? 2) * 1e9;
+    registry.streams.forEach((s, k) => {
+      const st = this.#state[k]!;
       st.framePeriodNs = st.step / st.samplesPerNs;
       st.settleNs = Math.max(settleNs, 4 * st.framePeriodNs);
+      st.tEarlyNs = Math.max(earlyNs, 2 * st.framePeriodNs);
+      st.tLateNs = Math.max(lateNs, 4 * st.framePeriodNs);
+      st.tJitterNs = Math.max(jitterNs, st.framePeriodNs / 2);
+      const perCycle = Math.round(s.cfg.framesPerSecond / (s.cfg.nominalHz ?? 50));
+      st.tRing = new Float64Array(Math.max(16, tim?.jitterFrames ?? perCycle));
+    });
+  }
+
+  readonly #timing: boolean;
+  readonly #tauNs: number;
+  readonly #reanchorNs: number;
+
+  /** Arrival timing of an in-sequence frame (sample counter sc at capture time t). */
+  #arrival(st: StreamLogic, sc: number, t: number, flag: Flag): void {
+    if (!this.#timing) return;
+    if (!st.tOn || t - st.tLastT > 5e8 || t < st.tLastT) {
+      st.tOn = true; st.tS = 0; st.tT0 = t; st.tBase = 0; st.tLastSc = sc; st.tLastT = t;
+      st.tAnomSince = NaN; st.tJitter = false; st.tPos = 0; st.tN = 0; st.tSum = 0; st.tSum2 = 0;
+      return;
+    }
+    st.tS += st.fwd(st.tLastSc, sc);
+    const o = t - st.tT0 - st.tS / st.samplesPerNs;
+    const dt = t - st.tLastT;
+    st.tLastSc = sc; st.tLastT = t;
+    const dev = o - st.tBase;
+    const early = dev < -st.tEarlyNs;
+    if (early || dev > st.tLateNs) {
+      flag('logic', early ? 'arrival-early' : 'arrival-late', { detail: early ? { smpCnt: sc, earlyUs: Math.round(-dev / 1e3) } : { smpCnt: sc, lateUs: Math.round(dev / 1e3) } });
+      // anomalous frames do not move the baseline; a shift that lasts is taken as the new normal
+      if (Number.isNaN(st.tAnomSince)) st.tAnomSince = t;
+      else if (t - st.tAnomSince > this.#reanchorNs) st.tOn = false;
+    } else {
+      st.tAnomSince = NaN;
+      st.tBase += dev * Math.min(1, dt / this.#tauNs);
+    }
+    const late = dev;
+    // standard deviation of o over the last frames (running sums over a ring; o relative to the baseline
+    // keeps the sums small)
+    const R = st.tRing.length;
+    const x = late / 1e6;
+    if (st.tN === R) { const old = st.tRing[st.tPos]!; st.tSum -= old; st.tSum2 -= old * old; } else st.tN++;
+    st.tRing[st.tPos] = x; st.tSum += x; st.tSum2 += x * x;
+    st.tPos = st.tPos + 1 === R ? 0 : st.tPos + 1;
+    if (st.tN === R) {
+      const mean = st.tSum / R;
+      const sd = Math.sqrt(Math.max(0, st.tSum2 / R - mean * mean)) * 1e6;
+      if (!st.tJitter && sd > st.tJitterNs) {
+        st.tJitter = true;
+        flag('logic', 'jitter-burst', { detail: { smpCnt: sc, sdUs: Math.round(sd / 1e3), frames: R } });
+      } else if (st.tJitter && sd < st.tJitterNs / 2) st.tJitter = false;
     }
   }
 
@@ -151,6 +256,7 @@ export class LogicStage implements Stage {
 
     if (st.next < 0 || sc === st.next) {
       this.#accept(st, sc, t, hash);
+      this.#arrival(st, sc, t, flag);
       if (st.altPending.length > 0) {
         // The genuine counter goes on while a second one waits: the second one is injected.
         this.#flagAlt(st, flag);
@@ -188,6 +294,7 @@ export class LogicStage implements Stage {
       if (dropsGrew) {
         this.captureLossGaps++;
         this.#accept(st, sc, t, hash);
+        st.tOn = false; // capture loss is not a timing anomaly: start over
         return true;
       }
       if (d <= this.#reorderFrames * st.step) {
@@ -197,6 +304,7 @@ export class LogicStage implements Stage {
         flag('logic', 'gap', { detail: { smpCnt: sc, missing: d } });
       }
       this.#accept(st, sc, t, hash);
+      this.#arrival(st, sc, t, flag);
       return true;
     }
     // A counter that does not follow the genuine one in time: start (or restart) a second counter and
@@ -229,6 +337,7 @@ export class LogicStage implements Stage {
       st.altNext = -1;
       const sc = ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! % st.wrap;
       this.#accept(st, sc, ctx.t, 0);
+      st.tOn = false; // a new counter: its timing starts over
       return true;
     }
     // Not decided yet (two foreign frames in a row can happen when both publishers run at the same rate).
