@@ -267,3 +267,24 @@ export const CountersSchema = Type.Object({
     }),
   ),
 });
+
+const Unit = Type.Number({ minimum: 0, maximum: 1 });
+const RiskLevelSchema = Type.Union([Type.Literal('high'), Type.Literal('medium'), Type.Literal('low')], { description: 'high > 0.7, medium 0.3–0.7, low ≤ 0.3' });
+export const RiskSchema = Type.Object({
+  assets: Type.Array(Type.Object({
+    asset: Type.String(),
+    kind: Type.Union([Type.Literal('stream'), Type.Literal('appliance')]),
+    impact: Unit,
+    vulnerability: Unit,
+    likelihood: Unit,
+    risk: Type.Number({ minimum: 0, maximum: 1, description: 'Rₐ = Lₐ·Iₐ·Vₐ' }),
+    level: RiskLevelSchema,
+    factors: Type.Array(Type.Object({ name: Type.String(), weight: Unit, score: Unit })),
+  })),
+  system: Type.Object({ max: Unit, weightedMean: Unit, level: RiskLevelSchema }),
+  metrics: Type.Object({
+    mttdMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'mean time from the first offending frame to the alarm' }),
+    mttrMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'mean time from the alarm to its acknowledgement' }),
+    resolvedShare: Type.Union([Unit, Type.Null()], { description: 'acknowledged alarms / all alarms of the last hour' }),
+  }),
+});

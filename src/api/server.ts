@@ -440,6 +440,13 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     },
   );
 
+  route(
+    { method: 'GET', url: `${API_PREFIX}/risk`, access: READ_MASTER, tags: ['status'], summary: 'risk of every stream and of the appliance',
+      description: d(READ_MASTER, 'Rₐ = Lₐ·Iₐ·Vₐ per asset over the last hour, system risk (max and impact-weighted mean), MTTD/MTTR.'),
+      response: { 200: S.RiskSchema, ...ERR } },
+    () => device.risk(),
+  );
+
   // ---- estimates ---------------------------------------------------------------------------------------
   const MASTER_POST: Access = { min: 'engineer', master: true, clientCert: true };
   route(

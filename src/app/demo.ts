@@ -12,6 +12,8 @@ import { readCaptureFile, realtimeNs, type FrameBatch } from '../native/index.ts
 import { bindConfig, parseConfig } from '../config/load.ts';
 import { expectedStreams } from '../config/expected.ts';
 import type { ExpectedStream } from '../detect/streams.ts';
+import type { SignedStream } from '../detect/stages/signature.ts';
+import { KeyStore } from '../crypto/keystore.ts';
 import { importSclFile } from '../scl/import.ts';
 import type { Testbed } from '../sim/testbed.ts';
 import type { GroundTruth } from '../sim/truth.ts';
@@ -24,8 +26,19 @@ export const DEMO_SCENARIOS = [
 
 const mainScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.ts');
 
+/** The demo's second bay (MU3, MU4) signs its frames in blocks of 80 (SPEC §5), verified by the chip emulator. */
+const SIGN_ARGS = (mus: number, keysDir: string): string[] =>
+  mus < 3 ? [] : ['--sign', 'block:80', '--sign-mus', mus >= 4 ? '3,4' : '3', '--sec-cnt-from-clock', '--key-seed', '61850', '--keys', keysDir];
+
+/** The next whole second as ISO 8601: each scenario's publisher starts its clock (and secCnt) from now. */
+function nextSecond(): string {
+  return new Date(Math.ceil(Date.now() / 1000) * 1000).toISOString();
+}
+
 export interface DemoOptions {
   mus: number;
+  /** Where the simulator writes the signing MUs' public keys (scratch). */
+  keysDir: string;
   /** Seconds per scenario. */
   scenarioSeconds: number;
   onScenario: (name: string) => void;
@@ -53,17 +66,30 @@ async function quietly<T>(f: () => Promise<T>): Promise<T> {
  * The demo bay's configuration as commissioning would have it: the simulator describes its genuine bay in an
  * SCD (streams, datasets, addresses) and its ground truth names the merging units' source MACs.
  */
-export async function demoBayStreams(mus: number): Promise<ExpectedStream[]> {
+export async function demoBayStreams(mus: number, keyStoreDir?: string): Promise<{ streams: ExpectedStream[]; signed: SignedStream[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'svde-demo-bay-'));
   try {
     const { simulateCommand } = await import('../cli/simulate.ts');
     const out = path.join(dir, 'bay.pcap');
-    await quietly(() => simulateCommand(['--out', out, '--mus', String(mus), '--duration', '1s']));
+    const keys = path.join(dir, 'keys');
+    await quietly(() => simulateCommand(['--out', out, '--mus', String(mus), '--duration', '1s', ...(keyStoreDir !== undefined ? SIGN_ARGS(mus, keys) : [])]));
     const truth = JSON.parse(readFileSync(`${out}.truth.json`, 'utf8')) as GroundTruth;
-    return sclStreams(path.join(dir, 'bay.scd')).map((s) => ({
+    const streams = sclStreams(path.join(dir, 'bay.scd')).map((s) => ({
       ...s,
       acceptedSourceMacs: truth.config.streams.find((t) => t.svID === s.svID)?.acceptedSourceMacs ?? [],
     }));
+    const signed: SignedStream[] = [];
+    if (keyStoreDir !== undefined) {
+      // Commissioning: the signing MUs' public keys go into the key store, bound to their streams.
+      const store = new KeyStore(keyStoreDir);
+      for (const t of truth.config.streams) {
+        const name = streams.find((s) => s.svID === t.svID)?.name;
+        if (t.signed === null || name === undefined) continue;
+        store.importKey({ keyId: t.signed.keyId, pem: readFileSync(path.join(keys, `${t.signed.keyId}.pem`), 'utf8'), streams: [name] });
+        signed.push({ stream: name, keyId: t.signed.keyId });
+      }
+    }
+    return { streams, signed };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -93,7 +119,8 @@ export class DemoPublisher {
       const child = spawn(
         process.execPath,
         [mainScript, 'simulate', '--iface', this.#bed.nsIf, '--netns', this.#bed.ns, '--mus', String(this.#o.mus),
-          '--duration', `${this.#o.scenarioSeconds}s`, '--scenario', scenario, '--seed', String(k + 1), '--no-scl', '--truth', this.#truthFile],
+          '--duration', `${this.#o.scenarioSeconds}s`, '--scenario', scenario, '--seed', String(k + 1), '--no-scl', '--truth', this.#truthFile,
+          '--start', nextSecond(), ...SIGN_ARGS(this.#o.mus, this.#o.keysDir)],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       this.#child = child;
@@ -139,7 +166,7 @@ export class InProcessReplay {
     for (let k = 0; !this.#stopped; k++) {
       const scenario = DEMO_SCENARIOS[k % DEMO_SCENARIOS.length]!;
       const file = path.join(this.#dir, 'bay.pcap');
-      await quietly(() => simulateCommand(['--out', file, '--mus', String(this.#o.mus), '--duration', `${this.#o.scenarioSeconds}s`, '--scenario', scenario, '--seed', String(k + 1), '--no-scl']));
+      await quietly(() => simulateCommand(['--out', file, '--mus', String(this.#o.mus), '--duration', `${this.#o.scenarioSeconds}s`, '--scenario', scenario, '--seed', String(k + 1), '--no-scl', '--start', nextSecond(), ...SIGN_ARGS(this.#o.mus, this.#o.keysDir)]));
       this.#o.onScenario(scenario);
       const t0 = realtimeNs();
       let first: bigint | undefined;

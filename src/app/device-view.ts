@@ -3,6 +3,7 @@
 // depend on this interface only, never on capture, detection or storage internals.
 import type { IndicatorId, Grade, AlarmCategory } from '../detect/types.ts';
 import type { AlarmRecord, StoreReader } from '../store/types.ts';
+import type { RiskReport } from '../detect/risk.ts';
 
 export type ComponentState = 'ok' | 'degraded' | 'failed' | 'absent';
 
@@ -125,6 +126,8 @@ export interface DeviceView {
   waveform(stream: string): WaveformView | undefined;
   /** Acknowledge; returns what was acknowledged (empty when nothing matched). Persisted before it returns. */
   acknowledge(target: AckTarget, by: string): { alarmIds: number[]; indicators: IndicatorId[] };
+  /** Risk of every stream and of the appliance (SPEC §3), with MTTD/MTTR. */
+  risk(): RiskReport;
   localEstimates(sinceNs?: bigint): Promise<SignedEstimates>;
   submitMasterEstimate(input: MasterEstimateInput): UpstreamResult;
   /** Live events for SSE; returns the unsubscribe function. `waveform` events only for the chosen stream. */

@@ -11,6 +11,7 @@ import type {
   SignedEstimates, StatusView, StreamView, UpstreamResult, WaveformView,
 } from './device-view.ts';
 import type { WaveformTap } from './waveforms.ts';
+import { assessRisk, type AlarmTiming, type ApplianceObservation, type RiskReport, type StreamObservation } from '../detect/risk.ts';
 
 export interface DeviceStore extends StoreReader {
   /** Committed before it returns; the ids acknowledged. */
@@ -41,12 +42,19 @@ export interface DeviceDeps {
     sign: (message: Uint8Array) => Promise<NonNullable<SignedEstimates['signature']>>;
   };
   nowNs: () => bigint;
+  /** Facts of the appliance's own posture for the risk assessment. */
+  posture?: { apiTls: boolean; mutualTls: boolean; tokensConfigured: () => boolean; raisedNs: (alarmId: number) => bigint | undefined };
 }
+
+const HOUR_NS = 3_600_000_000_000n;
+const STATUS_TTL_NS = 100_000_000n;
+const CONFIG_REASONS = new Set(['confrev-mismatch', 'svid-mismatch', 'datset-mismatch', 'noasdu-mismatch', 'config-mismatch', 'appid-mismatch']);
 
 export class Device implements DeviceView {
   readonly store: StoreReader;
   readonly #d: DeviceDeps;
   readonly #startedNs: bigint;
+  #statusCache: { atNs: bigint; view: StatusView } | undefined;
   readonly #listeners = new Map<(e: LiveEvent) => void, { waveformStream: string | undefined }>();
 
   constructor(deps: DeviceDeps) {
@@ -55,7 +63,19 @@ export class Device implements DeviceView {
     this.#startedNs = deps.nowNs();
   }
 
+  /**
+   * The status, recomputed at most every 100 ms or when an alarm or acknowledgement changed it: fifty
+   * pollers must not each recompute health and the indicator table.
+   */
   status(): StatusView {
+    const now = this.#d.nowNs();
+    if (this.#statusCache !== undefined && now - this.#statusCache.atNs < STATUS_TTL_NS) return this.#statusCache.view;
+    const view = this.#computeStatus();
+    this.#statusCache = { atNs: now, view };
+    return view;
+  }
+
+  #computeStatus(): StatusView {
     const board = this.#d.board().snapshot();
     const indicators = {} as Record<IndicatorId, IndicatorView>;
     for (const id of INDICATORS) {
@@ -154,11 +174,63 @@ export class Device implements DeviceView {
       indicators = INDICATORS.filter((id) => snap[id].latched);
       board.acknowledge();
     }
+    this.#statusCache = undefined;
     if (alarmIds.length > 0 || indicators.length > 0) {
       this.emit({ type: 'ack', data: { alarmIds, indicators, by } });
       this.emit({ type: 'status', data: this.status() });
     }
     return { alarmIds, indicators };
+  }
+
+  /**
+   * Risk of every stream and of the appliance over the last hour (src/detect/risk.ts decides; this gathers the
+   * facts: signing and its failures, VLAN priority seen, accept list, configuration drift, simulate bit, alarms).
+   */
+  risk(): RiskReport {
+    const now = this.#d.nowNs();
+    const since = now - HOUR_NS;
+    const recent = this.store.listAlarms({ sinceNs: since, limit: 500 }).items;
+    const views = this.streams();
+    const byName = new Map(views.map((v) => [v.name, v]));
+    const report = this.#d.monitorReport();
+    const observations: StreamObservation[] = this.#d.configured.map((s) => {
+      const v = byName.get(s.name);
+      const mine = recent.filter((a) => a.stream === s.name && a.indicator !== 'trip');
+      const obs = report?.streams.find((o) => o.appId === s.appId && o.svId === s.svID);
+      const frames = obs?.framesPerS ?? 0;
+      const coverage = v?.signatureCoverage ?? null;
+      return {
+        asset: s.name,
+        role: s.role ?? 'protection',
+        observed: v?.observed ?? false,
+        signed: coverage !== null,
+        signatureFailures: coverage === null ? 0 : Math.round(frames * (1 - coverage)),
+        frames,
+        vlanPriority: obs?.vlanPriority ?? null,
+        acceptListed: s.acceptedSourceMacs.length > 0,
+        configDrift: mine.some((a) => CONFIG_REASONS.has(a.reason)),
+        simulateSeen: (obs?.simulated ?? 0) > 0 || mine.some((a) => a.reason === 'simulate-bit' || a.reason === 'simulated'),
+        alarms: mine.length,
+      };
+    });
+    const h = this.health();
+    const p = this.#d.posture;
+    const appliance: ApplianceObservation = {
+      asset: 'svde',
+      apiTls: p?.apiTls ?? false,
+      mutualTls: p?.mutualTls ?? false,
+      tokensConfigured: p?.tokensConfigured() ?? false,
+      chip: h.chip.state,
+      storage: h.storage.state,
+      capture: h.capture.state,
+    };
+    const timings: AlarmTiming[] = [];
+    for (const a of recent) {
+      const raised = p?.raisedNs(a.id);
+      if (raised === undefined) continue;
+      timings.push({ firstTsNs: BigInt(a.firstTsNs), raisedNs: raised, acknowledgedNs: a.acknowledged === null ? null : BigInt(a.acknowledged.atNs) });
+    }
+    return assessRisk(observations, appliance, timings);
   }
 
   async localEstimates(sinceNs?: bigint): Promise<SignedEstimates> {
@@ -182,6 +254,7 @@ export class Device implements DeviceView {
   }
 
   emit(e: LiveEvent): void {
+    if (e.type === 'alarm' || e.type === 'alarm-update' || e.type === 'ack') this.#statusCache = undefined;
     for (const [l, o] of this.#listeners) {
       if (e.type === 'waveform' && e.data.stream !== o.waveformStream) continue;
       try {
@@ -194,6 +267,7 @@ export class Device implements DeviceView {
 
   /** Once a second: status, streams and the chosen waveforms to the live subscribers. */
   tick(): void {
+    this.#statusCache = undefined;
     if (this.#listeners.size === 0) return;
     this.emit({ type: 'status', data: this.status() });
     this.emit({ type: 'streams', data: this.streams() });

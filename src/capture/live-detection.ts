@@ -9,7 +9,7 @@ import { Pipeline } from '../detect/pipeline.ts';
 import type { Stage } from '../detect/stage.ts';
 import { LogicStage, type LogicOptions } from '../detect/stages/logic.ts';
 import { MacStage } from '../detect/stages/mac.ts';
-import { RateStage } from '../detect/stages/rate.ts';
+import { RateStage, type RateOptions } from '../detect/stages/rate.ts';
 import { TripStage } from '../detect/stages/trip.ts';
 import { PhasorStage } from '../detect/cycles.ts';
 import { BadDataStage, type CycleEstimate } from '../detect/stages/bad-data.ts';
@@ -48,6 +48,8 @@ export interface LiveDetectionOptions {
   upstreamK?: number;
   /** Protocol-logic options (e.g. arrival-timing tolerances for publishers with software jitter). */
   logic?: LogicOptions;
+  /** Frame-rate options (e.g. the burst slack allowed to a software publisher). */
+  rate?: RateOptions;
 }
 
 export class LiveDetection {
@@ -68,6 +70,7 @@ export class LiveDetection {
   #verifier: SignatureVerifier | undefined;
   #signed: readonly SignedStream[];
   readonly #logicOptions: LogicOptions;
+  readonly #rateOptions: RateOptions;
 
   /** `onAlarm` may be given alone (as before) or in the options. */
   constructor(streams: ExpectedStream[], onAlarmOrOpts?: ((a: Alarm) => void) | LiveDetectionOptions, more: LiveDetectionOptions = {}) {
@@ -80,6 +83,7 @@ export class LiveDetection {
     this.#verifier = opts.verifier;
     this.#signed = opts.signed ?? [];
     this.#logicOptions = opts.logic ?? {};
+    this.#rateOptions = opts.rate ?? {};
     this.pipeline = new Pipeline({
       registry: this.#registry,
       stages: this.#stages(),
@@ -117,7 +121,7 @@ export class LiveDetection {
     const logic = new LogicStage(r, this.#logicOptions);
     logic.setCaptureDrops(this.#drops);
     this.#logic = logic;
-    const stages: Stage[] = [new RateStage(r), new MacStage()];
+    const stages: Stage[] = [new RateStage(r, this.#rateOptions), new MacStage()];
     this.#signature = this.#verifier !== undefined && this.#signed.length > 0 ? new SignatureStage(r, this.#signed, this.#verifier) : undefined;
     if (this.#signature !== undefined) stages.push(this.#signature);
     stages.push(logic, attack, new PhasorStage(r, [fault, new TripStage(r, { judge: fault }), badData]));

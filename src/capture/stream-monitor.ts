@@ -15,6 +15,8 @@ export interface StreamReport {
   confRev: number;
   noAsdu: number;
   simulated: number;
+  /** 802.1Q priority of the outer tag of the last frame; null when untagged. */
+  vlanPriority: number | null;
 }
 
 export interface MonitorReport {
@@ -39,6 +41,7 @@ interface StreamState {
   confRev: number;
   noAsdu: number;
   simulated: number;
+  vlanPriority: number | null;
 }
 
 const MAX_STREAMS = 1024; // bounded state: a flood of random sources cannot grow memory without limit
@@ -93,7 +96,7 @@ export class StreamMonitor {
           continue;
         }
         const j0 = c.asduStart[i]!;
-        s = { src: b.src(i), appId, svId: c.asduCount[i]! > 0 ? b.svId(j0) : '', frames: 0, intervalFrames: 0, lastSmpCnt: 0, confRev: 0, noAsdu: 0, simulated: 0 };
+        s = { src: b.src(i), appId, svId: c.asduCount[i]! > 0 ? b.svId(j0) : '', frames: 0, intervalFrames: 0, lastSmpCnt: 0, confRev: 0, noAsdu: 0, simulated: 0, vlanPriority: null };
         byApp.set(appId, s);
         this.#count++;
       }
@@ -107,6 +110,7 @@ export class StreamMonitor {
       }
       s.noAsdu = c.noAsdu[i]!;
       if ((c.reserved1[i]! & 0x8000) !== 0) s.simulated++;
+      s.vlanPriority = c.vlanCount[i]! > 0 ? c.tci0[i]! >> 13 : null;
     }
     if (arrivalNs !== undefined) {
       for (let i = 0; i < b.count; i++) {
@@ -135,6 +139,7 @@ export class StreamMonitor {
           confRev: s.confRev,
           noAsdu: s.noAsdu,
           simulated: s.simulated,
+          vlanPriority: s.vlanPriority,
         });
         s.intervalFrames = 0;
       }

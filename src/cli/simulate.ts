@@ -40,6 +40,8 @@ options:
   --keys DIR                  where <keyId>.pem public keys are written (default <out>.keys)
   --seed N                    deterministic run (default 1)
   --sign-mus 3,4             with --sign: only these merging units (1-based) sign; default all
+  --sec-cnt-from-clock        with --sign: secCnt continues from the start time (a publisher restarted
+                              with a persistent counter) instead of starting at 1
   --key-seed N                seed of the signing keys only (default: --seed), so keys survive a change of --seed
   --start ISO                 time of the first sample (default 2026-09-21T14:13:20Z), whole seconds
   --truth FILE                ground-truth file (default <out>.truth.json)
@@ -110,7 +112,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
         duration: { type: 'string' }, mus: { type: 'string' }, freq: { type: 'string' },
         'samples-per-cycle': { type: 'string' }, rate: { type: 'string' }, asdus: { type: 'string' },
         vlan: { type: 'string' }, vlan2: { type: 'string' }, channels: { type: 'string' }, scenario: { type: 'string' },
-        sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, 'key-seed': { type: 'string' }, 'sign-mus': { type: 'string' }, start: { type: 'string' },
+        sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, 'key-seed': { type: 'string' }, 'sign-mus': { type: 'string' }, 'sec-cnt-from-clock': { type: 'boolean' }, start: { type: 'string' },
         'smp-synch': { type: 'string' }, 'refr-tm': { type: 'boolean' },
         truth: { type: 'string' }, scl: { type: 'string' }, 'no-scl': { type: 'boolean' }, iface: { type: 'string' }, netns: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -174,6 +176,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
     const list = v['sign-mus'].split(',').map((x) => parseIntArg('sign-mus', x.trim(), 1, 64));
     opts.signMus = list;
   }
+  if (v['sec-cnt-from-clock'] === true) opts.secCntFromClock = true;
   if (sc.minMus && opts.mus < sc.minMus) throw new ArgError(`--scenario ${scenario} needs --mus ≥ ${sc.minMus}`);
   if (opts.durationS < 1) throw new ArgError('--duration must be at least 1s (scenarios place their events in fractions of the run)');
   let format: CaptureFormat = v.out ? formatFromPath(v.out) : 'pcap';

@@ -27,6 +27,7 @@ export function expectedStreams(loaded: LoadedConfig): { streams: ExpectedStream
       nominalHz: hz,
       ...(s.channelSet !== null ? { channels: s.channelSet.channels } : {}),
       ...(b.bay !== null ? { bay: b.bay } : {}),
+      role: b.role,
       protection: {
         overcurrentA: b.protection.overcurrent50.enabled ? b.protection.overcurrent50.pickupA : Infinity,
         overvoltageV: b.protection.overvoltage59.enabled ? b.protection.overvoltage59.pickupV : Infinity,

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { SignatureVerifier } from '../detect/stages/signature.ts';
 import type { ChipDriver } from './chip/driver.ts';
 import { bigToBytes, signatureFromRaw, sm2E, sm2Z } from './sm2.ts';
-import type { KeyEntry, SoftwareVerifier } from './software-verifier.ts';
+import type { KeyEntry } from './software-verifier.ts';
 
 export type FallbackPolicy = 'software' | 'none';
 export type VerifierState = 'ok' | 'degraded' | 'failed';
@@ -20,7 +20,12 @@ export interface ChipVerifierOptions {
   /** What happens when the chip cannot take a request (default 'software'). */
   fallback?: FallbackPolicy;
   /** The software path for the fallback (required when fallback is 'software'). */
-  software?: SoftwareVerifier;
+  software?: Pick<SignatureVerifier, 'verify'>;
+  /**
+   * A request that waited this long for the chip is not sent any more (default 1000 ms): its verdict would come too
+   * late, and under overload the chip's time goes to fresh frames. It takes the fallback policy.
+   */
+  deadlineMs?: number;
   /** Streams whose frames go to the head of the queue (protection before metering). */
   priorityStreams?: ReadonlySet<string>;
 }
@@ -29,6 +34,8 @@ export interface ChipVerifierStats {
   chip: number;
   software: number;
   rejected: number;
+  /** Of those handed to the fallback: waited longer than deadlineMs for the chip. */
+  expired: number;
   queuedMax: number;
 }
 
@@ -38,12 +45,13 @@ interface Item {
   slot: number;
   e: Uint8Array;
   rs: Uint8Array;
+  t: number;
   resolve: (ok: boolean) => void;
   reject: (err: Error) => void;
 }
 
 export class ChipVerifier extends EventEmitter implements SignatureVerifier {
-  readonly stats: ChipVerifierStats = { chip: 0, software: 0, rejected: 0, queuedMax: 0 };
+  readonly stats: ChipVerifierStats = { chip: 0, software: 0, rejected: 0, expired: 0, queuedMax: 0 };
   #driver: ChipDriver;
   #keys = new Map<number, { entry: KeyEntry; z: Uint8Array; slot: number }>();
   #high: Item[] = [];
@@ -56,8 +64,8 @@ export class ChipVerifier extends EventEmitter implements SignatureVerifier {
   private constructor(driver: ChipDriver, opts: ChipVerifierOptions) {
     super();
     this.#driver = driver;
-    this.#opts = { maxQueued: opts.maxQueued ?? 512, batch: opts.batch ?? 16, fallback: opts.fallback ?? 'software', software: opts.software, priorityStreams: opts.priorityStreams };
-    if (this.#opts.fallback === 'software' && opts.software === undefined) throw new Error('ChipVerifier: the software fallback needs a SoftwareVerifier');
+    this.#opts = { maxQueued: opts.maxQueued ?? 512, batch: opts.batch ?? 16, deadlineMs: opts.deadlineMs ?? 1000, fallback: opts.fallback ?? 'software', software: opts.software, priorityStreams: opts.priorityStreams };
+    if (this.#opts.fallback === 'software' && opts.software === undefined) throw new Error('ChipVerifier: the software fallback needs a software verifier');
     driver.on('health', () => this.#updateState());
   }
 
@@ -76,6 +84,11 @@ export class ChipVerifier extends EventEmitter implements SignatureVerifier {
     return this.#state;
   }
 
+  /** Requests waiting for the chip (not yet on the wire). */
+  get queueDepth(): number {
+    return this.#high.length + this.#low.length;
+  }
+
   knows(keyId: number, stream: string): boolean {
     const k = this.#keys.get(keyId);
     return k !== undefined && (k.entry.streams.length === 0 || k.entry.streams.includes(stream));
@@ -89,7 +102,7 @@ export class ChipVerifier extends EventEmitter implements SignatureVerifier {
     if (this.#closedOrFailed() || queued >= this.#opts.maxQueued) return this.#fallback(keyId, message, signature);
     const e = bigToBytes(sm2E(k.z, message));
     return new Promise<boolean>((resolve, reject) => {
-      const item: Item = { keyId, message, slot: k.slot, e, rs: signature, resolve, reject };
+      const item: Item = { keyId, message, slot: k.slot, e, rs: signature, t: performance.now(), resolve, reject };
       (stream !== undefined && this.#opts.priorityStreams?.has(stream) === true ? this.#high : this.#low).push(item);
       this.stats.queuedMax = Math.max(this.stats.queuedMax, queued + 1);
       this.#schedule();
@@ -124,7 +137,14 @@ export class ChipVerifier extends EventEmitter implements SignatureVerifier {
   async #pump(): Promise<void> {
     while ((this.#high.length > 0 || this.#low.length > 0) && this.#inFlight < 4) {
       const items: Item[] = [];
-      while (items.length < this.#opts.batch && (this.#high.length > 0 || this.#low.length > 0)) items.push((this.#high.length > 0 ? this.#high : this.#low).shift()!);
+      const oldest = performance.now() - this.#opts.deadlineMs;
+      while (items.length < this.#opts.batch && (this.#high.length > 0 || this.#low.length > 0)) {
+        const it = (this.#high.length > 0 ? this.#high : this.#low).shift()!;
+        if (it.t >= oldest) { items.push(it); continue; }
+        this.stats.expired++;
+        this.#fallback(it.keyId, it.message, it.rs).then(it.resolve, it.reject);
+      }
+      if (items.length === 0) continue;
       this.#inFlight++;
       this.#driver
         .verifyBatch(items.map((it) => ({ slot: it.slot, e: it.e, sig: signatureFromRaw(it.rs) })))

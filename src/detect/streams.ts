@@ -35,6 +35,8 @@ export interface ExpectedStream {
   bay?: string;
   /** Bus of the bay (shared voltage states; default: the bay). */
   bus?: string;
+  /** Protection streams trip breakers; metering streams do not (impact in the risk assessment). Default protection. */
+  role?: 'protection' | 'metering';
 }
 
 export interface TripSettings {

@@ -25,6 +25,11 @@ export interface SimOptions {
   nofASDU: number;
   vlans: VlanTag[];
   sign: SignMode | null;
+  /**
+   * secCnt continues from the clock (frames since the epoch, block-aligned) instead of starting at 1, as a
+   * publisher that keeps its counter across restarts would: a demo restarts the simulator per scenario.
+   */
+  secCntFromClock?: boolean;
   /** With `sign`: only these MUs (1-based) sign; default all. */
   signMus?: readonly number[];
   seed: number;
@@ -307,6 +312,11 @@ export async function runSimulation(opts: SimOptions, scenario: Scenario, sink: 
       const key = deriveKeyPair(`${opts.keySeed ?? opts.seed}:${m.name}`);
       keys.push({ keyId: i + 1, key, streams: [m.name] });
       cfg.signing = { key, keyId: i + 1, mode: opts.sign };
+      if (opts.secCntFromClock === true) {
+        const block = opts.sign.kind === 'block' ? opts.sign.blockLen : 1;
+        const frames = Math.floor((opts.startEpochS * opts.samplesPerSecond) / opts.nofASDU) % 0xfe000000;
+        cfg.signing.firstSecCnt = 1 + block * Math.floor(frames / block);
+      }
     }
     return new MergingUnit(cfg);
   });

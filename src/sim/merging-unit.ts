@@ -11,7 +11,7 @@ import { QUALITY } from './channels.ts';
 import type { BaySignal } from './waveforms.ts';
 import { Rng } from './rng.ts';
 
-export interface MuSigning { key: Sm2KeyPair; keyId: number; mode: SignMode; signerId?: string }
+export interface MuSigning { key: Sm2KeyPair; keyId: number; mode: SignMode; signerId?: string; firstSecCnt?: number }
 
 export interface MergingUnitConfig {
   name: string;
@@ -90,7 +90,7 @@ export class MergingUnit {
       this.#sigma[i] = c.kind === 'current' ? cfg.noise.currentA : cfg.noise.voltageV;
       this.quality[i] = c.derived ? QUALITY.derived : 0;
     });
-    this.signer = cfg.signing ? new FrameSigner(cfg.signing.key, cfg.signing.keyId, cfg.signing.mode, cfg.signing.signerId !== undefined ? { id: cfg.signing.signerId } : {}) : null;
+    this.signer = cfg.signing ? new FrameSigner(cfg.signing.key, cfg.signing.keyId, cfg.signing.mode, { ...(cfg.signing.signerId !== undefined ? { id: cfg.signing.signerId } : {}), ...(cfg.signing.firstSecCnt !== undefined ? { firstSecCnt: cfg.signing.firstSecCnt } : {}) }) : null;
   }
 
   get frameRate(): number { return this.cfg.samplesPerSecond / this.cfg.nofASDU; }

@@ -372,6 +372,14 @@ describe('REST API', () => {
     assert.match(again, /^svde_frames_received_total 778$/m);
   });
 
+  it('GET /risk returns the assessment of the device (per asset, system, metrics)', async () => {
+    const r = await json<{ assets: Array<{ asset: string; level: string; risk: number }>; system: { level: string }; metrics: { mttdMs: number | null } }>(await h.get('/api/v1/risk'));
+    assert.deepEqual(r.assets.map((a) => a.asset), ['MU01', 'svde']);
+    assert.ok(r.assets.every((a) => a.risk >= 0 && a.risk <= 1));
+    assert.equal(r.system.level, 'low');
+    assert.equal(r.metrics.mttdMs, null);
+  });
+
   it('OpenAPI 3 document lists every route with its schemas and security', async () => {
     const doc = await json<{ openapi: string; paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string }>; requestBody?: unknown; responses: Record<string, { content?: Record<string, { schema?: unknown }> }>; security?: unknown[] }>> }>(
       await h.get('/api/v1/openapi.json'),
@@ -381,7 +389,7 @@ describe('REST API', () => {
       'get /api/v1/status', 'get /api/v1/health', 'get /api/v1/streams', 'get /api/v1/streams/{name}/waveform', 'get /api/v1/alarms',
       'get /api/v1/alarms/{id}', 'post /api/v1/alarms/{id}/ack', 'post /api/v1/indicators/ack', 'get /api/v1/alarms/{id}/evidence.pcap',
       'get /api/v1/alarms/{id}/evidence.cff', 'get /api/v1/alarms/{id}/evidence.cfg', 'get /api/v1/alarms/{id}/evidence.dat', 'get /api/v1/events',
-      'get /api/v1/counters', 'get /api/v1/estimates', 'post /api/v1/estimates', 'get /api/v1/live', 'post /api/v1/login', 'post /api/v1/logout', 'get /api/v1/session', 'get /metrics',
+      'get /api/v1/counters', 'get /api/v1/risk', 'get /api/v1/estimates', 'post /api/v1/estimates', 'get /api/v1/live', 'post /api/v1/login', 'post /api/v1/logout', 'get /api/v1/session', 'get /metrics',
     ];
     const listed = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     assert.deepEqual([...listed].sort(), [...expected].sort());

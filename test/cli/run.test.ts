@@ -2,7 +2,10 @@
 // pair in a network namespace, the appliance capturing and decoding — and its clean shutdown.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
 import { canCreateTestbed } from '../../src/sim/testbed.ts';
 import { svde } from '../helpers/repo.ts';
 
@@ -21,10 +24,13 @@ function demoNamespaces(): string[] {
   return out.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('svde-demo-'));
 }
 
+const stateDir = mkdtempSync(path.join(tmpdir(), 'svde-run-'));
+after(() => rmSync(stateDir, { recursive: true, force: true }));
+
 describe('svde run (embedded demo)', () => {
   it('captures, decodes and detects: the first scripted attack is alarmed on MU1, MU2 stays quiet; the namespace is removed', { skip: !canCreateTestbed() && 'needs root for network namespaces' }, async () => {
     const before = demoNamespaces();
-    const res = await svde(['run', '--duration', '6s', '--mus', '2', '--json'], { timeoutMs: 60_000 });
+    const res = await svde(['run', '--duration', '6s', '--mus', '2', '--json', '--http', '127.0.0.1:0', '--state-dir', stateDir], { timeoutMs: 60_000 });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stderr, /embedded demo/);
     const reports = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Report);

@@ -12,6 +12,7 @@ import { ChipVerifier, type FallbackPolicy } from '../../src/crypto/chip-verifie
 import { ChipDriver, openSerialTransport } from '../../src/crypto/chip/driver.ts';
 import { startPtyEmulator } from '../../src/crypto/chip/pty-emulator.ts';
 import { loadKeyDir, SoftwareVerifier } from '../../src/crypto/software-verifier.ts';
+import { deriveKeyPair, signatureToRaw, sm2Sign } from '../../src/crypto/sm2.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
@@ -71,6 +72,33 @@ describe('SM2 verification through the chip emulator', () => {
     assert.equal(sig.counters.verified + sig.counters.unverified, frames);
     assert.ok(sig.coverage < 1);
     assert.equal(v.state, 'failed');
+  });
+
+  it('a request that waited past the deadline is not sent to the chip: unverified under policy none, software under policy software', async () => {
+    const kp = deriveKeyPair('deadline');
+    const keys = [{ keyId: 1, pub: kp.pub, signerId: '1234567812345678', streams: [] }];
+    const msg = new TextEncoder().encode('late frame');
+    const raw = signatureToRaw(sm2Sign(kp, msg));
+    const emu = await startPtyEmulator({ baud: 921600 });
+    const driver = await ChipDriver.open(await openSerialTransport(emu.hostPath, 921600), { timeoutMs: 300 });
+    try {
+      // deadline 0: every request is already too old when the queue is served.
+      const none = await ChipVerifier.create(driver, keys, { fallback: 'none', deadlineMs: 0 });
+      const before = driver.stats.requests;
+      const got = await Promise.allSettled(Array.from({ length: 20 }, () => none.verify(1, msg, raw)));
+      assert.ok(got.every((g) => g.status === 'rejected'), 'never counted as verified');
+      assert.equal(none.stats.expired, 20);
+      assert.equal(driver.stats.requests, before, 'the chip was not asked');
+      const soft = await ChipVerifier.create(driver, keys, { fallback: 'software', software: new SoftwareVerifier(keys), deadlineMs: 0 });
+      assert.deepEqual(await Promise.all([soft.verify(1, msg, raw), soft.verify(1, new TextEncoder().encode('altered'), raw)]), [true, false]);
+      assert.equal(soft.stats.software, 2);
+      const inTime = await ChipVerifier.create(driver, keys, { fallback: 'none' });
+      assert.equal(await inTime.verify(1, msg, raw), true);
+      assert.deepEqual([inTime.stats.chip, inTime.stats.expired], [1, 0]);
+    } finally {
+      await driver.close();
+      await emu.stop();
+    }
   });
 
   it('the chip is lost mid-stream, policy software: everything verified, the state says degraded', async () => {

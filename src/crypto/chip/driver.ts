@@ -19,17 +19,97 @@ export interface ChipTransport {
   close(): Promise<void>;
   /** Link speed, used to size timeouts; undefined = assume 115200. */
   readonly baudRate?: number;
+  /** Called when written bytes stop leaving (the far end reads nothing): the link is dead, not slow. */
+  onStall?(cb: (detail: string) => void): void;
 }
 
-export async function openSerialTransport(path: string, baudRate = 115200): Promise<ChipTransport> {
+export interface SerialTransportOptions {
+  /** A write that has not completed after this long means the far end is not reading (default 500 ms + wire time). */
+  stallMs?: number;
+  /** Bytes accepted while a write is stuck; beyond this new writes are dropped (default 16 KiB). */
+  maxQueuedBytes?: number;
+}
+
+export interface SerialTransportStats {
+  written: number;
+  dropped: number;
+  stalls: number;
+  flushed: number;
+  /** Bytes handed to the port that have not been written yet (bounded by maxQueuedBytes). */
+  queued: number;
+}
+
+/**
+ * The serial port as a ChipTransport. Writes go out one at a time through our own bounded queue with a
+ * watchdog: when the far end stops reading (chip dead behind a live pty/USB bridge), the kernel buffer fills,
+ * the bindings' write waits for "writable" forever and serialport's stream would queue every later write
+ * without bound, then deliver stale requests when the chip comes back. Instead, a write stuck longer than
+ * stallMs is reported (onStall), the port's unsent output is discarded (tcflush), and while it stays stuck
+ * new writes are dropped (the driver's timeouts retry or fail those requests).
+ */
+export async function openSerialTransport(path: string, baudRate = 115200, opts: SerialTransportOptions = {}): Promise<ChipTransport & { readonly stats: SerialTransportStats }> {
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
   port.on('error', () => { /* surfaced as timeouts; the driver's health state reports it */ });
+  const maxQueued = opts.maxQueuedBytes ?? 16384;
+  const stats: SerialTransportStats = { written: 0, dropped: 0, stalls: 0, flushed: 0, queued: 0 };
+  const pending: Buffer[] = [];
+  let writing: { bytes: number; since: number } | null = null;
+  let stalled = false;
+  let closed = false;
+  const stallCbs: Array<(detail: string) => void> = [];
+  const next = (): void => {
+    if (writing !== null || pending.length === 0 || closed) return;
+    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    pending.length = 0;
+    writing = { bytes: buf.length, since: performance.now() };
+    port.write(buf, (err) => {
+      const n = writing?.bytes ?? 0;
+      writing = null;
+      stats.queued -= n;
+      if (err) stats.dropped += n; else { stats.written += n; stalled = false; }
+      next();
+    });
+  };
+  let lastTick = performance.now();
+  const watchdog = setInterval(() => {
+    const now = performance.now();
+    const lag = now - lastTick - 50;
+    lastTick = now;
+    if (writing === null || closed) return;
+    // Time our own event loop was blocked is not the peer's fault: the write's completion may be waiting behind it.
+    if (lag > 50) writing.since += lag;
+    const limit = opts.stallMs ?? 500 + wireSeconds(writing.bytes, baudRate) * 1000;
+    if (now - writing.since < limit) return;
+    if (!stalled) {
+      stalled = true;
+      stats.stalls++;
+      const detail = `${writing.bytes} bytes not written after ${Math.round(performance.now() - writing.since)} ms: the far end is not reading`;
+      for (const cb of stallCbs) cb(detail);
+    }
+    // Discard what the kernel still holds for the dead peer: stale requests must not reach a chip that comes back.
+    writing.since = performance.now();
+    port.flush(() => { stats.flushed++; });
+  }, 50);
+  watchdog.unref();
   return {
     baudRate,
-    write: (b) => { port.write(Buffer.from(b)); },
+    stats,
+    write: (b) => {
+      if (closed) return;
+      if (stalled || stats.queued + b.length > maxQueued) { stats.dropped += b.length; return; }
+      stats.queued += b.length;
+      pending.push(Buffer.from(b));
+      next();
+    },
     onData: (cb) => { port.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length))); },
-    close: () => new Promise<void>((res) => { if (!port.isOpen) { res(); return; } port.close(() => res()); }),
+    onStall: (cb) => { stallCbs.push(cb); },
+    close: () => new Promise<void>((res) => {
+      closed = true;
+      clearInterval(watchdog);
+      if (!port.isOpen) { res(); return; }
+      port.close(() => res());
+    }),
   };
 }
 
@@ -66,6 +146,7 @@ export interface DriverStats {
   stray: number;
   inconsistent: number;
   resets: number;
+  stalls: number;
   verifiedValid: number;
   verifiedInvalid: number;
   unverified: number;
@@ -90,7 +171,7 @@ const mod = (a: bigint, m: bigint): bigint => { const r = a % m; return r < 0n ?
 
 export class ChipDriver extends EventEmitter {
   readonly stats: DriverStats = {
-    requests: 0, attempts: 0, retries: 0, timeouts: 0, stray: 0, inconsistent: 0, resets: 0, verifiedValid: 0,
+    requests: 0, attempts: 0, retries: 0, timeouts: 0, stray: 0, inconsistent: 0, resets: 0, stalls: 0, verifiedValid: 0,
     verifiedInvalid: 0, unverified: 0,
   };
   readonly parser = new FrameParser();
@@ -124,6 +205,7 @@ export class ChipDriver extends EventEmitter {
       interByteMs: opts.interByteMs ?? 20, quarantineMs: opts.quarantineMs ?? 2000, keepaliveMs: opts.keepaliveMs ?? 0,
     };
     transport.onData((c) => this.onData(c));
+    transport.onStall?.((detail) => this.onStall(detail));
     if (this.o.keepaliveMs > 0) {
       this.keepalive = setInterval(() => {
         if (this.idle() && this.healthState !== 'failed') this.info().catch(() => { /* counted by the health machine */ });
@@ -355,6 +437,18 @@ export class ChipDriver extends EventEmitter {
     if (this.parser.stats.crcErrors + this.parser.stats.headerErrors > before) this.fault('crc', 'frame with a bad CRC or header');
     for (const f of frames) this.onFrame(f);
     if (this.parser.pending > 0 && !this.staleTimer) this.armStale();
+  }
+
+  /** The transport cannot get bytes out: what is on the wire is lost; fail fast instead of waiting on each timeout. */
+  private onStall(detail: string): void {
+    if (this.#closed) return;
+    this.stats.stalls++;
+    this.fault('stall', detail);
+    for (const r of [...this.inflight.values()]) {
+      this.finishAttempt(r);
+      this.quarantine.set(r.seq, performance.now() + this.o.quarantineMs);
+      this.retry(r, new ChipError('timeout', `link stalled: ${detail}`));
+    }
   }
 
   private armStale(): void {

@@ -16,12 +16,13 @@ const USAGE = `usage: emulator-main.ts --port PATH --key-file PATH [options]
   --reset-rate P      probability the chip resets instead of answering
   --wrong-rate P      probability of a wrong answer with a good CRC
   --seed N            fault PRNG seed
-  --test-control      accept TEST_CONTROL frames (fault injection by the test harness)`;
+  --test-control      accept TEST_CONTROL frames (fault injection by the test harness)
+  --linked-pid N      a helper process (the socat pty pair) to stop with us when our parent dies`;
 
 function main(): void {
   const { values } = parseArgs({
     options: {
-      port: { type: 'string' }, 'key-file': { type: 'string' }, baud: { type: 'string' }, latency: { type: 'string' },
+      port: { type: 'string' }, 'key-file': { type: 'string' }, 'linked-pid': { type: 'string' }, baud: { type: 'string' }, latency: { type: 'string' },
       'drop-rate': { type: 'string' }, 'corrupt-rate': { type: 'string' }, 'garbage-rate': { type: 'string' },
       'stall-rate': { type: 'string' }, 'stall-ms': { type: 'string' }, 'reset-rate': { type: 'string' },
       'wrong-rate': { type: 'string' }, seed: { type: 'string' }, 'test-control': { type: 'boolean' },
@@ -70,6 +71,16 @@ function main(): void {
   const stop = (): void => { emu?.close(); if (port.isOpen) port.close(() => process.exit(0)); else process.exit(0); };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A chip does not outlive its board: when the host program dies without stopping us (SIGKILL, crash),
+  // we are re-parented, and leave rather than linger as an orphan holding the pty.
+  // --linked-pid names a process that exists only for us (the socat pty pair): it goes too.
+  const parent = process.ppid;
+  const linked = num(values['linked-pid'], 'linked-pid');
+  setInterval(() => {
+    if (process.ppid === parent) return;
+    if (linked !== undefined) { try { process.kill(linked, 'SIGTERM'); } catch { /* already gone */ } }
+    stop();
+  }, 500).unref();
 }
 
 main();

@@ -14,6 +14,8 @@ export interface PtyEmulatorOptions {
   testControl?: boolean;
   /** Key file; default a fresh one in the temporary directory. */
   keyFile?: string;
+  /** Kill the emulator and exit on SIGTERM/SIGINT (default true; the first call decides). */
+  exitOnSignal?: boolean;
 }
 
 export interface PtyEmulator {
@@ -24,6 +26,10 @@ export interface PtyEmulator {
   emulator: ChildProcess;
   socat: ChildProcess;
   stderr: () => string;
+  /** Kills only the emulator process (SIGKILL): socat and the host end stay, as with a chip that died on its board. */
+  kill: () => Promise<void>;
+  /** Starts a new emulator process on the same pty and key file (a power cycle: new boot id, empty slots, BOOT sent). */
+  restart: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -61,8 +67,11 @@ export async function startPtyEmulator(opts: PtyEmulatorOptions = {}): Promise<P
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
     // A test runner's timeout kill must not orphan socat and the emulator ('exit' does not run on signals).
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(sig, () => { for (const p of live) killNow(p); process.exit(sig === 'SIGINT' ? 130 : 143); });
+    // A program with its own graceful shutdown (the appliance) stops the emulator itself and opts out.
+    if (opts.exitOnSignal !== false) {
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(sig, () => { for (const p of live) killNow(p); process.exit(sig === 'SIGINT' ? 130 : 143); });
+      }
     }
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'svde-chip-'));
@@ -82,9 +91,8 @@ export async function startPtyEmulator(opts: PtyEmulatorOptions = {}): Promise<P
     rmSync(dir, { recursive: true, force: true });
     dirs.delete(dir);
   };
-  try {
-    await waitFor(() => existsSync(hostPath) && existsSync(chipPath), 5000, 'socat pty pair');
-    const args = [path.join(here, 'emulator-main.ts'), '--port', chipPath, '--key-file', keyFile, '--baud', String(baud), ...(opts.args ?? [])];
+  const spawnEmulator = async (): Promise<ChildProcess> => {
+    const args = [path.join(here, 'emulator-main.ts'), '--port', chipPath, '--key-file', keyFile, '--baud', String(baud), ...(socat.pid !== undefined ? ['--linked-pid', String(socat.pid)] : []), ...(opts.args ?? [])];
     if (opts.testControl) args.push('--test-control');
     const emu = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     emulator = emu;
@@ -94,7 +102,22 @@ export async function startPtyEmulator(opts: PtyEmulatorOptions = {}): Promise<P
     emu.stderr!.on('data', (d: Buffer) => { errText += d.toString(); });
     await waitFor(() => out.includes('chip-emulator ready') || emu.exitCode !== null, 10000, 'emulator start');
     if (emu.exitCode !== null) throw new Error(`emulator exited ${emu.exitCode}: ${errText}`);
-    return { hostPath, chipPath, keyFile, baud, emulator: emu, socat, stderr: () => errText, stop };
+    return emu;
+  };
+  const kill = async (): Promise<void> => {
+    const emu = emulator;
+    if (emu === null || emu.exitCode !== null || emu.signalCode !== null) return;
+    await new Promise<void>((res) => { emu.once('exit', () => res()); killNow(emu); });
+    live.delete(emu);
+  };
+  try {
+    await waitFor(() => existsSync(hostPath) && existsSync(chipPath), 5000, 'socat pty pair');
+    const emu = await spawnEmulator();
+    const handle: PtyEmulator = {
+      hostPath, chipPath, keyFile, baud, emulator: emu, socat, stderr: () => errText, stop, kill,
+      restart: async () => { await kill(); handle.emulator = await spawnEmulator(); },
+    };
+    return handle;
   } catch (e) {
     await stop();
     throw e;

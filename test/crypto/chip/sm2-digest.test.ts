@@ -2,7 +2,7 @@
 // against GM/T 0003.5 Annex A (shared reference sm2-sm3-vectors.md §2.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { publicKeyOf, SM2_N, sm2SignDigest, sm2VerifyDigest } from '../../../src/crypto/sm2.ts';
+import { publicKeyOf, SM2_N, sm2PreparedKey, sm2SignDigest, sm2VerifyDigest, sm2VerifyDigestPrepared } from '../../../src/crypto/sm2.ts';
 
 const big = (s: string) => BigInt(`0x${s}`);
 const D = big('3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8');
@@ -30,4 +30,13 @@ test('a deterministic-nonce digest signature verifies under the derived public k
   const sig = sm2SignDigest(D, E);
   assert.equal(sm2VerifyDigest(publicKeyOf(D), E, sig), true);
   assert.equal(sm2VerifyDigest(publicKeyOf(D), E + 1n, sig), false);
+});
+
+test('the prepared-key path (precomputed table, variable-time) gives the same verdicts on Annex A', () => {
+  const P = sm2PreparedKey(PUB);
+  assert.equal(sm2VerifyDigestPrepared(P, E, { r: R, s: S }), true);
+  for (const [e, r, s] of [[E ^ 1n, R, S], [E, R ^ 1n, S], [E, R, S ^ 1n], [E, 0n, S], [E, R, SM2_N], [E, R, SM2_N - R]] as const) {
+    assert.equal(sm2VerifyDigestPrepared(P, e, { r, s }), false);
+  }
+  assert.throws(() => sm2PreparedKey({ x: PUB.x, y: PUB.y ^ 1n }));
 });

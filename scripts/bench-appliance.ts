@@ -1,0 +1,133 @@
+// The whole appliance under load: `svde run --config` capturing N merging units × R frames/s (simulator in a
+// network namespace, live over a veth pair), first with the API idle, then with C concurrent pollers
+// (autocannon) on GET /api/v1/status and /api/v1/alarms. Prints one JSON object: per phase the appliance's
+// own per-second reports (arrival→JS latency p50/p99 per second, kernel and queue drops, frames/s) and,
+// for the loaded phase, the API's latency p50/p99 and requests/s.
+//
+//   node scripts/bench-appliance.ts [--mus 8] [--rate 4800] [--phase 20] [--connections 50]
+// Needs root (network namespace). Uses a temporary state directory.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+import { createTestbed } from '../src/sim/testbed.ts';
+import type { GroundTruth } from '../src/sim/truth.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const main = path.join(repoRoot, 'src/cli/main.ts');
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{ latency: { p50: number; p99: number; average: number }; requests: { average: number }; non2xx: number; errors: number }>;
+
+const { values: a } = parseArgs({
+  options: {
+    mus: { type: 'string', default: '8' },
+    rate: { type: 'string', default: '4800' },
+    phase: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '50' },
+  },
+});
+const mus = Number(a.mus);
+const rate = Number(a.rate);
+const phaseS = Number(a.phase);
+const connections = Number(a.connections);
+
+interface Report {
+  framesPerS: number;
+  capture?: { kernelDrops: number; queueDrops: number; ifDrops: number };
+  latencyMs?: { p50: number; p99: number; max: number };
+}
+
+function run(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`svde ${args[0]} exited with ${code}`))));
+  });
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((x, y) => x - y);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
+}
+
+function summarise(reports: Report[]): Record<string, number> {
+  const steady = reports.slice(2); // the first seconds include start-up
+  const drops = (r: Report | undefined): number => (r?.capture?.kernelDrops ?? 0) + (r?.capture?.queueDrops ?? 0) + (r?.capture?.ifDrops ?? 0);
+  return {
+    seconds: steady.length,
+    framesPerSecondMedian: median(steady.map((r) => r.framesPerS)),
+    latencyP50MsMedian: median(steady.map((r) => r.latencyMs?.p50 ?? NaN)),
+    latencyP99MsMedian: median(steady.map((r) => r.latencyMs?.p99 ?? NaN)),
+    latencyP99MsWorst: Math.max(...steady.map((r) => r.latencyMs?.p99 ?? 0)),
+    latencyMaxMs: Math.max(...steady.map((r) => r.latencyMs?.max ?? 0)),
+    captureLoss: drops(steady[steady.length - 1]) - drops(reports[1]),
+  };
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'svde-bench-app-'));
+const bed = createTestbed('bench');
+let app: ReturnType<typeof spawn> | undefined;
+try {
+  await run(['simulate', '--out', path.join(dir, 'bay.pcap'), '--mus', String(mus), '--rate', String(rate), '--duration', '1s']);
+  const truth = JSON.parse(readFileSync(path.join(dir, 'bay.pcap.truth.json'), 'utf8')) as GroundTruth;
+  writeFileSync(path.join(dir, 'svde.json'), JSON.stringify({
+    version: 1,
+    scl: 'bay.scd',
+    streams: truth.config.streams.map((s) => ({ svID: s.svID, acceptedSourceMacs: s.acceptedSourceMacs })),
+    appliance: { iface: bed.hostIf, stateDir: 'state', http: { host: '127.0.0.1', port: 0, tokens: 'tokens.json', rateLimit: { max: 1_000_000, windowS: 1 } } },
+  }));
+  const tokenOut = await run(['tokens', 'add', '--file', path.join(dir, 'tokens.json'), '--role', 'viewer', '--name', 'bench']);
+  const token = (JSON.parse(tokenOut) as { token: string }).token;
+
+  const reports: Array<{ t: number; r: Report }> = [];
+  app = spawn(process.execPath, [main, 'run', '--config', path.join(dir, 'svde.json'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  app.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  let buf = '';
+  app.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    let k;
+    while ((k = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, k);
+      buf = buf.slice(k + 1);
+      try { reports.push({ t: Date.now(), r: JSON.parse(line) as Report }); } catch { /* not a report */ }
+    }
+  });
+  let url: string | undefined;
+  for (let i = 0; i < 600 && url === undefined; i++) {
+    url = /API and panel on (https?:\/\/[^\s/]+)\//.exec(err)?.[1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (url === undefined) throw new Error(`svde run did not start:\n${err}`);
+
+  const sim = run(['simulate', '--iface', bed.nsIf, '--netns', bed.ns, '--mus', String(mus), '--rate', String(rate), '--duration', `${2 * phaseS + 4}s`, '--no-scl', '--truth', path.join(dir, 'live.truth.json')]);
+  await new Promise((r) => setTimeout(r, 2000));
+  const idleFrom = Date.now();
+  await new Promise((r) => setTimeout(r, phaseS * 1000));
+  const loadFrom = Date.now();
+  const headers = { authorization: `Bearer ${token}` };
+  const half = Math.max(1, Math.floor(connections / 2));
+  const [status, alarms] = await Promise.all([
+    autocannon({ url: `${url}/api/v1/status`, connections: half, duration: phaseS, headers }),
+    autocannon({ url: `${url}/api/v1/alarms?limit=50`, connections: connections - half, duration: phaseS, headers }),
+  ]);
+  const loadTo = Date.now();
+  await sim;
+  const phase = (from: number, to: number): Report[] => reports.filter((x) => x.t > from && x.t <= to).map((x) => x.r);
+  const api = (r: Awaited<ReturnType<typeof autocannon>>): Record<string, number> => ({ p50Ms: r.latency.p50, p99Ms: r.latency.p99, requestsPerS: r.requests.average, non2xx: r.non2xx, errors: r.errors });
+  process.stdout.write(`${JSON.stringify({
+    mus, rate, framesPerSecond: mus * rate, connections,
+    apiIdle: summarise(phase(idleFrom, loadFrom)),
+    apiLoaded: summarise(phase(loadFrom, loadTo)),
+    api: { status: api(status), alarms: api(alarms) },
+  }, null, 1)}\n`);
+} finally {
+  app?.kill('SIGTERM');
+  if (app !== undefined && app.exitCode === null) await new Promise((r) => app!.once('exit', r));
+  bed.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,123 @@
+// Board profiles (board/*.json): what differs between the hardware the appliance runs on — the process-bus
+// interface, the crypto chip's serial line, the front-panel LED and alarm-relay GPIO lines. Loaded the same
+// way as the configuration file: every bad field is reported with its JSON-pointer path and the reason.
+import { readFileSync, statSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { ConfigError, type ConfigIssue } from './load.ts';
+
+/** A sysfs GPIO number (the kernel's global numbering, which reaches past 512 on newer kernels) or null. */
+const Pin = Type.Union([Type.Integer({ minimum: 0, maximum: 4095 }), Type.Null()], { errorMessage: 'must be a GPIO number 0…4095 or null' });
+
+export const BoardSchema = Type.Object({
+  $comment: Type.Optional(Type.String()),
+  $schema: Type.Optional(Type.String()),
+  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', errorMessage: 'must be a name of letters, digits, "_", "." and "-"' }),
+  capture: Type.Object({
+    iface: Type.String({ minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9_.:@-]+$', errorMessage: 'must be a network interface name (1–15 characters)' }),
+    bufferBytes: Type.Integer({ minimum: 1 << 20, maximum: 1 << 30, default: 32 << 20 }),
+    snaplen: Type.Integer({ minimum: 128, maximum: 65535, default: 1600 }),
+    flushMicros: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 200 }),
+  }, { additionalProperties: false }),
+  chip: Type.Object({
+    /** Serial device of the crypto chip; null when the board has none (software verification or emulator). */
+    device: Type.Union([Type.String({ pattern: '^/dev/[A-Za-z0-9_./-]+$' }), Type.Null()], { errorMessage: 'must be a /dev/… serial device path or null' }),
+    baud: Type.Integer({ minimum: 1200, maximum: 12_000_000, default: 921600 }),
+  }, { additionalProperties: false }),
+  gpio: Type.Object({
+    ledGreen: Pin,
+    ledRed: Pin,
+    alarmRelay: Pin,
+    /** The LEDs light when their line is driven low. */
+    activeLow: Type.Boolean({ default: false }),
+    /** The relay closes when its line is driven low; default: the LEDs' polarity. */
+    relayActiveLow: Type.Optional(Type.Boolean()),
+    /** When the alarm relay closes: while νn = 1, only while an alarm waits for acknowledgement, or also on a device fault. */
+    relayCloses: Type.Union([Type.Literal('nu'), Type.Literal('unacknowledged'), Type.Literal('nu-or-degraded')], { default: 'nu' }),
+    /** Keep the green heartbeat going under the red patterns (separate LEDs); off for a two-colour LED. */
+    heartbeatDuringAlarm: Type.Boolean({ default: true }),
+  }, { additionalProperties: false }),
+  cpu: Type.Object({
+    captureCore: Type.Union([Type.Integer({ minimum: 0, maximum: 1023 }), Type.Null()], { default: null }),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false });
+
+export type BoardProfile = Static<typeof BoardSchema>;
+export type RelayMode = BoardProfile['gpio']['relayCloses'];
+
+export class BoardError extends ConfigError {
+  constructor(file: string, issues: ConfigIssue[]) {
+    super(file, issues);
+    this.name = 'BoardError';
+  }
+}
+
+function reason(e: ValueError): string {
+  const custom = (e.schema as { errorMessage?: unknown }).errorMessage;
+  const got = e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)?.slice(0, 80)})`;
+  if (typeof custom === 'string') return custom + got;
+  switch (e.type) {
+    case ValueErrorType.ObjectAdditionalProperties: return 'unknown field (not in the schema; check its spelling)';
+    case ValueErrorType.ObjectRequiredProperty: return 'required field is missing';
+    case ValueErrorType.Union: {
+      const anyOf = (e.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? [];
+      if (anyOf.length > 0 && anyOf.every((s) => s.const !== undefined)) return `must be one of ${anyOf.map((s) => JSON.stringify(s.const)).join(', ')}${got}`;
+      return e.message + got;
+    }
+    default: return e.message.replace(/^Expected/, 'expected') + got;
+  }
+}
+
+/** Validates a parsed board profile and applies defaults; throws BoardError listing every bad field. */
+export function parseBoard(value: unknown, file = '<board>'): BoardProfile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new BoardError(file, [{ path: '', message: 'the board profile must be a JSON object' }]);
+  }
+  const withDefaults = Value.Default(BoardSchema, structuredClone(value));
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const e of Value.Errors(BoardSchema, withDefaults)) {
+    if (seen.has(e.path)) continue;
+    seen.add(e.path);
+    issues.push({ path: e.path, message: reason(e) });
+    if (issues.length >= 50) break;
+  }
+  if (issues.length > 0) throw new BoardError(file, issues);
+  const b = withDefaults as BoardProfile;
+  // One line cannot drive two outputs.
+  const used = new Map<number, string>();
+  for (const k of ['ledGreen', 'ledRed', 'alarmRelay'] as const) {
+    const pin = b.gpio[k];
+    if (pin === null) continue;
+    const other = used.get(pin);
+    if (other !== undefined) issues.push({ path: `/gpio/${k}`, message: `GPIO ${pin} is already used by /gpio/${other}` });
+    else used.set(pin, k);
+  }
+  if (issues.length > 0) throw new BoardError(file, issues);
+  return b;
+}
+
+/** Reads and validates a board profile file (JSON, at most 64 KiB). */
+export function loadBoardFile(file: string): BoardProfile {
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > 65536) throw new Error(`too large (${st.size} bytes; a board profile is at most 64 KiB)`);
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new BoardError(file, [{ path: '', message: `cannot be read: ${err.code === 'ENOENT' ? 'no such file' : err.message}` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new BoardError(file, [{ path: '', message: `not valid JSON: ${(e as Error).message}` }]);
+  }
+  return parseBoard(value, file);
+}
+
+/** The same as loadBoardFile (the name the command line uses). */
+export const loadBoardProfile = loadBoardFile;

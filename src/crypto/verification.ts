@@ -1,0 +1,361 @@
+// What the appliance starts for signed SV: the key store's valid keys, the crypto chip when one is configured
+// (SELFTEST, INFO, every key loaded into a slot; keys beyond the chip's slots verified in software; slots re-loaded
+// by the driver after a chip reset), the software verifier (native) when there is no chip, the fallback policy
+// when the chip is lost or saturated, a health view for the LED/panel/API, and the device signer for what the
+// appliance reports upstream (chip SIGN(e), or a software device key kept in a 0600 PEM file).
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { SignatureVerifier } from '../detect/stages/signature.ts';
+import { ChipVerifier, type FallbackPolicy } from './chip-verifier.ts';
+import { ChipDriver, openSerialTransport, type DriverOptions, type SerialTransportOptions } from './chip/driver.ts';
+import { KeyStore } from './keystore.ts';
+import {
+  bigToBytes, bytesToBig, privateKeyToPem, publicKeyFromPem, publicKeyOf, SM2_DEFAULT_ID, SM2_N, sm2E, sm2SignWithZ,
+  sm2Z, type Sm2KeyPair, type Sm2PublicKey, type Sm2Signature,
+} from './sm2.ts';
+import { SoftwareVerifier, type KeyEntry } from './software-verifier.ts';
+import { WorkerVerifier } from './worker-verifier.ts';
+
+export type VerificationState = 'ok' | 'degraded' | 'failed' | 'absent';
+
+/** The chip's part of the device health (DeviceView's `health.chip`). */
+export interface VerificationHealth {
+  /** absent: no chip configured (software verifier); ok/degraded/failed: the chip path, after the fallback policy. */
+  state: VerificationState;
+  /** The chip's serial device; null without a chip. */
+  port: string | null;
+  /** Verdicts (chip and software) in the last second. */
+  verifiedPerSecond: number;
+  /** Verifications waiting for the chip. */
+  queueDepth: number;
+  /** The configured fallback policy when a chip is configured; null without a chip. */
+  fallback: FallbackPolicy | null;
+  detail: string | null;
+}
+
+export interface VerificationStats {
+  /** Verifications answered by the chip (one per frame in mode 1, one per block in block modes). */
+  chip: number;
+  /** Verifications done in software (no chip, keys beyond the slots, fallback). */
+  software: number;
+  /** Verifications refused (policy none with the chip unavailable or saturated): their frames are unverified. */
+  unverified: number;
+  /** Verdicts given (valid or invalid). */
+  verdicts: number;
+}
+
+export interface DeviceSignature {
+  algorithm: 'SM2-SM3';
+  signerId: string;
+  /** 04 ‖ x ‖ y, hex. */
+  publicKey: string;
+  /** r ‖ s, hex (64 bytes). */
+  value: string;
+  by: 'chip' | 'software';
+}
+
+export interface DeviceSigner {
+  readonly signerId: string;
+  /** SM2 signature over `message` with the device key (chip when available, else the software device key). */
+  sign(message: Uint8Array): Promise<DeviceSignature>;
+}
+
+export interface VerificationOptions {
+  /** Key store directory (`svde keys`); without it no key is known and every signed frame is `unknown-key`. */
+  keyStoreDir?: string | undefined;
+  chip?: { path: string; baudRate: number } | undefined;
+  /** When the chip is absent, failing or saturated: verify in software, or leave frames unverified. */
+  fallback: FallbackPolicy;
+  /** PEM (PKCS#8) device key for signing without the chip; created (mode 0600) when missing. */
+  deviceKeyFile?: string | undefined;
+  /** Signer ID of the device's signatures (default 1234567812345678). */
+  deviceSignerId?: string;
+  /** Streams whose frames the chip verifies first (protection before metering). */
+  priorityStreams?: ReadonlySet<string>;
+  driver?: DriverOptions;
+  transport?: SerialTransportOptions;
+  /** Verifications waiting for the chip before new ones take the fallback (default 512). */
+  maxQueued?: number;
+  /**
+   * Where software verification runs: 'worker' (default) a worker thread with a bounded queue and a 1 s deadline,
+   * so the detection thread never waits on it; 'inline' on the calling thread (offline analysis, tests).
+   */
+  softwareThread?: 'worker' | 'inline';
+  /** Retry interval when the chip's port cannot be opened or its self-test fails (default 2000 ms). */
+  reconnectMs?: number;
+  now?: () => Date;
+}
+
+export interface Verification {
+  readonly verifier: SignatureVerifier;
+  readonly signer: DeviceSigner;
+  /** keyIds by where they are verified (chip slots, software). */
+  keys(): { chip: number[]; software: number[] };
+  health(): VerificationHealth;
+  stats(): VerificationStats;
+  /** 'state': the health whenever its state changes. */
+  on(event: 'state', cb: (h: VerificationHealth) => void): this;
+  off(event: 'state', cb: (h: VerificationHealth) => void): this;
+  close(): Promise<void>;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const pointHex = (p: Sm2PublicKey): string => `04${hex(bigToBytes(p.x))}${hex(bigToBytes(p.y))}`;
+const rawHex = (s: Sm2Signature): string => hex(bigToBytes(s.r)) + hex(bigToBytes(s.s));
+
+/**
+ * Reads the software device key (PKCS#8 PEM, SM2), creating it with mode 0600 when the file does not exist. A
+ * key file group or others can access, or owned by another user, is refused (the private key must stay private).
+ */
+export function loadOrCreateDeviceKeyPem(file: string): Sm2KeyPair {
+  if (!existsSync(file)) {
+    const d = (bytesToBig(randomBytes(40)) % (SM2_N - 2n)) + 1n;
+    try {
+      writeFileSync(file, privateKeyToPem({ d, pub: publicKeyOf(d) }), { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`device key ${file}: cannot create: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const st = statSync(file);
+  if ((st.mode & 0o077) !== 0) throw new Error(`device key ${file}: mode ${(st.mode & 0o777).toString(8)} lets group/others access it; chmod 600`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new Error(`device key ${file}: owned by uid ${st.uid}, not by this process`);
+  let der: Buffer;
+  let pub: Sm2PublicKey;
+  try {
+    const key = createPrivateKey(readFileSync(file, 'utf8'));
+    der = key.export({ format: 'der', type: 'pkcs8' });
+    pub = publicKeyFromPem(createPublicKey(key).export({ format: 'pem', type: 'spki' }).toString());
+  } catch (e) {
+    throw new Error(`device key ${file}: not an SM2 private key (PKCS#8 PEM): ${(e as Error).message}`, { cause: e });
+  }
+  // ECPrivateKey ::= SEQUENCE { version INTEGER 1, privateKey OCTET STRING (32), … } inside the PKCS#8 envelope.
+  const at = der.indexOf(Buffer.from([0x02, 0x01, 0x01, 0x04, 0x20]));
+  if (at < 0 || at + 37 > der.length) throw new Error(`device key ${file}: no 32-byte SM2 private scalar found`);
+  const d = bytesToBig(der.subarray(at + 5, at + 37));
+  let derived: Sm2PublicKey;
+  try { derived = publicKeyOf(d); } catch { throw new Error(`device key ${file}: private scalar out of range`); }
+  if (derived.x !== pub.x || derived.y !== pub.y) throw new Error(`device key ${file}: private and public key do not match`);
+  return { d, pub };
+}
+
+class VerificationService extends EventEmitter implements Verification {
+  readonly verifier: SignatureVerifier;
+  readonly signer: DeviceSigner;
+  readonly #o: VerificationOptions;
+  readonly #keys: KeyEntry[];
+  readonly #software: SoftwareVerifier | WorkerVerifier;
+  readonly #softKey: (Sm2KeyPair & { z: Uint8Array }) | null;
+  readonly #signerId: string;
+  #driver: ChipDriver | null = null;
+  #chip: ChipVerifier | null = null;
+  #chipKeys = new Set<number>();
+  #chipError: string | null = null;
+  #reconnect: NodeJS.Timeout | null = null;
+  #replace: NodeJS.Timeout | null = null;
+  /** Counters of chip verifiers replaced after a reconnect. */
+  #past = { chip: 0, software: 0, rejected: 0 };
+  #rateTimer: NodeJS.Timeout;
+  #verdicts = 0;
+  #softDirect = 0;
+  #rejected = 0;
+  #lastVerdicts = 0;
+  #perSecond = 0;
+  #state: VerificationState;
+  #closed = false;
+  #connecting: Promise<void> | null = null;
+
+  constructor(o: VerificationOptions, keys: KeyEntry[]) {
+    super();
+    this.#o = o;
+    this.#keys = keys;
+    this.#signerId = o.deviceSignerId ?? SM2_DEFAULT_ID;
+    const soft = o.deviceKeyFile !== undefined ? loadOrCreateDeviceKeyPem(o.deviceKeyFile) : null; // may throw: before the worker starts
+    this.#software = o.softwareThread === 'inline' ? new SoftwareVerifier(keys, 'native') : new WorkerVerifier(keys);
+    this.#softKey = soft === null ? null : { ...soft, z: sm2Z(soft.pub, this.#signerId) };
+    this.#state = o.chip === undefined ? 'absent' : o.fallback === 'software' ? 'degraded' : 'failed';
+    this.#rateTimer = setInterval(() => {
+      this.#perSecond = this.#verdicts - this.#lastVerdicts;
+      this.#lastVerdicts = this.#verdicts;
+    }, 1000);
+    this.#rateTimer.unref();
+    this.verifier = {
+      knows: (keyId, stream) => this.#software.knows(keyId, stream),
+      verify: (keyId, message, signature, stream) => this.#verify(keyId, message, signature, stream),
+    };
+    const signerId = this.#signerId;
+    this.signer = { signerId, sign: (m) => this.#sign(m) };
+  }
+
+  keys(): { chip: number[]; software: number[] } {
+    const chip = this.#keys.filter((k) => this.#chipKeys.has(k.keyId)).map((k) => k.keyId);
+    return { chip, software: this.#keys.filter((k) => !this.#chipKeys.has(k.keyId)).map((k) => k.keyId) };
+  }
+
+  stats(): VerificationStats {
+    const c = this.#chip?.stats;
+    const w = this.#software instanceof WorkerVerifier ? this.#software.stats : { refused: 0, late: 0 };
+    const p = this.#past;
+    return {
+      chip: p.chip + (c?.chip ?? 0), software: p.software + (c?.software ?? 0) + this.#softDirect,
+      unverified: p.rejected + (c?.rejected ?? 0) + this.#rejected + w.refused + w.late, verdicts: this.#verdicts,
+    };
+  }
+
+  health(): VerificationHealth {
+    const o = this.#o;
+    const overflow = this.#chip !== null ? this.#keys.length - this.#chipKeys.size : 0;
+    const notes: string[] = [];
+    if (o.chip === undefined) notes.push(`no chip configured: ${this.#keys.length} key(s) verified in software (native)`);
+    else if (this.#chip === null) notes.push(`chip at ${o.chip.path} unavailable (${this.#chipError ?? 'connecting'}); ${o.fallback === 'software' ? 'verifying in software' : 'signed frames are left unverified'}`);
+    else {
+      const h = this.#driver!.health;
+      if (h !== 'ok') notes.push(`chip ${h}${o.fallback === 'software' ? ', software fallback' : ', no fallback: frames it cannot verify stay unverified'}`);
+      if (this.#chip.state === 'degraded' && h === 'ok') notes.push('chip saturated: overflow verified by the fallback policy');
+      if (overflow > 0) notes.push(`${overflow} key(s) beyond the chip's ${this.#chipKeys.size} slot(s) verified in software`);
+    }
+    return {
+      state: this.#state,
+      port: o.chip?.path ?? null,
+      verifiedPerSecond: this.#perSecond,
+      queueDepth: (this.#chip?.queueDepth ?? 0) + (this.#software instanceof WorkerVerifier ? this.#software.queueDepth : 0),
+      fallback: o.chip === undefined ? null : o.fallback,
+      detail: notes.length > 0 ? notes.join('; ') : null,
+    };
+  }
+
+  /** Opens the chip: SELFTEST, INFO, slots; on failure the fallback applies and it is tried again later. */
+  connect(): Promise<void> {
+    this.#connecting ??= this.#connect().finally(() => { this.#connecting = null; });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    const c = this.#o.chip;
+    if (c === undefined || this.#closed) return;
+    let driver: ChipDriver | null = null;
+    try {
+      const transport = await openSerialTransport(c.path, c.baudRate, this.#o.transport);
+      driver = await ChipDriver.open(transport, this.#o.driver);
+      const passed = await driver.selftest();
+      if (passed !== 0x1f) throw new Error(`SELFTEST bitmap 0x${passed.toString(16)}`);
+      const info = await driver.info();
+      const inChip = this.#keys.slice(0, info.slots);
+      const chip = await ChipVerifier.create(driver, inChip, {
+        fallback: this.#o.fallback, software: this.#software, ...(this.#o.maxQueued !== undefined ? { maxQueued: this.#o.maxQueued } : {}),
+        ...(this.#o.priorityStreams !== undefined ? { priorityStreams: this.#o.priorityStreams } : {}),
+      });
+      if (this.#closed) { await driver.close(); return; }
+      this.#driver = driver;
+      this.#chip = chip;
+      this.#chipKeys = new Set(inChip.map((k) => k.keyId));
+      this.#chipError = null;
+      const d = driver;
+      d.on('health', (h: { state: string }) => {
+        this.#update();
+        if (h.state === 'failed') this.#armReplace(d);
+      });
+      chip.on('state', () => this.#update());
+      this.#update();
+    } catch (e) {
+      await driver?.close().catch(() => undefined);
+      this.#chipError = (e as Error).message;
+      this.#update();
+      if (!this.#closed && this.#reconnect === null) {
+        this.#reconnect = setTimeout(() => { this.#reconnect = null; void this.connect(); }, this.#o.reconnectMs ?? 2000);
+        this.#reconnect.unref();
+      }
+    }
+  }
+
+  /**
+   * A chip still failed after reconnectMs (its probes unanswered) may sit behind a port that is gone (USB serial
+   * unplugged, device node re-created): drop the driver and open the port afresh, SELFTEST and slots included.
+   */
+  #armReplace(driver: ChipDriver): void {
+    if (this.#replace !== null || this.#closed) return;
+    this.#replace = setTimeout(() => {
+      this.#replace = null;
+      if (this.#closed || this.#driver !== driver || driver.health !== 'failed') return;
+      const c = this.#chip!.stats;
+      this.#past.chip += c.chip; this.#past.software += c.software; this.#past.rejected += c.rejected;
+      this.#driver = null;
+      this.#chip = null;
+      this.#chipKeys = new Set();
+      this.#chipError = 'no answer: re-opening the port';
+      this.#update();
+      void driver.close().then(() => this.connect());
+    }, this.#o.reconnectMs ?? 2000);
+    this.#replace.unref();
+  }
+
+  #update(): void {
+    let s: VerificationState;
+    if (this.#o.chip === undefined) s = 'absent';
+    else if (this.#chip === null) s = this.#o.fallback === 'software' ? 'degraded' : 'failed';
+    else {
+      const h = this.#driver!.closed ? 'failed' : this.#driver!.health;
+      s = h === 'failed' ? (this.#o.fallback === 'software' ? 'degraded' : 'failed') : h === 'degraded' || this.#chip.state !== 'ok' ? 'degraded' : 'ok';
+    }
+    if (s === this.#state) return;
+    this.#state = s;
+    this.emit('state', this.health());
+  }
+
+  #verify(keyId: number, message: Uint8Array, signature: Uint8Array, stream?: string): Promise<boolean> {
+    let p: Promise<boolean>;
+    if (this.#chip !== null && this.#chipKeys.has(keyId)) p = this.#chip.verify(keyId, message, signature, stream);
+    else if (this.#o.chip === undefined || !this.#keys.some((k) => k.keyId === keyId) || this.#chip !== null || this.#o.fallback === 'software') {
+      // No chip, an unknown key (rejects with its message), a key beyond the chip's slots, or the software fallback.
+      this.#softDirect++;
+      p = this.#software.verify(keyId, message, signature);
+    } else {
+      this.#rejected++;
+      p = Promise.reject(new Error(`chip unavailable (${this.#chipError ?? 'connecting'}): not verified`));
+    }
+    return p.then((ok) => { this.#verdicts++; return ok; });
+  }
+
+  async #sign(message: Uint8Array): Promise<DeviceSignature> {
+    const d = this.#driver;
+    const devKey = d?.chipInfo?.deviceKey;
+    let chipError: Error | null = null;
+    if (d !== null && !d.closed && d.health !== 'failed' && devKey !== undefined) {
+      try {
+        const sig = await d.sign(bigToBytes(sm2E(sm2Z(devKey, this.#signerId), message)));
+        return { algorithm: 'SM2-SM3', signerId: this.#signerId, publicKey: pointHex(devKey), value: rawHex(sig), by: 'chip' };
+      } catch (e) {
+        chipError = e as Error;
+      }
+    }
+    const k = this.#softKey;
+    if (k === null) {
+      throw new Error(`no device key to sign with: ${chipError !== null ? `chip SIGN failed (${chipError.message})` : 'no chip available'} and no device key file configured`);
+    }
+    const sig = sm2SignWithZ(k.d, k.z, message);
+    return { algorithm: 'SM2-SM3', signerId: this.#signerId, publicKey: pointHex(k.pub), value: rawHex(sig), by: 'software' };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#rateTimer);
+    if (this.#reconnect !== null) clearTimeout(this.#reconnect);
+    if (this.#replace !== null) clearTimeout(this.#replace);
+    await this.#connecting?.catch(() => undefined);
+    await this.#driver?.close();
+    if (this.#software instanceof WorkerVerifier) await this.#software.close();
+  }
+}
+
+/**
+ * Starts signature verification and the device signer. Never throws for an unreachable chip (the fallback policy
+ * applies and the chip is tried again every reconnectMs); throws for a broken key store or device key file.
+ */
+export async function startVerification(opts: VerificationOptions): Promise<Verification> {
+  const now = opts.now?.() ?? new Date();
+  const keys = opts.keyStoreDir !== undefined ? new KeyStore(opts.keyStoreDir).activeKeys(now) : [];
+  const v = new VerificationService(opts, keys);
+  await v.connect();
+  return v;
+}
