@@ -26,8 +26,7 @@ import type { BoardProfile } from '../config/board.ts';
 import type { SignedStream } from '../detect/stages/signature.ts';
 import type { LogicOptions } from '../detect/stages/logic.ts';
 import type { RateOptions } from '../detect/stages/rate.ts';
-import type { FaultLibrary, LibraryEntry } from '../detect/history/library.ts';
-import { seedEntries } from '../detect/history/seed.ts';
+import { storedFaultLibrary } from '../store/fault-library.ts';
 import { SyslogSender } from '../notify/syslog.ts';
 import { startVerification, type Verification } from '../crypto/verification.ts';
 
@@ -160,7 +159,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   const detection = new LiveDetection(o.streams, {
     verifier: verification.verifier,
     signed: o.signed ?? [],
-    library: storedLibrary(store),
+    library: storedFaultLibrary(store),
     ...(o.logic !== undefined ? { logic: o.logic } : {}),
     ...(o.rate !== undefined ? { rate: o.rate } : {}),
     onAlarm(a: Alarm) {
@@ -407,23 +406,6 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       recorder.close();
       store.event('stop', 'svde stopped');
       await stopAll();
-    },
-  };
-}
-
-/** The fault/attack library kept in the store: read once at start (seeded on first use), written through. */
-function storedLibrary(store: EvidenceStore): FaultLibrary {
-  let entries = store.libraryEntries() as LibraryEntry[];
-  if (entries.length === 0) {
-    for (const e of seedEntries()) store.addLibraryEntry({ ...e, createdNs: BigInt(e.createdNs) });
-    entries = store.libraryEntries() as LibraryEntry[];
-  }
-  return {
-    entries: (kind) => (kind === undefined ? entries.slice() : entries.filter((e) => e.kind === kind)),
-    add: (e) => {
-      const id = store.addLibraryEntry({ ...e, createdNs: BigInt(e.createdNs) });
-      entries.push({ ...e, id });
-      return id;
     },
   };
 }

@@ -25,8 +25,11 @@ import { importSclFile } from '../scl/import.ts';
 import { SclParseError } from '../scl/xml.ts';
 import { epochString } from '../sv/asdu-record.ts';
 import { LineWriter } from './line-writer.ts';
+import { EvidenceStore } from '../store/store.ts';
+import { storedFaultLibrary } from '../store/fault-library.ts';
+import { EvidenceRecorder, registryStreamOf, streamInfoOf } from '../evidence/recorder.ts';
 
-const HELP = `usage: svde analyze FILE.pcap|.pcapng --scl FILE.scd [--baseline CLEAN.pcap] [--config FILE] [--keys DIR]
+const HELP = `usage: svde analyze FILE.pcap|.pcapng --scl FILE.scd [--baseline CLEAN.pcap] [--config FILE] [--keys DIR] [--db FILE]
 
 Offline detection over a capture. The expected streams come from the SCL file (and the configuration,
 which adds accepted source MACs, signing and settings); --baseline first learns from a capture known to be
@@ -34,6 +37,9 @@ clean what commissioning would learn (accepted source MACs per stream, how smpCn
 --scl the streams learnt from the baseline are the stream table. --keys DIR holds <keyId>.pem (SPKI public
 key) per key and optionally <keyId>.id (signer ID, default 1234567812345678).
 Output: one JSON line per alarm ({frame, ts, indicator, grade, stream, reason}), then {"summary":{…}}.
+  --db FILE    an evidence store (created if missing): the fault/attack library is read from it, and every
+               alarm is stored with its evidence (frames from 1 s before to 1 s after) for svde export;
+               alarm lines then carry the store's "alarmId"
   --verdicts   also print every per-frame verdict ({"verdict":{…}}) — for evaluation against ground truth
 `;
 
@@ -67,7 +73,6 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (parsed.positionals.length !== 1) return fail(`expected exactly one capture file\n${HELP}`);
-  if (o.db !== undefined) return fail('--db (the evidence store) is not available in this build yet');
   if (o.scl === undefined && o.config === undefined && o.baseline === undefined) return fail('give --scl FILE.scd (or --config, or at least --baseline CLEAN.pcap)');
   const file = parsed.positionals[0]!;
 
@@ -142,39 +147,72 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     : {};
   // Grade 3: the attackMatch stage fingerprints event frames (before the phasor stage); faultMatch judges
   // each event against the built-in seed library and tells the trip stage whether a trip is plausible.
+  let store: EvidenceStore | undefined;
+  let recorder: EvidenceRecorder | undefined;
+  if (o.db !== undefined) {
+    try {
+      store = EvidenceStore.open({ path: o.db });
+    } catch (err) {
+      return fail(`--db: ${(err as Error).message}`, 1);
+    }
+    recorder = new EvidenceRecorder({ store, streamInfo: streamInfoOf(streams) });
+    store.event('analyze', `svde analyze ${file}`, { streams: streams.length });
+  }
   const attackMatch = new AttackMatchStage(registry);
-  const faultMatch = new FaultMatchStage(registry, { attack: attackMatch });
+  const faultMatch = new FaultMatchStage(registry, { attack: attackMatch, ...(store !== undefined ? { library: storedFaultLibrary(store) } : {}) });
   stages.push(new LogicStage(registry), attackMatch, new PhasorStage(registry, [faultMatch, new TripStage(registry, { judge: faultMatch }), new BadDataStage(registry, badData)]));
 
   const out = new LineWriter(process.stdout);
   const alarmsBy: Record<string, number> = {};
   const verdictsBy: Record<string, number> = {};
+  const storeIds = new Map<number, number>();
   const onAlarm = (a: Alarm): void => {
     alarmsBy[a.indicator] = (alarmsBy[a.indicator] ?? 0) + 1;
     const line: Record<string, unknown> = { frame: a.firstFrame, ts: epochString(a.firstTsNs), indicator: a.indicator, grade: a.grade, stream: a.stream, reason: a.reason };
+    if (store !== undefined) {
+      const id = store.alarmRaised(a);
+      storeIds.set(a.id, id);
+      recorder!.onAlarm(id, a);
+      line['alarmId'] = id;
+    }
     if (a.detail !== undefined) line['detail'] = a.detail;
     out.line(JSON.stringify(line));
   };
   const pipeline = new Pipeline({
     registry,
     stages,
-    alarms: { onAlarm },
+    alarms: {
+      onAlarm,
+      onAlarmEnd: (a) => {
+        const id = storeIds.get(a.id);
+        if (id !== undefined) store!.alarmUpdated(id, a, true);
+      },
+    },
     onVerdict: (v) => {
       verdictsBy[v.indicator] = (verdictsBy[v.indicator] ?? 0) + 1;
       if (o.verdicts === true) out.line(JSON.stringify({ verdict: { frame: v.frame, ts: epochString(v.tsNs), indicator: v.indicator, stream: v.stream, reason: v.reason, ...(v.detail !== undefined ? { detail: v.detail } : {}) } }));
     },
   });
   try {
+    const streamOf = registryStreamOf(registry);
     for (const b of readCaptureFile(file)) {
+      recorder?.onBatch(b, streamOf);
       pipeline.processBatch(b);
       await out.flushIfFull();
-      if (out.closed) return 0;
+      if (out.closed) {
+        recorder?.close();
+        store?.close();
+        return 0;
+      }
     }
   } catch (err) {
+    store?.close();
     return fail((err as Error).message, 1);
   }
   if (sig !== undefined) await sig.drain();
   pipeline.finish();
+  recorder?.close();
+  store?.close();
 
   const counts: Partial<Record<AlarmCategory, number>> = {};
   for (const id of [...INDICATORS, 'trip'] as const) counts[id] = alarmsBy[id] ?? 0;

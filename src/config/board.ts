@@ -3,9 +3,7 @@
 // way as the configuration file: every bad field is reported with its JSON-pointer path and the reason.
 import { readFileSync, statSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { ConfigError, type ConfigIssue } from './load.ts';
+import { ConfigError, validateWithDefaults, type ConfigIssue } from './load.ts';
 
 /** A sysfs GPIO number (the kernel's global numbering, which reaches past 512 on newer kernels) or null. */
 const Pin = Type.Union([Type.Integer({ minimum: 0, maximum: 4095 }), Type.Null()], { errorMessage: 'must be a GPIO number 0…4095 or null' });
@@ -53,38 +51,13 @@ export class BoardError extends ConfigError {
   }
 }
 
-function reason(e: ValueError): string {
-  const custom = (e.schema as { errorMessage?: unknown }).errorMessage;
-  const got = e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)?.slice(0, 80)})`;
-  if (typeof custom === 'string') return custom + got;
-  switch (e.type) {
-    case ValueErrorType.ObjectAdditionalProperties: return 'unknown field (not in the schema; check its spelling)';
-    case ValueErrorType.ObjectRequiredProperty: return 'required field is missing';
-    case ValueErrorType.Union: {
-      const anyOf = (e.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? [];
-      if (anyOf.length > 0 && anyOf.every((s) => s.const !== undefined)) return `must be one of ${anyOf.map((s) => JSON.stringify(s.const)).join(', ')}${got}`;
-      return e.message + got;
-    }
-    default: return e.message.replace(/^Expected/, 'expected') + got;
-  }
-}
-
 /** Validates a parsed board profile and applies defaults; throws BoardError listing every bad field. */
 export function parseBoard(value: unknown, file = '<board>'): BoardProfile {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new BoardError(file, [{ path: '', message: 'the board profile must be a JSON object' }]);
   }
-  const withDefaults = Value.Default(BoardSchema, structuredClone(value));
-  const issues: ConfigIssue[] = [];
-  const seen = new Set<string>();
-  for (const e of Value.Errors(BoardSchema, withDefaults)) {
-    if (seen.has(e.path)) continue;
-    seen.add(e.path);
-    issues.push({ path: e.path, message: reason(e) });
-    if (issues.length >= 50) break;
-  }
+  const { value: b, issues } = validateWithDefaults<BoardProfile>(BoardSchema, value);
   if (issues.length > 0) throw new BoardError(file, issues);
-  const b = withDefaults as BoardProfile;
   // One line cannot drive two outputs.
   const used = new Map<number, string>();
   for (const k of ['ledGreen', 'ledRed', 'alarmRelay'] as const) {

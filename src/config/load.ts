@@ -2,6 +2,7 @@
 // reason) → defaults → semantic checks → cross-check against the SCL stream table.
 import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { ConfigSchema } from './schema.ts';
@@ -72,23 +73,29 @@ function reason(e: ValueError): string {
   }
 }
 
-/** Validates a parsed JSON value and applies defaults. Throws ConfigError listing every bad field. */
-export function parseConfig(value: unknown, file = '<config>'): SvdeConfig {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ConfigError(file, [{ path: '', message: 'the configuration must be a JSON object' }]);
-  }
-  const withDefaults = Value.Default(ConfigSchema, structuredClone(value));
+/** A copy of `value` with the schema's defaults applied, and every bad field (first reason per path, ≤ 50). */
+export function validateWithDefaults<T>(schema: TSchema, value: unknown): { value: T; issues: ConfigIssue[] } {
+  const withDefaults = Value.Default(schema, structuredClone(value));
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
-  for (const e of Value.Errors(ConfigSchema, withDefaults)) {
+  for (const e of Value.Errors(schema, withDefaults)) {
     // A union failure is reported once per path; the first reason is the useful one.
     if (seen.has(e.path)) continue;
     seen.add(e.path);
     issues.push({ path: e.path, message: reason(e) });
     if (issues.length >= 50) break;
   }
+  return { value: withDefaults as T, issues };
+}
+
+/** Validates a parsed JSON value and applies defaults. Throws ConfigError listing every bad field. */
+export function parseConfig(value: unknown, file = '<config>'): SvdeConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(file, [{ path: '', message: 'the configuration must be a JSON object' }]);
+  }
+  const { value: withDefaults, issues } = validateWithDefaults<SvdeConfig>(ConfigSchema, value);
   if (issues.length > 0) throw new ConfigError(file, issues);
-  const cfg = withDefaults as SvdeConfig;
+  const cfg = withDefaults;
   checkSemantics(cfg, issues);
   if (issues.length > 0) throw new ConfigError(file, issues);
   return cfg;

@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import { canCreateTestbed, createTestbed } from '../../src/sim/testbed.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
 import { eventually, startRun } from '../helpers/appliance.ts';
+import { sm2Verify } from '../../src/crypto/sm2.ts';
 import { svde } from '../helpers/repo.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-live-'));
@@ -118,6 +119,31 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
         const withCert = await request(`${app.url}/api/v1/estimates`, { token: master, method: 'POST', body: est, client: true });
         assert.equal(withCert.status, 200, JSON.stringify(withCert.body));
         assert.equal((withCert.body as { outcome: string }).outcome, 'forgery', 'a window the appliance never estimated is a forgery');
+
+        // The local estimates come signed with the device key; the master's echo of one matches, an altered one is tampering.
+        type Est = { id: string; bus: string; windowStartNs: string; windowEndNs: string; values: Array<{ name: string; re: number; im: number; sigma: number }> };
+        const signed = await eventually(async () => {
+          const r = await request(`${app.url}/api/v1/estimates`, { token: master, client: true });
+          const b = r.body as { estimates: Est[]; signature: { signerId: string; publicKey: string; value: string; by: string } | null };
+          return b.estimates.length > 0 ? b : undefined;
+        }, 'local estimates', 30_000);
+        const sig = signed.signature!;
+        const devKey = { x: BigInt(`0x${sig.publicKey.slice(2, 66)}`), y: BigInt(`0x${sig.publicKey.slice(66)}`) };
+        const rs = { r: BigInt(`0x${sig.value.slice(0, 64)}`), s: BigInt(`0x${sig.value.slice(64)}`) };
+        const body = new TextEncoder().encode(JSON.stringify(signed.estimates));
+        assert.ok(sm2Verify(devKey, body, rs, sig.signerId), 'the estimates verify with the device key');
+        assert.ok(!sm2Verify(devKey, new TextEncoder().encode(JSON.stringify(signed.estimates).replace(/"re":(\d)/, '"re":9$1')), rs, sig.signerId), 'altered estimates do not');
+        const e = signed.estimates[0]!;
+        const echo = { id: e.id, bus: e.bus, windowStartNs: e.windowStartNs, windowEndNs: e.windowEndNs, values: e.values.map((v) => ({ name: v.name, re: v.re, im: v.im })) };
+        const ok = await request(`${app.url}/api/v1/estimates`, { token: master, method: 'POST', body: echo, client: true });
+        assert.equal((ok.body as { outcome: string }).outcome, 'match', JSON.stringify(ok.body));
+        const bent = { ...echo, values: echo.values.map((v, i) => (i === 0 ? { ...v, re: v.re * 1.5 + 100 } : v)) };
+        const bad = await request(`${app.url}/api/v1/estimates`, { token: master, method: 'POST', body: bent, client: true });
+        const res = bad.body as { outcome: string; alarmId: number | null };
+        assert.equal(res.outcome, 'tamper', JSON.stringify(bad.body));
+        assert.ok(res.alarmId !== null, 'the tamper verdict is an alarm');
+        const tamper = await request(`${app.url}/api/v1/alarms/${res.alarmId}`, { token: viewer });
+        assert.equal((tamper.body as { indicator: string }).indicator, 'upstreamTamper');
       } finally {
         assert.equal(await app.stop('SIGTERM'), 0, app.stderr());
       }

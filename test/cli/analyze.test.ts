@@ -103,13 +103,35 @@ describe('svde analyze', () => {
     }
   });
 
+  it('--db stores every alarm with its evidence in the evidence store, for svde export', async () => {
+    const db = path.join(dir, 'analyze.db');
+    const r = await svde(['analyze', qut('971a'), '--baseline', qut('971a'), '--db', db]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { alarmId?: number; indicator?: string; reason?: string });
+    // Both 100-frame deletions (QUT 971a) are logic alarms.
+    const gaps = lines.filter((l) => l.indicator === 'logic');
+    assert.equal(gaps.length, 2);
+    assert.ok(gaps.length > 0 && gaps.every((l) => typeof l.alarmId === 'number'), 'alarm lines carry the store id');
+    const list = await svde(['export', '--db', db, '--list']);
+    assert.equal(list.code, 0, list.stderr);
+    const stored = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; reason: string; evidence: { frames: number; complete: boolean } | null });
+    const gap = stored.find((a) => a.id === gaps[0]!.alarmId)!;
+    assert.equal(gap.reason, gaps[0]!.reason);
+    assert.ok(gap.evidence !== null && gap.evidence.complete && gap.evidence.frames > 0, `evidence kept: ${JSON.stringify(gap.evidence)}`);
+    const pcap = path.join(dir, 'gap.pcap');
+    const ex = await svde(['export', '--db', db, '--alarm', String(gap.id), '--format', 'pcap', '--out', pcap]);
+    assert.equal(ex.code, 0, ex.stderr);
+  });
+
   it('bad input gets a precise message', async () => {
     const r1 = await svde(['analyze', qut('971a')]);
     assert.equal(r1.code, 2);
     assert.match(r1.stderr, /--scl/);
-    const r2 = await svde(['analyze', qut('971a'), '--baseline', qut('971a'), '--db', 'x.db']);
-    assert.equal(r2.code, 2);
-    assert.match(r2.stderr, /--db/);
+    const notDb = path.join(dir, 'not-a-db');
+    writeFileSync(notDb, 'this is not SQLite\n'.repeat(100));
+    const r2 = await svde(['analyze', qut('971a'), '--baseline', qut('971a'), '--db', notDb]);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /--db: .*not-a-db/);
     const bad = path.join(dir, 'bad.scd');
     writeFileSync(bad, '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><SCL/>');
     const r3 = await svde(['analyze', qut('971a'), '--scl', bad]);

@@ -171,7 +171,7 @@ test('expected streams for the detection engine: APPID, rate from smpRate/smpMod
   assert.deepEqual(rest, {
     name: 'MU01_4I_4V_1/MU01/LLN0.MSVCB01', svID: 'OMICRON_CMC_SV1', appId: 0x4000, acceptedSourceMacs: ['00:0a:35:00:00:01'],
     dstMac: '01:0c:cd:04:00:01', confRev: 1, datSet: 'MU01_4I_4V_1MU01/LLN0$PhsMeas1',
-    samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000, smpCntWrap: 4000, testMode: false, nominalHz: 50,
+    samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000, smpCntWrap: 4000, testMode: false, nominalHz: 50, role: 'protection',
   });
   // 4I+4V in the file's FCDA order, 9-2LE scaling; pickups from the defaults (2.5 × 1000 A, 1.2 × 38105 V).
   assert.deepEqual(channels?.map((ch) => `${ch.kind}:${ch.phase}:${ch.scale}`), [
