@@ -9,17 +9,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { simulateCommand } from '../src/cli/simulate.ts';
 import { loadKeyDir, SoftwareVerifier } from '../src/crypto/software-verifier.ts';
+import { offlineStages } from '../src/detect/offline.ts';
 import { Pipeline } from '../src/detect/pipeline.ts';
-import type { Stage } from '../src/detect/stage.ts';
-import { LogicStage } from '../src/detect/stages/logic.ts';
-import { MacStage } from '../src/detect/stages/mac.ts';
-import { RateStage } from '../src/detect/stages/rate.ts';
-import { SignatureStage } from '../src/detect/stages/signature.ts';
-import { TripStage } from '../src/detect/stages/trip.ts';
-import { PhasorStage } from '../src/detect/cycles.ts';
-import { BadDataStage } from '../src/detect/stages/bad-data.ts';
-import { AttackMatchStage } from '../src/detect/stages/attack-match.ts';
-import { FaultMatchStage } from '../src/detect/stages/fault-match.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
 import type { FrameVerdict } from '../src/detect/types.ts';
@@ -46,21 +37,12 @@ async function sim(scenario: string, args: string[]): Promise<{ file: string; tr
 type Without = 'none' | 'badData' | 'history';
 async function run(file: string, truth: GroundTruth, without: Without = 'none', stream = false): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
-  const stages: Stage[] = [new RateStage(registry), new MacStage()];
   const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
-  let sig: SignatureStage | undefined;
-  if (signed.length > 0) {
-    sig = new SignatureStage(registry, signed, new SoftwareVerifier(loadKeyDir(`${file}.keys`)));
-    stages.push(sig);
-  }
-  if (without === 'history') {
-    stages.push(new LogicStage(registry), new PhasorStage(registry, [new TripStage(registry), new BadDataStage(registry)]));
-  } else {
-    const am = new AttackMatchStage(registry);
-    const fm = new FaultMatchStage(registry, { attack: am });
-    const listeners = [fm, new TripStage(registry, { judge: fm }), ...(without === 'badData' ? [] : [new BadDataStage(registry)])];
-    stages.push(new LogicStage(registry), am, new PhasorStage(registry, listeners));
-  }
+  const { stages, signature: sig } = offlineStages(registry, {
+    signed,
+    ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}),
+    ...(without !== 'none' ? { without } : {}),
+  });
   const verdicts: FrameVerdict[] = [];
   const p = new Pipeline({ registry, stages, onVerdict: (v) => verdicts.push(v) });
   const ts = new Map<number, bigint>();

@@ -23,7 +23,7 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 export const ErrorSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ description: 'BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, RATE_LIMITED, SERVICE_UNAVAILABLE, INTERNAL' }),
+      code: Type.String({ description: 'BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, RATE_LIMITED, SERVICE_UNAVAILABLE, INTERNAL' }),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
     }),
@@ -251,6 +251,7 @@ export const CountersQuery = Type.Object(
   {
     since: Type.Optional(TimeParam('samples at or after (default: one hour ago)')),
     until: Type.Optional(TimeParam('samples before')),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many samples, oldest first, 1–10000 (default 1000)' })),
   },
   { additionalProperties: false },
 );
@@ -266,6 +267,8 @@ export const CountersSchema = Type.Object({
       lost: Type.Integer({ minimum: 0, description: 'frames lost by the capture in the interval' }),
     }),
   ),
+  truncated: Type.Optional(Type.Literal(true, { description: 'present when more samples matched than the limit' })),
+  next: Type.Optional(Type.String({ description: 'when truncated: the `since` of the next page (ns since the epoch)' })),
 });
 
 const Unit = Type.Number({ minimum: 0, maximum: 1 });
@@ -287,4 +290,24 @@ export const RiskSchema = Type.Object({
     mttrMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'mean time from the alarm to its acknowledgement' }),
     resolvedShare: Type.Union([Unit, Type.Null()], { description: 'acknowledged alarms / all alarms of the last hour' }),
   }),
+});
+
+// ---- configuration (engineer) ----------------------------------------------------------------------------
+const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const ConfigObject = Type.Object({}, { additionalProperties: true, description: 'the configuration document (docs/configuration.md)' });
+export const ConfigurationSchema = Type.Object({
+  file: Type.String({ description: 'file name of the configuration' }),
+  sha256: Sha256,
+  runningSha256: Type.String({ description: 'SHA-256 of the configuration the appliance started with' }),
+  pending: Type.Boolean({ description: 'the file differs from the running configuration; a restart applies it' }),
+  config: ConfigObject,
+});
+export const ConfigurationPutSchema = Type.Object({
+  configuration: ConfigurationSchema,
+  restartRequired: Type.Boolean(),
+  warnings: Type.Array(Type.String(), { description: 'SCL import warnings of the new configuration' }),
+});
+export const ConfigurationBody = ConfigObject;
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'the sha256 from GET (quoted or bare): the change fails with 412 if the file changed since' })),
 });

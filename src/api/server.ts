@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.ts';
 import * as S from './schemas.ts';
 import { parseTimeParam } from './time.ts';
 import type { Role, TokenStore } from './tokens.ts';
+import type { ConfigurationAdmin } from '../config/admin.ts';
 
 export type { Role } from './tokens.ts';
 
@@ -41,12 +42,15 @@ export interface ApiOptions {
   sseHeartbeatMs?: number;
   /** Largest request body; default 64 KiB. */
   bodyLimit?: number;
+  /** The configuration file, for engineers (GET/PUT /config); absent in the embedded demo. */
+  configuration?: ConfigurationAdmin;
 }
 
 export const API_PREFIX = '/api/v1';
 const READ: Access = { min: 'viewer' };
 const READ_MASTER: Access = { min: 'viewer', master: true };
 const OPERATOR: Access = { min: 'operator' };
+const ENGINEER: Access = { min: 'engineer' };
 /** Each live stream holds a socket and a subscription; a cabinet panel and a few engineers need far fewer. */
 const MAX_LIVE_CLIENTS = 64;
 const ERR = { '4xx': S.ErrorSchema, '5xx': S.ErrorSchema };
@@ -55,7 +59,7 @@ const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { session: []
 type RouteAccess = Access | typeof PUBLIC;
 
 interface RouteDef {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   url: string;
   access: RouteAccess;
   tags: string[];
@@ -64,6 +68,7 @@ interface RouteDef {
   params?: TSchema;
   querystring?: TSchema;
   body?: TSchema;
+  headers?: TSchema;
   response: Record<string, unknown>;
   rateLimit?: { max: number; timeWindow: number };
 }
@@ -241,6 +246,7 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
       ...(def.params !== undefined ? { params: def.params } : {}),
       ...(def.querystring !== undefined ? { querystring: def.querystring } : {}),
       ...(def.body !== undefined ? { body: def.body } : {}),
+      ...(def.headers !== undefined ? { headers: def.headers } : {}),
       response: def.response,
       security: def.access === PUBLIC ? [] : SECURITY,
     };
@@ -430,13 +436,14 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
     { method: 'GET', url: `${API_PREFIX}/counters`, access: READ, tags: ['events'], summary: 'per-indicator counters over time',
       description: d(READ, 'One sample per interval: alarms per indicator, frames, capture loss (historical statistics).'),
       querystring: S.CountersQuery, response: { 200: S.CountersSchema, ...ERR } },
-    (req: FastifyRequest<{ Querystring: { since?: string; until?: string } }>) => {
+    (req: FastifyRequest<{ Querystring: { since?: string; until?: string; limit?: number } }>) => {
       const until = req.query.until === undefined ? undefined : parseTimeParam('until', req.query.until);
       const since = req.query.since === undefined
         ? (until ?? BigInt(Date.now()) * 1_000_000n) - 3_600_000_000_000n
         : parseTimeParam('since', req.query.since);
       checkRange(since, until);
-      return { samples: device.store.counters(since, until) };
+      const page = device.store.counterPage?.(since, until, req.query.limit) ?? { samples: device.store.counters(since, until, req.query.limit), truncated: false, nextSinceNs: null };
+      return page.truncated ? { samples: page.samples, truncated: true, next: page.nextSinceNs } : { samples: page.samples };
     },
   );
 
@@ -471,6 +478,39 @@ export async function buildApi(opts: ApiOptions): Promise<FastifyInstance> {
         ]);
       }
       return device.submitMasterEstimate(b);
+    },
+  );
+
+  // ---- configuration (engineer) ------------------------------------------------------------------------
+  const configuration = (): ConfigurationAdmin => {
+    if (opts.configuration === undefined) throw notFound('this appliance runs without a configuration file (embedded demo): nothing to read or change');
+    return opts.configuration;
+  };
+  route(
+    { method: 'GET', url: `${API_PREFIX}/config`, access: ENGINEER, tags: ['configuration'], summary: 'the configuration file and whether it is running',
+      description: d(ENGINEER, 'sha256 identifies the version for a later PUT (If-Match); pending = the file waits for a restart.'),
+      response: { 200: S.ConfigurationSchema, ...ERR } },
+    (_req, reply) => {
+      const c = configuration().current();
+      return reply.header('etag', `"${c.sha256}"`).send(c);
+    },
+  );
+  route(
+    { method: 'PUT', url: `${API_PREFIX}/config`, access: ENGINEER, tags: ['configuration'], summary: 'replace the configuration file (applied at the next start)',
+      description: d(ENGINEER, 'Validated exactly as `svde run --config` validates (schema, SCL cross-check); every bad field is named in details. ' +
+        'Written atomically, the previous file kept as <file>.prev, the change logged as an event. If-Match guards against overwriting a newer version.'),
+      body: S.ConfigurationBody, headers: S.IfMatchHeaders, response: { 200: S.ConfigurationPutSchema, ...ERR } },
+    (req: FastifyRequest<{ Body: Record<string, unknown>; Headers: { 'if-match'?: string } }>) => {
+      const ifMatch = req.headers['if-match']?.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+      const r = configuration().replace(req.body, principalOf(req).name, ifMatch);
+      if (!r.ok && r.reason === 'conflict') {
+        throw new ApiError('PRECONDITION_FAILED', `the configuration changed since version ${ifMatch}; the file is now ${r.currentSha256}: GET it again and reapply the change`, { currentSha256: r.currentSha256 });
+      }
+      if (!r.ok) {
+        throw badRequest(`the configuration is not valid: ${r.issues.map((i) => `${i.path === '' ? '(document)' : i.path}: ${i.message}`).join('; ')}`,
+          r.issues.map((i) => ({ location: 'body', field: i.path.replace(/^\//, '').replace(/\//g, '.'), message: i.message })));
+      }
+      return { configuration: r.document, restartRequired: r.document.pending, warnings: r.warnings };
     },
   );
 

@@ -8,7 +8,8 @@ import { LiveCapture, realtimeNs, type FrameBatch, type LiveCaptureStats } from 
 import { StreamMonitor, type MonitorReport } from '../capture/stream-monitor.ts';
 import { LiveDetection } from '../capture/live-detection.ts';
 import type { ExpectedStream } from '../detect/streams.ts';
-import type { Alarm } from '../detect/types.ts';
+import { INDICATORS, type Alarm, type IndicatorId } from '../detect/types.ts';
+import type { RestoredIndicator } from '../detect/indicators.ts';
 import { canCreateTestbed, createTestbed } from '../sim/testbed.ts';
 import { Device, alarmRecordOf } from './device.ts';
 import type { HealthView } from './device-view.ts';
@@ -28,6 +29,7 @@ import type { LogicOptions } from '../detect/stages/logic.ts';
 import type { RateOptions } from '../detect/stages/rate.ts';
 import { storedFaultLibrary } from '../store/fault-library.ts';
 import { SyslogSender } from '../notify/syslog.ts';
+import { ConfigurationFile } from '../config/admin.ts';
 import { startVerification, type Verification } from '../crypto/verification.ts';
 
 export const VERSION = '0.2.0';
@@ -44,6 +46,8 @@ export interface ApplianceOptions {
   iface?: string;
   demo?: { mus: number; scenarioSeconds: number; keysDir: string };
   stateDir: string;
+  /** The configuration file it was started from: engineers may replace it through the API (applied at restart). */
+  configFile?: string;
   storage: { path: string; limitBytes: number; alarmRetentionDays: number; eventRetentionDays: number };
   http: {
     host: string;
@@ -112,6 +116,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     eventRetentionDays: o.storage.eventRetentionDays, consistentReads: false,
   });
   stoppers.push(() => store.close());
+  // A crash, kill or power loss may have left alarms open and unacknowledged: end the open ones (saying
+  // why) and bring back below the latches and counts the store holds.
+  const recovered = store.recoverAtStart();
   store.event('start', `svde ${VERSION} started (${o.mode}${o.iface !== undefined ? ` on ${o.iface}` : ''})`, { streams: o.streams.length });
 
   // Signature verification: the chip when configured, else software; the device key signs local estimates.
@@ -127,10 +134,14 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     chip,
     fallback: o.signatures.fallback,
     deviceKeyFile: o.signatures.deviceKeyFile,
-    priorityStreams: new Set(o.streams.filter((s) => s.protection !== undefined).map((s) => s.name)),
+    // Protection streams first when the chip is the bottleneck; streams default to protection (config `role`).
+    priorityStreams: new Set(o.streams.filter((s) => s.role !== 'metering').map((s) => s.name)),
   });
   stoppers.push(() => verification.close());
   verification.on('state', (h) => store.event('chip-state', `signature verification ${h.state}${h.detail !== null ? `: ${h.detail}` : ''}`));
+  verification.on('keys', (dropped) => {
+    for (const k of dropped) store.event('key-dropped', `key ${k.keyId} no longer verifies: ${k.status}`, { keyId: k.keyId, status: k.status });
+  });
 
   // Detection, and what follows an alarm: store, evidence, syslog, live events, LED.
   const syslog = o.syslog !== undefined ? new SyslogSender(o.syslog) : undefined;
@@ -184,6 +195,19 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       refreshLed();
     },
   });
+
+  const restored: Partial<Record<IndicatorId, RestoredIndicator>> = {};
+  let waiting = 0;
+  for (const id of INDICATORS) {
+    const r = recovered.indicators[id];
+    if (r === undefined) continue;
+    restored[id] = { count: r.count, latched: r.unacknowledged > 0 };
+    waiting += r.unacknowledged;
+  }
+  detection.pipeline.board.restore(restored);
+  if (waiting > 0 || recovered.endedAtRestart.length > 0) {
+    o.log(`from the previous run: ${waiting} alarm(s) wait for acknowledgement${recovered.endedAtRestart.length > 0 ? `, ${recovered.endedAtRestart.length} left open were ended at restart` : ''}`);
+  }
 
   const monitor = new StreamMonitor();
   const waveforms = new WaveformTap(o.streams);
@@ -315,18 +339,23 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   const deviceView = device;
 
   // API and panel.
+  const markExported = (id: number): void => {
+    store.markExported(id).catch((err: unknown) => { o.log(`alarm ${id}: marking its evidence exported failed: ${(err as Error).message}`); });
+  };
   const api = await buildApi({
     device: deviceView,
     tokens,
     evidence: {
+      // Marking exported is committed by the writer thread after the download is served; should it fail,
+      // the alarm merely stays protected from retention.
       pcap: (id) => {
         const b = exportPcap(store, id);
-        if (b !== undefined) store.markExported(id);
+        if (b !== undefined) markExported(id);
         return b;
       },
       comtrade: (id, format) => {
         const c = exportComtrade(store, id, { format, streams: o.streams });
-        if (c !== undefined) store.markExported(id);
+        if (c !== undefined) markExported(id);
         return c;
       },
     },
@@ -334,6 +363,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     ...(o.http.rateLimit !== undefined ? { rateLimit: o.http.rateLimit } : {}),
     ...(o.http.trustLoopbackAs !== undefined ? { trustLoopbackAs: o.http.trustLoopbackAs } : {}),
     plugins: [panelPlugin({})],
+    ...(o.configFile !== undefined
+      ? { configuration: new ConfigurationFile(o.configFile, (by, sha256, previous) => store.event('config-changed', `configuration file changed by ${by}; applied at the next start`, { by, sha256, previous })) }
+      : {}),
   });
   stoppers.push(() => api.close());
   const address = await api.listen({ host: o.http.host, port: o.http.port });
@@ -343,7 +375,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
 
   // Once a second: reports, live events, counters, open alarms, capture loss, local estimates.
   let lastDrops = 0;
+  // Starts from the restored counts: a sample holds only what happened in its interval.
   const lastCounts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(detection.pipeline.board.snapshot())) lastCounts[k] = v.count;
   const tick = (): void => {
     lastReport = monitor.report();
     const c = lastReport.capture;

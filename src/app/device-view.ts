@@ -109,6 +109,7 @@ export interface UpstreamResult {
 }
 
 export type AckTarget = { alarmId: number } | { indicator: IndicatorId } | { all: true };
+export interface AckResult { alarmIds: number[]; indicators: IndicatorId[] }
 
 export type LiveEvent =
   | { type: 'status'; data: StatusView }
@@ -124,8 +125,11 @@ export interface DeviceView {
   streams(): StreamView[];
   health(): HealthView;
   waveform(stream: string): WaveformView | undefined;
-  /** Acknowledge; returns what was acknowledged (empty when nothing matched). Persisted before it returns. */
-  acknowledge(target: AckTarget, by: string): { alarmIds: number[]; indicators: IndicatorId[] };
+  /**
+   * Acknowledge; what was acknowledged (empty when nothing matched), once persisted. The device answers
+   * with a promise (the store commits on its writer thread); a test double may answer at once.
+   */
+  acknowledge(target: AckTarget, by: string): AckResult | Promise<AckResult>;
   /** Risk of every stream and of the appliance (SPEC §3), with MTTD/MTTR. */
   risk(): RiskReport;
   localEstimates(sinceNs?: bigint): Promise<SignedEstimates>;

@@ -14,8 +14,8 @@ import type { WaveformTap } from './waveforms.ts';
 import { assessRisk, type AlarmTiming, type ApplianceObservation, type RiskReport, type StreamObservation } from '../detect/risk.ts';
 
 export interface DeviceStore extends StoreReader {
-  /** Committed before it returns; the ids acknowledged. */
-  acknowledge(target: { ids: number[] } | { indicator: IndicatorId } | { allOpen: true }, by: string, atNs: bigint): number[];
+  /** Resolves once committed; the ids acknowledged. */
+  acknowledge(target: { ids: number[] } | { indicator: IndicatorId } | { allOpen: true }, by: string, atNs: bigint): Promise<number[]>;
 }
 
 export interface DeviceDeps {
@@ -149,30 +149,30 @@ export class Device implements DeviceView {
     return this.#d.waveforms.view(stream);
   }
 
-  acknowledge(target: AckTarget, by: string): { alarmIds: number[]; indicators: IndicatorId[] } {
+  async acknowledge(target: AckTarget, by: string): Promise<{ alarmIds: number[]; indicators: IndicatorId[] }> {
     const board = this.#d.board();
     const now = this.#d.nowNs();
+    // The store commits asynchronously: a latch raised meanwhile is not dropped with this acknowledgement.
+    const mark = board.mark();
     let alarmIds: number[];
     let indicators: IndicatorId[];
     if ('alarmId' in target) {
       const a = this.store.getAlarm(target.alarmId);
       if (a === undefined) return { alarmIds: [], indicators: [] };
-      alarmIds = this.#d.store.acknowledge({ ids: [target.alarmId] }, by, now);
+      alarmIds = await this.#d.store.acknowledge({ ids: [target.alarmId] }, by, now);
       indicators = [];
       // The indicator's latch drops once none of its alarms waits for an acknowledgement.
       if (a.indicator !== 'trip' && this.store.listAlarms({ indicator: a.indicator, acknowledged: false, limit: 1 }).total === 0) {
-        board.acknowledge(a.indicator);
+        board.acknowledge(a.indicator, mark);
         indicators.push(a.indicator);
       }
     } else if ('indicator' in target) {
-      alarmIds = this.#d.store.acknowledge({ indicator: target.indicator }, by, now);
-      board.acknowledge(target.indicator);
+      alarmIds = await this.#d.store.acknowledge({ indicator: target.indicator }, by, now);
+      board.acknowledge(target.indicator, mark);
       indicators = [target.indicator];
     } else {
-      alarmIds = this.#d.store.acknowledge({ allOpen: true }, by, now);
-      const snap = board.snapshot();
-      indicators = INDICATORS.filter((id) => snap[id].latched);
-      board.acknowledge();
+      alarmIds = await this.#d.store.acknowledge({ allOpen: true }, by, now);
+      indicators = board.acknowledge(undefined, mark);
     }
     this.#statusCache = undefined;
     if (alarmIds.length > 0 || indicators.length > 0) {

@@ -2,22 +2,14 @@
 // over a capture (SPEC §4): one JSON line per alarm, then {"summary":{…}}. Grades 1–3 run (rate, MAC,
 // signature, logic, trip, badData, faultMatch, attackMatch); grade 4 needs the master station's estimates.
 import process from 'node:process';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './args.ts';
 import { ConfigError, bindConfig, loadConfigFile, parseConfig, type LoadedConfig } from '../config/load.ts';
 import { expectedStreams } from '../config/expected.ts';
 import { loadKeyDir, SoftwareVerifier } from '../crypto/software-verifier.ts';
 import { StreamLearner } from '../detect/learn.ts';
+import { offlineStages } from '../detect/offline.ts';
 import { Pipeline } from '../detect/pipeline.ts';
-import type { Stage } from '../detect/stage.ts';
-import { LogicStage } from '../detect/stages/logic.ts';
-import { MacStage } from '../detect/stages/mac.ts';
-import { RateStage } from '../detect/stages/rate.ts';
-import { SignatureStage, type SignedStream } from '../detect/stages/signature.ts';
-import { TripStage } from '../detect/stages/trip.ts';
-import { PhasorStage } from '../detect/cycles.ts';
-import { BadDataStage } from '../detect/stages/bad-data.ts';
-import { AttackMatchStage } from '../detect/stages/attack-match.ts';
-import { FaultMatchStage } from '../detect/stages/fault-match.ts';
+import type { SignatureVerifier, SignedStream } from '../detect/stages/signature.ts';
 import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
 import { INDICATORS, type Alarm, type AlarmCategory } from '../detect/types.ts';
 import { readCaptureFile } from '../native/index.ts';
@@ -49,29 +41,16 @@ const fail = (msg: string, code = 2): number => {
 };
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        scl: { type: 'string' },
-        baseline: { type: 'string' },
-        config: { type: 'string' },
-        keys: { type: 'string' },
-        db: { type: 'string' },
-        verdicts: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    return fail(`${(err as Error).message}\n${HELP}`);
-  }
+  const parsed = commandArgs('analyze', HELP, argv, {
+    scl: { type: 'string' },
+    baseline: { type: 'string' },
+    config: { type: 'string' },
+    keys: { type: 'string' },
+    db: { type: 'string' },
+    verdicts: { type: 'boolean', default: false },
+  }, true);
+  if ('exit' in parsed) return parsed.exit;
   const o = parsed.values;
-  if (o.help === true) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   if (parsed.positionals.length !== 1) return fail(`expected exactly one capture file\n${HELP}`);
   if (o.scl === undefined && o.config === undefined && o.baseline === undefined) return fail('give --scl FILE.scd (or --config, or at least --baseline CLEAN.pcap)');
   const file = parsed.positionals[0]!;
@@ -129,8 +108,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
 
   // 3. The pipeline, grade by grade.
   const registry = new StreamRegistry(streams);
-  const stages: Stage[] = [new RateStage(registry, loaded !== undefined ? { mu: loaded.config.thresholds.rateTolerance } : {}), new MacStage()];
-  let sig: SignatureStage | undefined;
+  let verifier: SignatureVerifier | undefined;
   if (signed.length > 0) {
     if (o.keys === undefined) return fail('streams are configured as signed: give --keys DIR');
     let keys;
@@ -139,8 +117,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     } catch (err) {
       return fail(`--keys: ${(err as Error).message}`, 1);
     }
-    sig = new SignatureStage(registry, signed, new SoftwareVerifier(keys));
-    stages.push(sig);
+    verifier = new SoftwareVerifier(keys);
   }
   const badData = loaded !== undefined
     ? { alpha: loaded.config.thresholds.chiSquareAlpha, lnrThreshold: loaded.config.thresholds.lnrThreshold, model: { neutralKirchhoff: loaded.config.measurementModel.neutralKirchhoff, bayRedundancy: loaded.config.measurementModel.bayRedundancy } }
@@ -158,9 +135,16 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     recorder = new EvidenceRecorder({ store, streamInfo: streamInfoOf(streams) });
     store.event('analyze', `svde analyze ${file}`, { streams: streams.length });
   }
-  const attackMatch = new AttackMatchStage(registry);
-  const faultMatch = new FaultMatchStage(registry, { attack: attackMatch, ...(store !== undefined ? { library: storedFaultLibrary(store) } : {}) });
-  stages.push(new LogicStage(registry), attackMatch, new PhasorStage(registry, [faultMatch, new TripStage(registry, { judge: faultMatch }), new BadDataStage(registry, badData)]));
+  const built = offlineStages(registry, {
+    ...(loaded !== undefined ? { rate: { mu: loaded.config.thresholds.rateTolerance } } : {}),
+    badData,
+    signed,
+    ...(verifier !== undefined ? { verifier } : {}),
+    ...(store !== undefined ? { library: storedFaultLibrary(store) } : {}),
+  });
+  const { stages, signature: sig } = built;
+  const attackMatch = built.attackMatch!;
+  const faultMatch = built.faultMatch!;
 
   const out = new LineWriter(process.stdout);
   const alarmsBy: Record<string, number> = {};

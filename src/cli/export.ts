@@ -2,7 +2,7 @@
 // pcap (raw frames) or COMTRADE 2013 (samples); --list prints the alarms as JSON lines.
 import { writeFileSync } from 'node:fs';
 import process from 'node:process';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './args.ts';
 import { ExportError, exportComtrade, exportPcap } from '../export/index.ts';
 import { EvidenceStore, StoreError } from '../store/store.ts';
 
@@ -26,30 +26,17 @@ const fail = (msg: string, code = 2): number => {
 };
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        db: { type: 'string' },
-        alarm: { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        channels: { type: 'string' },
-        cff: { type: 'boolean', default: false },
-        list: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    return fail(`${(err as Error).message}\n${HELP}`);
-  }
+  const parsed = commandArgs('export', HELP, argv, {
+    db: { type: 'string' },
+    alarm: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    channels: { type: 'string' },
+    cff: { type: 'boolean', default: false },
+    list: { type: 'boolean', default: false },
+  });
+  if ('exit' in parsed) return parsed.exit;
   const o = parsed.values;
-  if (o.help === true) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   if (o.db === undefined) return fail(`--db FILE is required\n${HELP}`);
   if (!o.list) {
     if (o.alarm === undefined) return fail('--alarm ID is required (or --list)');

@@ -2,7 +2,7 @@
 // against a CA), revoke.
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './args.ts';
 import { KeyStore, KeyStoreError } from '../crypto/keystore.ts';
 
 const HELP = `usage: svde keys list   --store DIR
@@ -17,27 +17,13 @@ validity. Revoked entries stay for audit and are never used. Output is JSON.
 `;
 
 export async function keysCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        store: { type: 'string' }, 'key-id': { type: 'string' }, pem: { type: 'string' }, cert: { type: 'string' }, ca: { type: 'string' },
-        'signer-id': { type: 'string' }, streams: { type: 'string' }, 'not-before': { type: 'string' }, 'not-after': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`svde keys: ${(err as Error).message}\n${HELP}`);
-    return 2;
-  }
+  const parsed = commandArgs('keys', HELP, argv, {
+    store: { type: 'string' }, 'key-id': { type: 'string' }, pem: { type: 'string' }, cert: { type: 'string' }, ca: { type: 'string' },
+    'signer-id': { type: 'string' }, streams: { type: 'string' }, 'not-before': { type: 'string' }, 'not-after': { type: 'string' },
+  }, true);
+  if ('exit' in parsed) return parsed.exit;
   const o = parsed.values;
   const [action] = parsed.positionals;
-  if (o.help === true) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   const usage = (msg: string): number => {
     process.stderr.write(`svde keys: ${msg}\n${HELP}`);
     return 2;

@@ -22,6 +22,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'offline detection over a capture: one JSON line per alarm, then a summary',
     load: async () => (await import('./analyze.ts')).analyzeCommand,
   },
+  learn: {
+    summary: 'commissioning: propose accepted source MACs per stream from clean traffic (pcap or live), as JSON',
+    load: async () => (await import('./learn.ts')).learnCommand,
+  },
   scl: {
     summary: 'stream table and accept list from an SCL file, as JSON',
     load: async () => (await import('./scl.ts')).sclCommand,

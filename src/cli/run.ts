@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './args.ts';
 import { StreamMonitor } from '../capture/stream-monitor.ts';
 import { ConfigError, loadConfigFile } from '../config/load.ts';
 import { expectedStreams } from '../config/expected.ts';
@@ -54,31 +54,19 @@ function parseListen(s: string): { host: string; port: number } {
 class UsageError extends Error {}
 
 export async function runCommand(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' },
-        iface: { type: 'string' },
-        scl: { type: 'string' },
-        http: { type: 'string' },
-        'state-dir': { type: 'string' },
-        mus: { type: 'string', default: '8' },
-        'scenario-seconds': { type: 'string', default: '10' },
-        json: { type: 'boolean', default: false },
-        duration: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`svde run: ${(err as Error).message}\n${HELP}`);
-    return 2;
-  }
-  if (values.help === true) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = commandArgs('run', HELP, argv, {
+    config: { type: 'string' },
+    iface: { type: 'string' },
+    scl: { type: 'string' },
+    http: { type: 'string' },
+    'state-dir': { type: 'string' },
+    mus: { type: 'string', default: '8' },
+    'scenario-seconds': { type: 'string', default: '10' },
+    json: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+  });
+  if ('exit' in parsed) return parsed.exit;
+  const values = parsed.values;
   const log = (line: string): void => void process.stderr.write(`svde: ${line}\n`);
   let opts: ApplianceOptions;
   let durationMs: number | undefined;
@@ -239,6 +227,7 @@ function configuredOptions(file: string, ifaceArg: string | undefined, listen: {
   const chipBaud = a.signatures.chipBaud ?? board?.chip.baud ?? 921600;
   const opts: ApplianceOptions = {
     mode: 'live',
+    configFile: path.resolve(file),
     iface,
     streams,
     signed: loaded.streams.filter((b) => b.signed !== null && b.signed !== undefined).map((b) => ({ stream: b.scl.key, keyId: b.signed!.keyId })),

@@ -1,7 +1,7 @@
 // svde tokens — API bearer tokens: add (prints the token once), list, revoke. The file holds scrypt hashes
 // only, mode 0600; the running appliance notices changes within a second.
 import process from 'node:process';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './args.ts';
 import { ROLES, TokenError, TokenStore, isRole } from '../api/tokens.ts';
 
 const HELP = `usage: svde tokens add    --file FILE --role ROLE [--name NAME]
@@ -14,25 +14,11 @@ kept. Output is JSON.
 `;
 
 export async function tokensCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        file: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' }, id: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`svde tokens: ${(err as Error).message}\n${HELP}`);
-    return 2;
-  }
+  const parsed = commandArgs('tokens', HELP, argv, {
+    file: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' }, id: { type: 'string' },
+  }, true);
+  if ('exit' in parsed) return parsed.exit;
   const o = parsed.values;
-  if (o.help === true) {
-    process.stdout.write(HELP);
-    return 0;
-  }
   const usage = (msg: string): number => {
     process.stderr.write(`svde tokens: ${msg}\n${HELP}`);
     return 2;

@@ -1,8 +1,9 @@
 // From SCL + configuration to the detection engine's expected streams (src/detect/streams.ts). Streams the
 // engine cannot watch by APPID (no address) or rate (no smpRate) are listed with the reason instead.
-import type { ExpectedStream } from '../detect/streams.ts';
+import type { ExpectedStream, TripSettings } from '../detect/streams.ts';
 import { samplesPerSecond } from '../scl/import.ts';
 import type { LoadedConfig } from './load.ts';
+import type { EffectiveProtection } from './protection.ts';
 
 export interface NotWatchable { key: string; svID: string; reason: string }
 
@@ -28,11 +29,20 @@ export function expectedStreams(loaded: LoadedConfig): { streams: ExpectedStream
       ...(s.channelSet !== null ? { channels: s.channelSet.channels } : {}),
       ...(b.bay !== null ? { bay: b.bay } : {}),
       role: b.role,
-      protection: {
-        overcurrentA: b.protection.overcurrent50.enabled ? b.protection.overcurrent50.pickupA : Infinity,
-        overvoltageV: b.protection.overvoltage59.enabled ? b.protection.overvoltage59.pickupV : Infinity,
-      },
+      protection: tripSettings(b.protection),
     });
   }
   return { streams, notWatchable };
+}
+
+/** The effective protection settings as the trip stage uses them; a disabled element never operates. */
+export function tripSettings(p: EffectiveProtection): TripSettings {
+  const o50 = p.overcurrent50; const o51 = p.overcurrent51; const o59 = p.overvoltage59;
+  return {
+    overcurrentA: o50.enabled ? o50.pickupA : Infinity,
+    overvoltageV: o59.enabled ? o59.pickupV : Infinity,
+    overcurrentDelayS: o50.delayS,
+    overvoltageDelayS: o59.delayS,
+    inverseTime: o51.enabled ? { pickupA: o51.pickupA, curve: o51.curve, tms: o51.tms } : null,
+  };
 }

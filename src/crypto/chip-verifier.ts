@@ -109,6 +109,23 @@ export class ChipVerifier extends EventEmitter implements SignatureVerifier {
     });
   }
 
+  /**
+   * Forgets a key (expired or revoked while running) and empties its slot, so the driver does not re-load it
+   * after a chip reset; its queued verifications are not verified (rejected). Returns the freed slot.
+   */
+  async drop(keyId: number): Promise<number | undefined> {
+    const k = this.#keys.get(keyId);
+    if (k === undefined) return undefined;
+    this.#keys.delete(keyId);
+    const gone = new Error(`key ${keyId} no longer valid: not verified`);
+    for (const q of [this.#high, this.#low]) {
+      for (let n = q.length - 1; n >= 0; n--) if (q[n]!.keyId === keyId) q.splice(n, 1)[0]!.reject(gone);
+    }
+    // The driver forgets the slot first; the chip may be failed or gone, then its state is lost anyway.
+    await this.#driver.clearKey(k.slot).catch(() => undefined);
+    return k.slot;
+  }
+
   #closedOrFailed(): boolean {
     return this.#driver.health === 'failed' || this.#driver.closed;
   }

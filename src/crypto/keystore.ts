@@ -157,7 +157,7 @@ export class KeyStore {
       const m = /^(\d+)\.json$/.exec(name);
       if (m === null) continue;
       const meta = this.#read(Number(m[1]));
-      out.push({ ...meta, status: statusOf(meta, now) });
+      out.push({ ...meta, status: keyStatus(meta, now) });
     }
     return out;
   }
@@ -180,7 +180,8 @@ export class KeyStore {
   }
 }
 
-function statusOf(m: KeyMeta, now: Date): KeyStatus {
+/** A key's status at `now` from its metadata (revocation, then notBefore/notAfter). */
+export function keyStatus(m: Pick<KeyMeta, 'revoked' | 'notBefore' | 'notAfter'>, now: Date): KeyStatus {
   if (m.revoked !== undefined) return 'revoked';
   if (m.notBefore !== undefined && now < new Date(m.notBefore)) return 'not-yet-valid';
   if (m.notAfter !== undefined && now > new Date(m.notAfter)) return 'expired';

@@ -1,9 +1,10 @@
-// SM2 digital signature (GB/T 32918.2) on sm2p256v1, built on @noble/curves' generic weierstrass().
+// SM2 digital signature (GB/T 32918.2) on sm2p256v1, built on @noble/curves' generic weierstrass(); Z, sign and
+// verify also take another Fp-256 curve (Sm2Curve), so the standard's example-curve vectors test the same code.
 // SM2 is not ECDSA over this curve: e = SM3(Z_A ‖ M), Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA),
 // r = (e + x1) mod n, s = (1 + d)^-1 (k − r·d) mod n. Minimal: enough for the simulator's signer and a
 // software verifier; deterministic nonces (SM3-based, RFC 6979 in spirit) so runs are reproducible.
 import { createPublicKey } from 'node:crypto';
-import { weierstrass } from '@noble/curves/abstract/weierstrass.js';
+import { weierstrass, type WeierstrassPointCons } from '@noble/curves/abstract/weierstrass.js';
 import { sm3 } from './sm3.ts';
 
 export const SM2_P = 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn;
@@ -16,6 +17,23 @@ export const SM2_DEFAULT_ID = '1234567812345678';
 
 export const Sm2Point = weierstrass({ p: SM2_P, n: SM2_N, h: 1n, a: SM2_A, b: SM2_B, Gx: SM2_GX, Gy: SM2_GY });
 type Point = InstanceType<typeof Sm2Point>;
+
+/** The curve SM2 is computed over: sm2p256v1, or another 256-bit prime curve (the standard's example curve, tests). */
+export interface Sm2Curve {
+  readonly Point: WeierstrassPointCons<bigint>;
+  readonly a: bigint;
+  readonly b: bigint;
+  readonly n: bigint;
+  readonly gx: bigint;
+  readonly gy: bigint;
+}
+
+export const SM2P256V1: Sm2Curve = { Point: Sm2Point, a: SM2_A, b: SM2_B, n: SM2_N, gx: SM2_GX, gy: SM2_GY };
+
+/** An Sm2Curve from Fp-256 parameters through @noble/curves' generic weierstrass() (cofactor 1). */
+export function sm2Curve(c: { p: bigint; a: bigint; b: bigint; n: bigint; gx: bigint; gy: bigint }): Sm2Curve {
+  return { Point: weierstrass({ p: c.p, n: c.n, h: 1n, a: c.a, b: c.b, Gx: c.gx, Gy: c.gy }), a: c.a, b: c.b, n: c.n, gx: c.gx, gy: c.gy };
+}
 
 export interface Sm2PublicKey { x: bigint; y: bigint }
 export interface Sm2KeyPair { d: bigint; pub: Sm2PublicKey }
@@ -43,19 +61,24 @@ export function bytesToBig(b: Uint8Array): bigint {
   return v;
 }
 
-export function publicKeyOf(d: bigint): Sm2PublicKey {
-  if (d <= 0n || d >= SM2_N - 1n) throw new Error('SM2 private key out of range [1, n-2]');
-  const p = Sm2Point.BASE.multiply(d).toAffine();
+export function publicKeyOf(d: bigint, curve: Sm2Curve = SM2P256V1): Sm2PublicKey {
+  if (d <= 0n || d >= curve.n - 1n) throw new Error('SM2 private key out of range [1, n-2]');
+  const p = curve.Point.BASE.multiply(d).toAffine();
   return { x: p.x, y: p.y };
 }
 
-/** Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA). */
-export function sm2Z(pub: Sm2PublicKey, id: string | Uint8Array = SM2_DEFAULT_ID): Uint8Array {
+/** ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA, the input of Z_A. */
+export function sm2ZPreimage(pub: Sm2PublicKey, id: string | Uint8Array = SM2_DEFAULT_ID, curve: Sm2Curve = SM2P256V1): Uint8Array {
   const idBytes = typeof id === 'string' ? new TextEncoder().encode(id) : id;
   const entl = idBytes.length * 8;
   if (entl > 0xffff) throw new Error('SM2 ID too long');
-  return sm3(Uint8Array.of(entl >>> 8, entl & 0xff), idBytes, bigToBytes(SM2_A), bigToBytes(SM2_B),
-    bigToBytes(SM2_GX), bigToBytes(SM2_GY), bigToBytes(pub.x), bigToBytes(pub.y));
+  return Buffer.concat([Uint8Array.of(entl >>> 8, entl & 0xff), idBytes, bigToBytes(curve.a), bigToBytes(curve.b),
+    bigToBytes(curve.gx), bigToBytes(curve.gy), bigToBytes(pub.x), bigToBytes(pub.y)]);
+}
+
+/** Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA). */
+export function sm2Z(pub: Sm2PublicKey, id: string | Uint8Array = SM2_DEFAULT_ID, curve: Sm2Curve = SM2P256V1): Uint8Array {
+  return sm3(sm2ZPreimage(pub, id, curve));
 }
 
 /** e = SM3(Z_A ‖ M) as an integer. */
@@ -69,14 +92,15 @@ export function sm2SignWithZ(d: bigint, z: Uint8Array, msg: Uint8Array, k?: bigi
 }
 
 /** Sign a digest e = SM3(Z_A ‖ M) the caller computed (what a crypto chip's SIGN(e) does). */
-export function sm2SignDigest(d: bigint, e: bigint, k?: bigint): Sm2Signature {
-  const dInv = modInv(1n + d, SM2_N);
+export function sm2SignDigest(d: bigint, e: bigint, k?: bigint, curve: Sm2Curve = SM2P256V1): Sm2Signature {
+  const n = curve.n;
+  const dInv = modInv(1n + d, n);
   for (let attempt = 0; ; attempt++) {
-    const kk = k ?? deterministicK(d, e, attempt);
-    const x1 = Sm2Point.BASE.multiply(kk).toAffine().x;
-    const r = mod(e + x1, SM2_N);
-    if (r === 0n || r + kk === SM2_N) { if (k !== undefined) throw new Error('bad fixed k'); continue; }
-    const s = mod(dInv * (kk - r * d), SM2_N);
+    const kk = k ?? deterministicK(d, e, attempt, n);
+    const x1 = curve.Point.BASE.multiply(kk).toAffine().x;
+    const r = mod(e + x1, n);
+    if (r === 0n || r + kk === n) { if (k !== undefined) throw new Error('bad fixed k'); continue; }
+    const s = mod(dInv * (kk - r * d), n);
     if (s === 0n) { if (k !== undefined) throw new Error('bad fixed k'); continue; }
     return { r, s };
   }
@@ -86,11 +110,11 @@ export function sm2Sign(key: Sm2KeyPair, msg: Uint8Array, id: string | Uint8Arra
   return sm2SignWithZ(key.d, sm2Z(key.pub, id), msg, k);
 }
 
-function deterministicK(d: bigint, e: bigint, attempt: number): bigint {
+function deterministicK(d: bigint, e: bigint, attempt: number, n: bigint): bigint {
   // k = H(d ‖ e ‖ attempt ‖ i) reduced into [1, n-1]; secret- and message-dependent, never reused across messages.
   const seed = sm3(bigToBytes(d), bigToBytes(e), Uint8Array.of(attempt & 0xff, 0));
   const more = sm3(seed, Uint8Array.of(1));
-  return mod(bytesToBig(seed) * (1n << 256n) + bytesToBig(more), SM2_N - 1n) + 1n;
+  return mod(bytesToBig(seed) * (1n << 256n) + bytesToBig(more), n - 1n) + 1n;
 }
 
 export function sm2VerifyWithZ(pub: Sm2PublicKey, z: Uint8Array, msg: Uint8Array, sig: Sm2Signature): boolean {
@@ -98,16 +122,17 @@ export function sm2VerifyWithZ(pub: Sm2PublicKey, z: Uint8Array, msg: Uint8Array
 }
 
 /** Verify against a digest e = SM3(Z_A ‖ M) the caller computed (the host side of a chip's VERIFY(e, r, s)). */
-export function sm2VerifyDigest(pub: Sm2PublicKey, e: bigint, sig: Sm2Signature): boolean {
+export function sm2VerifyDigest(pub: Sm2PublicKey, e: bigint, sig: Sm2Signature, curve: Sm2Curve = SM2P256V1): boolean {
   const { r, s } = sig;
-  if (r < 1n || r >= SM2_N || s < 1n || s >= SM2_N) return false;
-  const t = mod(r + s, SM2_N);
+  const n = curve.n;
+  if (r < 1n || r >= n || s < 1n || s >= n) return false;
+  const t = mod(r + s, n);
   if (t === 0n) return false;
-  let P: Point;
-  try { P = Sm2Point.fromAffine({ x: pub.x, y: pub.y }); P.assertValidity(); } catch { return false; }
-  const pt = Sm2Point.BASE.multiply(s).add(P.multiply(t));
-  if (pt.equals(Sm2Point.ZERO)) return false;
-  return mod(e + pt.toAffine().x, SM2_N) === r;
+  let P: InstanceType<Sm2Curve['Point']>;
+  try { P = curve.Point.fromAffine({ x: pub.x, y: pub.y }); P.assertValidity(); } catch { return false; }
+  const pt = curve.Point.BASE.multiply(s).add(P.multiply(t));
+  if (pt.equals(curve.Point.ZERO)) return false;
+  return mod(e + pt.toAffine().x, n) === r;
 }
 
 /** A validated public key point with a precomputed multiplication table, for verifying many signatures of one key. */

@@ -34,6 +34,11 @@ export class SoftwareVerifier implements SignatureVerifier {
     return k !== undefined && (k.entry.streams.length === 0 || k.entry.streams.includes(stream));
   }
 
+  /** Forgets a key (expired or revoked while running): its frames become unknown-key. */
+  drop(keyId: number): void {
+    this.#keys.delete(keyId);
+  }
+
   verify(keyId: number, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
     const k = this.#keys.get(keyId);
     if (k === undefined) return Promise.reject(new Error(`no key ${keyId}`));

@@ -2,14 +2,15 @@
 // (SELFTEST, INFO, every key loaded into a slot; keys beyond the chip's slots verified in software; slots re-loaded
 // by the driver after a chip reset), the software verifier (native) when there is no chip, the fallback policy
 // when the chip is lost or saturated, a health view for the LED/panel/API, and the device signer for what the
-// appliance reports upstream (chip SIGN(e), or a software device key kept in a 0600 PEM file).
+// appliance reports upstream (chip SIGN(e), or a software device key kept in a 0600 PEM file). Key validity is
+// re-checked while running: a key past notAfter (or revoked) is dropped from the verifiers and its chip slot.
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { SignatureVerifier } from '../detect/stages/signature.ts';
 import { ChipVerifier, type FallbackPolicy } from './chip-verifier.ts';
 import { ChipDriver, openSerialTransport, type DriverOptions, type SerialTransportOptions } from './chip/driver.ts';
-import { KeyStore } from './keystore.ts';
+import { keyStatus, KeyStore, type KeyMeta, type KeyStatus } from './keystore.ts';
 import {
   bigToBytes, bytesToBig, privateKeyToPem, publicKeyFromPem, publicKeyOf, SM2_DEFAULT_ID, SM2_N, sm2E, sm2SignWithZ,
   sm2Z, type Sm2KeyPair, type Sm2PublicKey, type Sm2Signature,
@@ -84,7 +85,16 @@ export interface VerificationOptions {
   softwareThread?: 'worker' | 'inline';
   /** Retry interval when the chip's port cannot be opened or its self-test fails (default 2000 ms). */
   reconnectMs?: number;
+  /** Interval of the key validity re-check (default 60 000 ms); a key past notAfter is refused at once anyway. */
+  keyCheckMs?: number;
+  /** Clock of key validity (tests). */
   now?: () => Date;
+}
+
+/** A key no longer used: expired or revoked (or gone from the store) while running. */
+export interface DroppedKey {
+  keyId: number;
+  status: Exclude<KeyStatus, 'valid'> | 'removed';
 }
 
 export interface Verification {
@@ -94,9 +104,17 @@ export interface Verification {
   keys(): { chip: number[]; software: number[] };
   health(): VerificationHealth;
   stats(): VerificationStats;
+  /**
+   * Re-reads the key store and drops every key that is no longer valid (from the verifiers, the chip's slots and
+   * keys()); their frames become unknown-key. Runs every keyCheckMs; returns what it dropped.
+   */
+  checkKeys(): Promise<DroppedKey[]>;
   /** 'state': the health whenever its state changes. */
   on(event: 'state', cb: (h: VerificationHealth) => void): this;
+  /** 'keys': keys dropped by a validity check. */
+  on(event: 'keys', cb: (dropped: DroppedKey[]) => void): this;
   off(event: 'state', cb: (h: VerificationHealth) => void): this;
+  off(event: 'keys', cb: (dropped: DroppedKey[]) => void): this;
   close(): Promise<void>;
 }
 
@@ -143,7 +161,13 @@ class VerificationService extends EventEmitter implements Verification {
   readonly verifier: SignatureVerifier;
   readonly signer: DeviceSigner;
   readonly #o: VerificationOptions;
-  readonly #keys: KeyEntry[];
+  #keys: KeyEntry[];
+  readonly #store: KeyStore | null;
+  /** Validity of the keys in use, from the store at start-up (used when the store cannot be read). */
+  readonly #meta: Map<number, KeyMeta>;
+  /** notAfter (ms) of the keys in use that have one. */
+  readonly #notAfter = new Map<number, number>();
+  #keyTimer: NodeJS.Timeout | null = null;
   readonly #software: SoftwareVerifier | WorkerVerifier;
   readonly #softKey: (Sm2KeyPair & { z: Uint8Array }) | null;
   readonly #signerId: string;
@@ -165,10 +189,13 @@ class VerificationService extends EventEmitter implements Verification {
   #closed = false;
   #connecting: Promise<void> | null = null;
 
-  constructor(o: VerificationOptions, keys: KeyEntry[]) {
+  constructor(o: VerificationOptions, keys: KeyEntry[], store: KeyStore | null = null, meta: readonly KeyMeta[] = []) {
     super();
     this.#o = o;
     this.#keys = keys;
+    this.#store = store;
+    this.#meta = new Map(meta.map((m) => [m.keyId, m]));
+    for (const m of meta) if (m.notAfter !== undefined) this.#notAfter.set(m.keyId, Date.parse(m.notAfter));
     this.#signerId = o.deviceSignerId ?? SM2_DEFAULT_ID;
     const soft = o.deviceKeyFile !== undefined ? loadOrCreateDeviceKeyPem(o.deviceKeyFile) : null; // may throw: before the worker starts
     this.#software = o.softwareThread === 'inline' ? new SoftwareVerifier(keys, 'native') : new WorkerVerifier(keys);
@@ -179,8 +206,12 @@ class VerificationService extends EventEmitter implements Verification {
       this.#lastVerdicts = this.#verdicts;
     }, 1000);
     this.#rateTimer.unref();
+    if (store !== null) {
+      this.#keyTimer = setInterval(() => void this.checkKeys(), o.keyCheckMs ?? 60_000);
+      this.#keyTimer.unref();
+    }
     this.verifier = {
-      knows: (keyId, stream) => this.#software.knows(keyId, stream),
+      knows: (keyId, stream) => !this.#expired(keyId) && this.#software.knows(keyId, stream),
       verify: (keyId, message, signature, stream) => this.#verify(keyId, message, signature, stream),
     };
     const signerId = this.#signerId;
@@ -249,6 +280,8 @@ class VerificationService extends EventEmitter implements Verification {
       this.#driver = driver;
       this.#chip = chip;
       this.#chipKeys = new Set(inChip.map((k) => k.keyId));
+      // Keys dropped while the slots were being loaded.
+      for (const k of inChip) if (!this.#keys.includes(k)) { this.#chipKeys.delete(k.keyId); void chip.drop(k.keyId); }
       this.#chipError = null;
       const d = driver;
       d.on('health', (h: { state: string }) => {
@@ -302,7 +335,54 @@ class VerificationService extends EventEmitter implements Verification {
     this.emit('state', this.health());
   }
 
+  #now(): Date {
+    return this.#o.now?.() ?? new Date();
+  }
+
+  /** Past notAfter by the clock: refused at once (between two checks) and dropped. */
+  #expired(keyId: number): boolean {
+    const t = this.#notAfter.get(keyId);
+    if (t === undefined || (this.#o.now !== undefined ? this.#o.now().getTime() : Date.now()) <= t) return false;
+    void this.#drop([{ keyId, status: 'expired' }]);
+    return true;
+  }
+
+  async checkKeys(): Promise<DroppedKey[]> {
+    if (this.#store === null || this.#closed) return [];
+    const now = this.#now();
+    let status: Map<number, KeyStatus>;
+    try {
+      status = new Map(this.#store.list(now).map((m) => [m.keyId, m.status]));
+    } catch {
+      // The store cannot be read now: judge by the validity read at start-up.
+      status = new Map([...this.#meta].map(([id, m]) => [id, keyStatus(m, now)]));
+    }
+    const gone: DroppedKey[] = [];
+    for (const k of this.#keys) {
+      const s = status.get(k.keyId);
+      if (s !== 'valid') gone.push({ keyId: k.keyId, status: s ?? 'removed' });
+    }
+    return this.#drop(gone);
+  }
+
+  async #drop(gone: DroppedKey[]): Promise<DroppedKey[]> {
+    const ids = new Set(gone.filter((g) => this.#keys.some((k) => k.keyId === g.keyId)).map((g) => g.keyId));
+    if (ids.size === 0) return [];
+    this.#keys = this.#keys.filter((k) => !ids.has(k.keyId));
+    const dropped = gone.filter((g) => ids.has(g.keyId));
+    for (const id of ids) {
+      this.#notAfter.delete(id);
+      this.#software.drop(id);
+    }
+    const chip = this.#chip;
+    const inChip = [...ids].filter((id) => this.#chipKeys.delete(id));
+    this.emit('keys', dropped);
+    if (chip !== null) await Promise.all(inChip.map((id) => chip.drop(id)));
+    return dropped;
+  }
+
   #verify(keyId: number, message: Uint8Array, signature: Uint8Array, stream?: string): Promise<boolean> {
+    if (this.#expired(keyId)) return Promise.reject(new Error(`key ${keyId} expired: not verified`));
     let p: Promise<boolean>;
     if (this.#chip !== null && this.#chipKeys.has(keyId)) p = this.#chip.verify(keyId, message, signature, stream);
     else if (this.#o.chip === undefined || !this.#keys.some((k) => k.keyId === keyId) || this.#chip !== null || this.#o.fallback === 'software') {
@@ -340,6 +420,7 @@ class VerificationService extends EventEmitter implements Verification {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#rateTimer);
+    if (this.#keyTimer !== null) clearInterval(this.#keyTimer);
     if (this.#reconnect !== null) clearTimeout(this.#reconnect);
     if (this.#replace !== null) clearTimeout(this.#replace);
     await this.#connecting?.catch(() => undefined);
@@ -354,8 +435,10 @@ class VerificationService extends EventEmitter implements Verification {
  */
 export async function startVerification(opts: VerificationOptions): Promise<Verification> {
   const now = opts.now?.() ?? new Date();
-  const keys = opts.keyStoreDir !== undefined ? new KeyStore(opts.keyStoreDir).activeKeys(now) : [];
-  const v = new VerificationService(opts, keys);
+  const store = opts.keyStoreDir !== undefined ? new KeyStore(opts.keyStoreDir) : null;
+  const keys = store?.activeKeys(now) ?? [];
+  const meta = store?.list(now).filter((m) => keys.some((k) => k.keyId === m.keyId)) ?? [];
+  const v = new VerificationService(opts, keys, store, meta);
   await v.connect();
   return v;
 }

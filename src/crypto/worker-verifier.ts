@@ -57,6 +57,22 @@ export class WorkerVerifier implements SignatureVerifier {
     return k !== undefined && (k.streams.length === 0 || k.streams.includes(stream));
   }
 
+  /**
+   * Forgets a key (expired or revoked while running): its frames become unknown-key; verifications of it not yet
+   * sent to the worker are not verified (rejected), and the worker drops it before any later request.
+   */
+  drop(keyId: number): void {
+    if (!this.#keys.delete(keyId)) return;
+    const gone = new Error(`key ${keyId} no longer valid: not verified`);
+    this.#outbox = this.#outbox.filter((it) => {
+      if (it.keyId !== keyId) return true;
+      this.#pending.get(it.id)?.reject(gone);
+      this.#pending.delete(it.id);
+      return false;
+    });
+    if (!this.#closed && this.#error === null) this.#worker.postMessage({ drop: keyId });
+  }
+
   verify(keyId: number, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
     if (!this.#keys.has(keyId)) return Promise.reject(new Error(`no key ${keyId}`));
     if (signature.length !== 64) return Promise.resolve(false);

@@ -1,6 +1,7 @@
 // The nine indicators: raised by alarms, latched until acknowledged, cumulative counters, and the anomaly
 // index νn (SPEC §2: νn = 1 while any indicator is raised). "Active" means an episode is still running;
-// "latched" means it was raised and not yet acknowledged. νn follows the latched state.
+// "latched" means it was raised and not yet acknowledged. νn follows the latched state. At start the
+// appliance restores latches and counts from the evidence store (restore()), so a restart forgets nothing.
 import { GRADE, INDICATORS, type Alarm, type Grade, type IndicatorId } from './types.ts';
 
 export interface IndicatorState {
@@ -11,9 +12,18 @@ export interface IndicatorState {
   lastAlarmId?: number;
 }
 
+/** What the store says of an indicator at start: its alarms kept and whether one waits for acknowledgement. */
+export interface RestoredIndicator {
+  count: number;
+  latched: boolean;
+}
+
 export class IndicatorBoard {
   #state = new Map<IndicatorId, IndicatorState>();
   #activeEpisodes = new Map<IndicatorId, number>();
+  /** Raises so far, and the raise number of each indicator's last raise (see mark()). */
+  #raises = 0;
+  #lastRaise = new Map<IndicatorId, number>();
 
   constructor() {
     for (const id of INDICATORS) this.#state.set(id, { active: false, latched: false, count: 0, grade: GRADE[id] });
@@ -27,6 +37,7 @@ export class IndicatorBoard {
     s.latched = true;
     s.active = true;
     s.lastAlarmId = alarm.id;
+    this.#lastRaise.set(alarm.indicator, ++this.#raises);
     this.#activeEpisodes.set(alarm.indicator, (this.#activeEpisodes.get(alarm.indicator) ?? 0) + 1);
   }
 
@@ -39,11 +50,39 @@ export class IndicatorBoard {
   }
 
   /**
-   * Acknowledge one indicator (or all): the latch drops. A still-active episode keeps νn at 1 (the LED
-   * blinks red: acknowledged but still active); a new episode latches again.
+   * Before the start of an acknowledgement that completes later (committed asynchronously): pass it to
+   * acknowledge() so an alarm raised in between keeps its latch.
    */
-  acknowledge(id?: IndicatorId): void {
-    for (const [k, s] of this.#state) if (id === undefined || id === k) s.latched = false;
+  mark(): number {
+    return this.#raises;
+  }
+
+  /**
+   * Acknowledge one indicator (or all): the latch drops, except of indicators raised after `upTo` (a
+   * mark()). A still-active episode keeps νn at 1 (the LED blinks red: acknowledged but still active); a
+   * new episode latches again. Returns the indicators whose latch dropped.
+   */
+  acknowledge(id?: IndicatorId, upTo = Number.POSITIVE_INFINITY): IndicatorId[] {
+    const dropped: IndicatorId[] = [];
+    for (const [k, s] of this.#state) {
+      if ((id !== undefined && id !== k) || (this.#lastRaise.get(k) ?? 0) > upTo) continue;
+      if (s.latched) dropped.push(k);
+      s.latched = false;
+    }
+    return dropped;
+  }
+
+  /**
+   * At start, before any raise: counts and latches as the store holds them (alarms of the previous run
+   * are over, so nothing is active). Indicators not given stay as they are.
+   */
+  restore(from: Partial<Record<IndicatorId, RestoredIndicator>>): void {
+    for (const [k, r] of Object.entries(from) as Array<[IndicatorId, RestoredIndicator | undefined]>) {
+      const s = this.#state.get(k);
+      if (s === undefined || r === undefined) continue;
+      s.count = r.count;
+      s.latched = r.latched;
+    }
   }
 
   /** νn: 1 while any indicator is latched or active, else 0. */

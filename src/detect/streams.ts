@@ -1,6 +1,7 @@
 // The streams the appliance expects (from SCL + configuration, or learnt from a clean baseline) and an
 // allocation-free lookup of the stream a decoded frame claims to belong to (APPID, then svID bytes).
 import type { BatchColumns } from '../native/index.ts';
+import type { Curve } from '../config/schema.ts';
 import type { ChannelDescription } from '../sim/channels.ts';
 
 export interface ExpectedStream {
@@ -44,6 +45,12 @@ export interface TripSettings {
   overcurrentA: number;
   /** Phase overvoltage pickup (ANSI 59), V RMS. */
   overvoltageV: number;
+  /** ANSI 50 definite-time delay, s (default 0: the first cycle at pickup operates). */
+  overcurrentDelayS?: number;
+  /** ANSI 59 definite-time delay, s (default 0). */
+  overvoltageDelayS?: number;
+  /** ANSI 51 settings; null turns 51 off; absent: the trip stage's default (see TripOptions.inverseTimeOf). */
+  inverseTime?: { pickupA: number; curve: Curve; tms: number } | null;
 }
 
 export interface StreamEntry {

@@ -1,7 +1,7 @@
 // The queued writes of the evidence store and how one is applied: shared by the in-process writer and the
 // writer thread (src/store/writer-worker.ts), which each hold their own connection.
 import type { BetterSqlite3 } from 'better-sqlite3';
-import type { Alarm } from '../detect/types.ts';
+import type { Alarm, AlarmCategory, IndicatorId } from '../detect/types.ts';
 import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../app/device-view.ts';
 import type { CounterSample } from './types.ts';
 
@@ -24,7 +24,22 @@ export type Op =
   | { t: 'local'; e: EstimateView }
   | { t: 'master'; id: number; ts: bigint; e: MasterEstimateInput; r: UpstreamResult };
 
+/** What an acknowledgement applies to. */
+export type AckTarget = { ids: number[] } | { indicator: IndicatorId | AlarmCategory } | { allOpen: true };
+
+/**
+ * A write that answers: run by the writer in its own transaction, in order with the batches; the main
+ * thread's promise settles with the result once it is committed.
+ */
+export type Request =
+  | { t: 'ack'; target: AckTarget; by: string; atNs: bigint; eventId: number }
+  | { t: 'exported'; alarmId: number };
+
 export interface WriteStatements {
+  ackIds: BetterSqlite3.Statement;
+  openIds: BetterSqlite3.Statement;
+  openIdsOf: BetterSqlite3.Statement;
+  markExported: BetterSqlite3.Statement;
   insAlarm: BetterSqlite3.Statement;
   updAlarm: BetterSqlite3.Statement;
   insEvent: BetterSqlite3.Statement;
@@ -40,6 +55,10 @@ export interface WriteStatements {
 export function prepareWrites(db: BetterSqlite3.Database): WriteStatements {
   const p = (sql: string): BetterSqlite3.Statement => db.prepare(sql);
   return {
+    ackIds: p('UPDATE alarms SET ack_by = ?, ack_ts = ? WHERE id = ? AND ack_by IS NULL'),
+    openIds: p('SELECT id FROM alarms WHERE ack_by IS NULL ORDER BY id').safeIntegers(true),
+    openIdsOf: p('SELECT id FROM alarms WHERE ack_by IS NULL AND indicator = ? ORDER BY id').safeIntegers(true),
+    markExported: p('UPDATE alarms SET exported = 1 WHERE id = ?'),
     insAlarm: p(`INSERT INTO alarms (id, indicator, grade, stream, reason, first_frame, last_frame, frames, first_ts, last_ts, detail)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     updAlarm: p('UPDATE alarms SET last_frame = ?, last_ts = ?, frames = ?, ended = ?, detail = coalesce(?, detail) WHERE id = ?'),
@@ -105,6 +124,33 @@ export function applyOp(s: WriteStatements, op: Op): void {
         JSON.stringify(op.e.values), op.r.outcome, op.r.reason, op.r.alarmId);
       return;
   }
+}
+
+/**
+ * Runs a request in one IMMEDIATE transaction (committed, and with synchronous=FULL fsynced, when it
+ * returns). ack: the ids acknowledged now (only those not acknowledged yet) and an 'acknowledge' event;
+ * exported: whether the alarm exists.
+ */
+export function makeRequestRunner(db: BetterSqlite3.Database, s: WriteStatements): (r: Request) => number[] | boolean {
+  const ack = db.transaction((r: Extract<Request, { t: 'ack' }>): number[] => {
+    const t = r.target;
+    const ids = 'ids' in t ? t.ids
+      : ((('indicator' in t) ? s.openIdsOf.all(t.indicator) : s.openIds.all()) as Array<{ id: bigint }>).map((x) => Number(x.id));
+    const done: number[] = [];
+    for (const id of ids) if (s.ackIds.run(r.by, r.atNs, id).changes > 0) done.push(id);
+    if (done.length > 0) {
+      try {
+        s.insEvent.run(r.eventId, r.atNs, 'acknowledge', `${done.length} alarm(s) acknowledged by ${r.by}`,
+          JSON.stringify({ by: r.by, ids: done.length <= 20 ? done.join(',') : `${done.slice(0, 20).join(',')},…`, count: done.length }));
+      } catch (err) {
+        // An event id another writer took must not cost the operator's acknowledgement (the ack columns hold it).
+        if (!isConstraint(err)) throw err;
+      }
+    }
+    return done;
+  });
+  const exported = db.transaction((alarmId: number): boolean => s.markExported.run(alarmId).changes > 0);
+  return (r) => (r.t === 'ack' ? ack.immediate(r) : exported.immediate(r.alarmId));
 }
 
 export interface BatchResult {

@@ -1,7 +1,8 @@
 // Retention of the evidence store (run by the writer thread periodically, or by EvidenceStore.retention()):
 // (1) by age — events, counter samples and estimates older than eventRetentionDays; alarms (with their
 // evidence) only when exported AND older than alarmRetentionDays; (2) by size, while the rows use more
-// than the limit: the oldest events first, then the oldest counter samples. An alarm that was not exported
+// than the limit: the oldest events first, then the oldest counter samples, then the oldest local state
+// estimates, then the oldest master-station estimates (their outcome is also in the alarms). An alarm that was not exported
 // is never deleted: when the limit cannot be met the report says 'degraded' and why.
 import { statSync } from 'node:fs';
 import type { BetterSqlite3 } from 'better-sqlite3';
@@ -53,8 +54,12 @@ export class Retention {
       delAlarm: p('DELETE FROM alarms WHERE id = ?'),
       delLinks: p('DELETE FROM alarm_chunks WHERE alarm_id = ?'),
       delOrphanChunks: p('DELETE FROM chunks WHERE NOT EXISTS (SELECT 1 FROM alarm_chunks ac WHERE ac.chunk_id = chunks.id)'),
+      delLocalOldest: p('DELETE FROM local_estimates WHERE id IN (SELECT id FROM local_estimates ORDER BY window_end, id LIMIT ?)'),
+      delMasterOldest: p('DELETE FROM master_estimates WHERE id IN (SELECT id FROM master_estimates ORDER BY ts, id LIMIT ?)'),
       countEvents: p('SELECT count(*) AS n FROM events'),
       countCounters: p('SELECT count(*) AS n FROM counters'),
+      countLocal: p('SELECT count(*) AS n FROM local_estimates'),
+      countMaster: p('SELECT count(*) AS n FROM master_estimates'),
       unexported: p('SELECT count(*) AS n, coalesce(sum(ev_frames), 0) AS f FROM alarms WHERE exported = 0'),
       exported: p('SELECT count(*) AS n FROM alarms WHERE exported = 1'),
     };
@@ -103,6 +108,8 @@ export class Retention {
     if (this.#usedBytes() > this.#budget()) {
       rep.events += step(s.delEventsOldest!, s.countEvents!);
       rep.counters += step(s.delCountersOldest!, s.countCounters!);
+      rep.estimates += step(s.delLocalOldest!, s.countLocal!);
+      rep.estimates += step(s.delMasterOldest!, s.countMaster!);
     }
     // Freed pages go back to the file system (auto_vacuum = INCREMENTAL), the WAL back to its minimum.
     this.#db.pragma('incremental_vacuum');

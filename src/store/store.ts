@@ -5,23 +5,26 @@
 // rows go into an in-memory queue and are committed together in one transaction when the queue holds
 // `batchRows` rows or `batchMs` after the first queued row, whichever comes first. One transaction per batch
 // means one WAL fsync per batch instead of one per row (see docs/evidence-store.md for the numbers).
-// Acknowledgements are committed before acknowledge() returns; reads flush the queue first so a reader
-// always sees every row written before it.
+// Acknowledgements and export marks go through the writer too, in order with the batches, and their
+// promise settles once committed; reads flush the queue first so a reader sees every row written before it.
 //
 // Durability: journal_mode=WAL with synchronous=FULL: the WAL is fsynced at every commit, so a committed
 // alarm survives power loss, not only a killed process (NORMAL would only fsync at checkpoints and may lose
 // the last commits on power loss).
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { BetterSqlite3 } from 'better-sqlite3';
-import type { Alarm, AlarmCategory, Grade, IndicatorId } from '../detect/types.ts';
+import type { Alarm, AlarmCategory, Grade } from '../detect/types.ts';
 import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../app/device-view.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './schema.ts';
 import { Retention, fileBytes, type RetentionReport } from './retention.ts';
-import { makeBatchCommitter, prepareWrites, type BatchResult, type EvidenceChunkRef, type Op, type WriteStatements } from './ops.ts';
-import type {
-  AlarmQuery, AlarmRecord, CounterSample, EventQuery, EventRecord, EvidenceFrame, EvidenceStreamInfo, Page, StoreHealth,
-  StoreReader,
+import {
+  makeBatchCommitter, makeRequestRunner, prepareWrites, type AckTarget, type BatchResult, type EvidenceChunkRef, type Op, type Request,
+  type WriteStatements,
+} from './ops.ts';
+import {
+  COUNTERS_LIMIT, type AlarmQuery, type AlarmRecord, type CounterPage, type CounterSample, type EventQuery, type EventRecord,
+  type EvidenceFrame, type EvidenceStreamInfo, type Page, type StoreHealth, type StoreReader,
 } from './types.ts';
 
 const REQUIRED_TABLES = ['alarms', 'events', 'counters', 'chunks', 'alarm_chunks', 'streams', 'local_estimates', 'master_estimates', 'library'];
@@ -64,7 +67,15 @@ export interface StoreOptions {
   writer?: 'thread' | 'inline';
 }
 
-export type StoreAckTarget = { ids: number[] } | { indicator: IndicatorId | AlarmCategory } | { allOpen: true };
+export type StoreAckTarget = AckTarget;
+
+/** What the appliance restores at start (see EvidenceStore.recoverAtStart). */
+export interface StartRecovery {
+  /** Per indicator (and trip): alarms in the store, how many wait for acknowledgement, the newest of those. */
+  indicators: Partial<Record<AlarmCategory, { count: number; unacknowledged: number; lastUnacknowledgedId: number | null }>>;
+  /** Alarms still open (not ended) when the previous run stopped without ending them, now ended. */
+  endedAtRestart: number[];
+}
 
 export interface LibraryEntryInput {
   kind: 'fault' | 'attack';
@@ -220,6 +231,9 @@ export class EvidenceStore implements StoreReader {
   #streamInfoCache = new Map<string, string>();
   readonly #s: Record<string, BetterSqlite3.Statement>;
   readonly #commit: (ops: readonly Op[]) => BatchResult;
+  readonly #runRequest: (r: Request) => number[] | boolean;
+  #replyPort: MessagePort | undefined;
+  readonly #replies = new Map<number, { resolve: (v: number[] | boolean) => void; reject: (e: Error) => void }>();
   readonly #w: WriteStatements;
   readonly #retention: Retention;
   #worker: Worker | undefined;
@@ -261,6 +275,7 @@ export class EvidenceStore implements StoreReader {
       this.#w = prepareWrites(db);
       this.#retention = new Retention(db, { path: this.path, limitBytes: this.limitBytes, alarmRetentionDays: this.alarmRetentionDays, eventRetentionDays: this.eventRetentionDays });
       this.#commit = makeBatchCommitter(db, this.#w);
+      this.#runRequest = makeRequestRunner(db, this.#w);
       const max = (sql: string): number => Number((db.prepare(sql).safeIntegers(true).get() as { m: bigint | null }).m ?? 0n);
       this.#nextAlarm = max('SELECT max(id) AS m FROM alarms') + 1;
       this.#alarmCommittedMax = this.#nextAlarm - 1;
@@ -325,12 +340,14 @@ export class EvidenceStore implements StoreReader {
     return {
       getAlarm: q(`SELECT ${ALARM_COLS} FROM alarms WHERE id = ?`),
       getStream: p('SELECT info FROM streams WHERE name = ?'),
-      ackIds: p('UPDATE alarms SET ack_by = ?, ack_ts = ? WHERE id = ? AND ack_by IS NULL'),
-      openIds: q('SELECT id FROM alarms WHERE ack_by IS NULL ORDER BY id'),
-      openIdsOf: q('SELECT id FROM alarms WHERE ack_by IS NULL AND indicator = ? ORDER BY id'),
-      markExported: p('UPDATE alarms SET exported = 1 WHERE id = ?'),
+      perIndicator: q(`SELECT indicator, count(*) AS n, sum(ack_by IS NULL) AS unacked, max(CASE WHEN ack_by IS NULL THEN id END) AS last_unacked
+                       FROM alarms GROUP BY indicator`),
+      notEnded: q('SELECT id FROM alarms WHERE ended = 0 ORDER BY id'),
+      endAtRestart: p(`UPDATE alarms SET ended = 1, detail = CASE WHEN json_valid(detail) AND json_type(detail) = 'object'
+                         THEN json_set(detail, '$.endedAtRestart', json('true')) ELSE json_object('endedAtRestart', json('true')) END
+                       WHERE ended = 0`),
       evidence: q('SELECT c.data AS data FROM alarm_chunks ac JOIN chunks c ON c.id = ac.chunk_id WHERE ac.alarm_id = ? ORDER BY c.from_ts, c.id'),
-      counters: q('SELECT ts, counts, frames, lost FROM counters WHERE ts >= ? AND ts <= ? ORDER BY ts, id'),
+      counters: q('SELECT ts, counts, frames, lost FROM counters WHERE ts >= ? AND ts <= ? ORDER BY ts, id LIMIT ?'),
       localSince: q('SELECT id, bus, window_start, window_end, vals FROM local_estimates WHERE window_end >= ? ORDER BY window_end, id'),
       localById: q('SELECT id, bus, window_start, window_end, vals FROM local_estimates WHERE id = ?'),
       masterList: q('SELECT id, ts, local_id, bus, window_start, window_end, vals, outcome, reason, alarm_id FROM master_estimates ORDER BY id DESC LIMIT ?'),
@@ -356,7 +373,12 @@ export class EvidenceStore implements StoreReader {
     const state = new SharedArrayBuffer(12);
     this.#flags = new Int32Array(state);
     const policy = { path: this.path, limitBytes: this.limitBytes, alarmRetentionDays: this.alarmRetentionDays, eventRetentionDays: this.eventRetentionDays };
-    const w = new Worker(new URL('./writer-worker.ts', import.meta.url), { workerData: { path: this.path, synchronous, state, policy } });
+    const { port1, port2 } = new MessageChannel();
+    const w = new Worker(new URL('./writer-worker.ts', import.meta.url), { workerData: { path: this.path, synchronous, state, policy, replies: port2 }, transferList: [port2] });
+    port1.on('message', (m: RequestReply) => { this.#settle(m); });
+    // Pending requests do not keep the process alive either (close() drains the answers).
+    port1.unref();
+    this.#replyPort = port1;
     w.on('message', (m: { type: 'committed'; seq: number; rows: number; ms: number; dropped: number; firstError: string | null } | { type: 'error'; seq: number; message: string } | { type: 'retention'; nowNs: bigint; report: RetentionReport }) => {
       if (m.type === 'retention') {
         this.#retentionDone(m.report, m.nowNs);
@@ -379,6 +401,41 @@ export class EvidenceStore implements StoreReader {
     // Never keep the process alive for the writer: close() waits for it.
     w.unref();
     this.#worker = w;
+  }
+
+  #settle(m: RequestReply): void {
+    const p = this.#replies.get(m.seq);
+    if (p === undefined) return;
+    this.#replies.delete(m.seq);
+    if ('error' in m) {
+      this.#lastError = m.error;
+      p.reject(new StoreError(`${this.path}: ${m.error}`));
+    } else {
+      this.#lastCommitNs = this.#nowNs();
+      p.resolve(m.result);
+    }
+  }
+
+  /**
+   * Hands a request to the writer after everything queued before it; settles once committed. Inline
+   * writer: committed on this thread now.
+   */
+  #request(r: Request): Promise<number[] | boolean> {
+    if (this.#closed) return Promise.reject(new StoreError(`${this.path}: the store is closed`));
+    this.flush();
+    if (this.#worker === undefined) {
+      try {
+        const v = this.#runRequest(r);
+        this.#lastCommitNs = this.#nowNs();
+        return Promise.resolve(v);
+      } catch (err) {
+        return Promise.reject(new StoreError(`${this.path}: ${(err as Error).message}`));
+      }
+    }
+    const seq = ++this.#posted;
+    this.#worker.postMessage({ type: 'request', seq, req: r });
+    this.#inflight.push({ seq, rows: 1, maxAlarm: 0 });
+    return new Promise((resolve, reject) => { this.#replies.set(seq, { resolve, reject }); });
   }
 
   #dropped = 0;
@@ -546,10 +603,12 @@ export class EvidenceStore implements StoreReader {
     this.#enqueue({ t: 'stream', name, info: json, ts: this.#nowNs() });
   }
 
-  /** Evidence of this alarm was exported: from now on age-based retention may delete it. Committed at once. */
-  markExported(alarmId: number): boolean {
-    this.sync();
-    return this.#s.markExported!.run(alarmId).changes > 0;
+  /**
+   * Evidence of this alarm was exported: from now on age-based retention may delete it. Committed by the
+   * writer (never blocks this thread); resolves to whether the alarm exists.
+   */
+  async markExported(alarmId: number): Promise<boolean> {
+    return (await this.#request({ t: 'exported', alarmId })) as boolean;
   }
 
   saveLocalEstimate(e: EstimateView): void {
@@ -565,26 +624,37 @@ export class EvidenceStore implements StoreReader {
   }
 
   /**
-   * Acknowledges alarms (only those not yet acknowledged) and commits before it returns: an operator's
-   * acknowledgement is never lost. Returns the ids acknowledged now.
+   * Acknowledges alarms (only those not yet acknowledged, including any written before this call) with an
+   * 'acknowledge' event. Committed and fsynced by the writer thread, so this thread never waits for the disk;
+   * resolves to the ids acknowledged now once durable, rejects (StoreError) when the commit fails.
    */
-  acknowledge(target: StoreAckTarget, by: string, atNs: bigint): number[] {
+  async acknowledge(target: StoreAckTarget, by: string, atNs: bigint): Promise<number[]> {
+    return (await this.#request({ t: 'ack', target, by, atNs, eventId: this.#nextEvent++ })) as number[];
+  }
+
+  /**
+   * At the appliance's start (not for tools reading the file while it runs): ends the alarms a crash left
+   * open (detail.endedAtRestart = true, one 'restart-recovery' event) and returns what the indicator board
+   * needs to reflect the store: per indicator the alarms kept, the unacknowledged ones and the newest of them.
+   */
+  recoverAtStart(nowNs: bigint = this.#nowNs()): StartRecovery {
     this.sync();
     const s = this.#s;
-    const done: number[] = [];
+    const endedAtRestart: number[] = [];
     this.#db.transaction(() => {
-      let ids: number[];
-      if ('ids' in target) ids = target.ids;
-      else if ('indicator' in target) ids = (s.openIdsOf!.all(target.indicator) as Array<{ id: bigint }>).map((r) => Number(r.id));
-      else ids = (s.openIds!.all() as Array<{ id: bigint }>).map((r) => Number(r.id));
-      for (const id of ids) if (s.ackIds!.run(by, atNs, id).changes > 0) done.push(id);
-      if (done.length > 0) {
-        this.#w.insEvent.run(this.#nextEvent++, atNs, 'acknowledge', `${done.length} alarm(s) acknowledged by ${by}`,
-          JSON.stringify({ by, ids: done.length <= 20 ? done.join(',') : `${done.slice(0, 20).join(',')},…`, count: done.length }));
-      }
+      for (const r of s.notEnded!.all() as Array<{ id: bigint }>) endedAtRestart.push(Number(r.id));
+      if (endedAtRestart.length === 0) return;
+      s.endAtRestart!.run();
+      const n = endedAtRestart.length;
+      this.#w.insEvent.run(this.#nextEvent++, nowNs, 'restart-recovery',
+        `${n} alarm(s) still open when svde last stopped (crash, kill or power loss) ended at restart; their end time and evidence may be incomplete`,
+        JSON.stringify({ count: n, ids: n <= 20 ? endedAtRestart.join(',') : `${endedAtRestart.slice(0, 20).join(',')},…` }));
     }).immediate();
-    this.#lastCommitNs = this.#nowNs();
-    return done;
+    const indicators: StartRecovery['indicators'] = {};
+    for (const r of s.perIndicator!.all() as Array<{ indicator: AlarmCategory; n: bigint; unacked: bigint | null; last_unacked: bigint | null }>) {
+      indicators[r.indicator] = { count: Number(r.n), unacknowledged: Number(r.unacked ?? 0n), lastUnacknowledgedId: r.last_unacked === null ? null : Number(r.last_unacked) };
+    }
+    return { indicators, endedAtRestart };
   }
 
   addLibraryEntry(e: LibraryEntryInput): number {
@@ -684,10 +754,21 @@ export class EvidenceStore implements StoreReader {
     return out;
   }
 
-  counters(sinceNs: bigint, untilNs?: bigint): CounterSample[] {
+  /** Counter samples, oldest first, at most `limit` (default 1000, at most 10000). */
+  counters(sinceNs: bigint, untilNs?: bigint, limit?: number): CounterSample[] {
+    return this.counterPage(sinceNs, untilNs, limit).samples;
+  }
+
+  /** counters() and whether more samples matched (then continue with since = nextSinceNs). */
+  counterPage(sinceNs: bigint, untilNs?: bigint, limit?: number): CounterPage {
+    const l = limit ?? COUNTERS_LIMIT.default;
+    if (!Number.isInteger(l) || l < 1 || l > COUNTERS_LIMIT.max) throw new StoreError(`limit must be an integer 1 … ${COUNTERS_LIMIT.max}, got ${l}`);
     this.#readSync();
-    const rows = this.#s.counters!.all(sinceNs, untilNs ?? 0x7fffffffffffffffn) as Array<{ ts: bigint; counts: string; frames: bigint; lost: bigint }>;
-    return rows.map((r) => ({ tsNs: r.ts.toString(), counts: JSON.parse(r.counts) as CounterSample['counts'], frames: Number(r.frames), lost: Number(r.lost) }));
+    const rows = this.#s.counters!.all(sinceNs, untilNs ?? 0x7fffffffffffffffn, l + 1) as Array<{ ts: bigint; counts: string; frames: bigint; lost: bigint }>;
+    const truncated = rows.length > l;
+    const samples = (truncated ? rows.slice(0, l) : rows)
+      .map((r) => ({ tsNs: r.ts.toString(), counts: JSON.parse(r.counts) as CounterSample['counts'], frames: Number(r.frames), lost: Number(r.lost) }));
+    return { samples, truncated, nextSinceNs: truncated ? rows[l]!.ts.toString() : null };
   }
 
   streamInfo(stream: string): EvidenceStreamInfo | undefined {
@@ -802,10 +883,18 @@ export class EvidenceStore implements StoreReader {
       void this.#worker.terminate();
       this.#worker = undefined;
     }
+    if (this.#replyPort !== undefined) {
+      // Answers the writer sent before it closed; anything left had no answer.
+      for (let m = receiveMessageOnPort(this.#replyPort); m !== undefined; m = receiveMessageOnPort(this.#replyPort)) this.#settle(m.message as RequestReply);
+      this.#replyPort.close();
+    }
+    for (const [seq, p] of this.#replies) { this.#replies.delete(seq); p.reject(new StoreError(`${this.path}: the store closed before the writer answered`)); }
     try { this.#db.pragma('wal_checkpoint(TRUNCATE)'); } catch { /* best effort */ }
     this.#db.close();
   }
 }
+
+type RequestReply = { seq: number; result: number[] | boolean } | { seq: number; error: string };
 
 function localView(r: { id: string; bus: string; window_start: bigint; window_end: bigint; vals: string }): EstimateView {
   return { id: r.id, bus: r.bus, windowStartNs: r.window_start.toString(), windowEndNs: r.window_end.toString(), values: JSON.parse(r.vals) as EstimateView['values'] };

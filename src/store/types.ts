@@ -25,7 +25,7 @@ export interface AlarmRecord {
 export interface EventRecord {
   id: number;
   tsNs: string;
-  /** e.g. start, stop, stream-appeared, stream-lost, capture-restart, capture-loss, chip-state, storage-state, config, acknowledge, retention. */
+  /** e.g. start, stop, stream-appeared, stream-lost, capture-restart, capture-loss, chip-state, storage-state, config, acknowledge, retention, restart-recovery. */
   kind: string;
   message: string;
   detail: Record<string, number | string | boolean> | null;
@@ -73,6 +73,17 @@ export interface CounterSample {
   lost: number;
 }
 
+/** Counter samples per query: at most `max`, `default` when the caller gives no limit. */
+export const COUNTERS_LIMIT = { default: 1000, max: 10_000 } as const;
+
+export interface CounterPage {
+  samples: CounterSample[];
+  /** More samples matched than the limit. */
+  truncated: boolean;
+  /** When truncated: the `since` of the next page (the time of the first sample left out). */
+  nextSinceNs: string | null;
+}
+
 export interface StoreHealth {
   state: 'ok' | 'degraded' | 'failed';
   path: string;
@@ -106,7 +117,10 @@ export interface StoreReader {
   getAlarm(id: number): AlarmRecord | undefined;
   listEvents(q: EventQuery): Page<EventRecord>;
   evidenceFrames(alarmId: number): EvidenceFrame[];
-  counters(sinceNs: bigint, untilNs?: bigint): CounterSample[];
+  /** Oldest first, at most `limit` (COUNTERS_LIMIT). */
+  counters(sinceNs: bigint, untilNs?: bigint, limit?: number): CounterSample[];
+  /** counters() with whether the limit cut the answer short. */
+  counterPage?(sinceNs: bigint, untilNs?: bigint, limit?: number): CounterPage;
   health(): StoreHealth;
   /** The description saved for a stream's evidence (channels, rates), when known. */
   streamInfo?(stream: string): EvidenceStreamInfo | undefined;

@@ -1,7 +1,8 @@
 // The appliance end to end as a newcomer meets it: `svde run` without a configuration runs the embedded demo
 // (simulated MUs in a network namespace, live capture, detection, SQLite, API, panel). Read-only requests
 // from this machine need no token; acknowledging needs the operator token the demo prints; evidence comes
-// out as a pcap that tshark reads and as COMTRADE; SIGTERM stops cleanly; SIGKILL loses no committed alarm.
+// out as a pcap that tshark reads and as COMTRADE; SIGTERM stops cleanly; SIGKILL loses no committed alarm,
+// and the restarted device still shows the alarms waiting for acknowledgement (νn, LED, counts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,11 @@ import { canCreateTestbed } from '../../src/sim/testbed.ts';
 import { eventually, startRun } from '../helpers/appliance.ts';
 import { svde } from '../helpers/repo.ts';
 
-interface AlarmRecord { id: number; indicator: string; reason: string; stream: string; grade: number; acknowledged: { by: string } | null; evidence: { frames: number; complete: boolean } | null }
+interface AlarmRecord {
+  id: number; indicator: string; reason: string; stream: string; grade: number; ended: boolean; acknowledged: { by: string } | null;
+  evidence: { frames: number; complete: boolean } | null; detail: Record<string, unknown> | null;
+}
+interface Status { nu: number; led: string; indicators: Record<string, { active: boolean; latched: boolean; count: number; grade: number }> }
 interface Page { items: AlarmRecord[]; total: number; next: string | null }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-app-'));
@@ -98,7 +103,7 @@ describe('svde run — the embedded demo as a device', { skip: !canCreateTestbed
     assert.ok(rows.some((r) => r.reason === 'interleaved-counter' && r.acknowledged !== null));
   });
 
-  it('SIGKILL in the middle of an alarm storm loses no alarm the API had already shown', async () => {
+  it('SIGKILL in the middle of an alarm storm loses no alarm the API had already shown; the restart remembers what waits for acknowledgement', async () => {
     const prior = await svde(['export', '--db', path.join(state, 'svde.db'), '--list']);
     const lastBefore = Math.max(0, ...prior.stdout.trim().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as AlarmRecord).id));
     const app = await startRun(['--http', '127.0.0.1:0', '--state-dir', state, '--mus', '2', '--scenario-seconds', '4', '--json']);
@@ -114,9 +119,56 @@ describe('svde run — the embedded demo as a device', { skip: !canCreateTestbed
     }
     const list = await svde(['export', '--db', path.join(state, 'svde.db'), '--list']);
     assert.equal(list.code, 0, list.stderr);
-    const ids = new Set(list.stdout.trim().split('\n').map((l) => (JSON.parse(l) as AlarmRecord).id));
+    const rows = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as AlarmRecord);
+    const ids = new Set(rows.map((r) => r.id));
     for (const a of seen) assert.ok(ids.has(a.id), `alarm ${a.id} (${a.indicator}/${a.reason}) survived the kill`);
     // The killed demo could not remove its namespace; the next start must still work (and clean up).
     spawnSync('sh', ['-c', 'for n in $(ip netns list | cut -d" " -f1 | grep "^svde-demo-"); do ip netns del "$n"; done']);
+
+    // What the kill left: alarms waiting for acknowledgement, some episodes still open.
+    const lastPrior = Math.max(...rows.map((r) => r.id));
+    const waiting = rows.filter((r) => r.acknowledged === null && r.indicator !== 'trip');
+    assert.ok(waiting.length > 0, 'the storm left alarms waiting for acknowledgement');
+    const openAtKill = rows.filter((r) => !r.ended);
+    const countOf = (ind: string): number => rows.filter((r) => r.indicator === ind).length;
+    const again = await startRun(['--http', '127.0.0.1:0', '--state-dir', state, '--mus', '2', '--scenario-seconds', '4', '--json']);
+    try {
+      // Restored at start: νn = 1 and red steady for the previous run's alarms, latches and counts back.
+      const st = (await getJson<Status>(`${again.url}/api/v1/status`)).body;
+      assert.equal(st.nu, 1);
+      assert.equal(st.led, 'red-steady');
+      for (const ind of new Set(waiting.map((r) => r.indicator))) assert.equal(st.indicators[ind]!.latched, true, `${ind} latched after the restart`);
+      for (const [ind, v] of Object.entries(st.indicators)) assert.ok(v.count >= countOf(ind), `${ind}: count ${v.count} restored (≥ ${countOf(ind)} in the store)`);
+      // Episodes the kill left open are ended, and say why.
+      for (const a of openAtKill) {
+        const r = (await getJson<AlarmRecord>(`${again.url}/api/v1/alarms/${a.id}`)).body;
+        assert.equal(r.ended, true, `alarm ${a.id} ended at restart`);
+        assert.equal(r.detail?.['endedAtRestart'], true);
+      }
+      const recovery = await getJson<Page>(`${again.url}/api/v1/events?kind=restart-recovery&limit=5`);
+      assert.equal(recovery.body.total, openAtKill.length > 0 ? 1 : 0);
+
+      // Acknowledging through the API clears them like any other alarm.
+      const ack = await fetch(`${again.url}/api/v1/indicators/ack`, {
+        method: 'POST', headers: { authorization: `Bearer ${again.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ all: true }),
+      });
+      assert.equal(ack.status, 200, await ack.clone().text());
+      const acked = new Set(((await ack.json()) as { alarmIds: number[] }).alarmIds);
+      for (const a of waiting) assert.ok(acked.has(a.id), `alarm ${a.id} of the previous run acknowledged`);
+      const still = await getJson<Page>(`${again.url}/api/v1/alarms?acknowledged=false&limit=500`);
+      assert.deepEqual(still.body.items.filter((a) => a.id <= lastPrior).map((a) => a.id), []);
+      // The demo keeps raising new alarms: an indicator may latch again, but only for an alarm of this run.
+      await eventually(async () => {
+        const s2 = (await getJson<Status>(`${again.url}/api/v1/status`)).body;
+        for (const [ind, v] of Object.entries(s2.indicators)) {
+          if (!v.latched) continue;
+          const mine = await getJson<Page>(`${again.url}/api/v1/alarms?indicator=${ind}&acknowledged=false&limit=1`);
+          if (mine.body.total === 0 || mine.body.items[0]!.id <= lastPrior) return undefined;
+        }
+        return true;
+      }, 'latches only for alarms raised after the acknowledgement', 10_000);
+    } finally {
+      assert.equal(await again.stop('SIGTERM'), 0, again.stderr());
+    }
   });
 });

@@ -80,6 +80,7 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
       const viewer = await token(tokensFile, 'viewer');
       const operator = await token(tokensFile, 'operator');
       const master = await token(tokensFile, 'master');
+      const engineer = await token(tokensFile, 'engineer');
       writeFileSync(path.join(dir, 'svde.json'), JSON.stringify({
         version: 1,
         scl: 'bay.scd',
@@ -144,6 +145,28 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
         assert.ok(res.alarmId !== null, 'the tamper verdict is an alarm');
         const tamper = await request(`${app.url}/api/v1/alarms/${res.alarmId}`, { token: viewer });
         assert.equal((tamper.body as { indicator: string }).indicator, 'upstreamTamper');
+
+        // An engineer changes the configuration file over TLS: validated, written, logged, pending until restart.
+        assert.equal((await request(`${app.url}/api/v1/config`, { token: operator })).status, 403);
+        const cfg = await request(`${app.url}/api/v1/config`, { token: engineer });
+        assert.equal(cfg.status, 200, JSON.stringify(cfg.body));
+        const doc = cfg.body as { sha256: string; pending: boolean; config: Record<string, unknown> };
+        assert.equal(doc.pending, false);
+        const changed = { ...doc.config, learn: { durationS: 600 } };
+        const put = await request(`${app.url}/api/v1/config`, { token: engineer, method: 'PUT', body: changed });
+        assert.equal(put.status, 200, JSON.stringify(put.body));
+        assert.equal((put.body as { restartRequired: boolean }).restartRequired, true);
+        assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'svde.json'), 'utf8')), changed);
+        const refused = await request(`${app.url}/api/v1/config`, { token: engineer, method: 'PUT', body: { ...changed, appliance: { iface: 42 } } });
+        assert.equal(refused.status, 400);
+        assert.match((refused.body as { error: { message: string } }).error.message, /\/appliance\/iface/);
+        const evItems = await eventually(async () => {
+          const ev = await request(`${app.url}/api/v1/events?kind=config-changed`, { token: viewer });
+          const items = (ev.body as { items: Array<{ message: string }> }).items;
+          return items.length > 0 ? items : undefined;
+        }, 'the config-changed event', 10_000);
+        assert.equal(evItems.length, 1);
+        assert.match(evItems[0]!.message, /changed by test-engineer/);
       } finally {
         assert.equal(await app.stop('SIGTERM'), 0, app.stderr());
       }

@@ -1,6 +1,6 @@
 // The local panel of the real appliance (`svde run`, embedded demo) in headless Chromium: it loads, shows
 // the scripted attack as it happens, and an acknowledgement made on the panel (with the operator token the
-// demo prints) reaches the evidence store. Screenshots are kept under out/screenshots/.
+// demo prints) reaches the evidence store. Screenshots are kept under test-artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -178,7 +178,10 @@ test('expected streams for the detection engine: APPID, rate from smpRate/smpMod
     'current:A:0.001', 'current:B:0.001', 'current:C:0.001', 'current:N:0.001',
     'voltage:A:0.01', 'voltage:B:0.01', 'voltage:C:0.01', 'voltage:N:0.01',
   ]);
-  assert.deepEqual(protection, { overcurrentA: 2500, overvoltageV: 1.2 * 38105 });
+  assert.deepEqual(protection, {
+    overcurrentA: 2500, overvoltageV: 1.2 * 38105, overcurrentDelayS: 0, overvoltageDelayS: 1,
+    inverseTime: { pickupA: 1200, curve: 'IEC-SI', tms: 0.1 },
+  });
   // 80 samples per period at the 60 Hz nominal frequency; unaddressed blocks are listed, not watched.
   const l = expectedStreams(loadConfigFile(writeConfig({ scl: LSVS, measurementModel: { nominalFrequencyHz: 60 } })));
   assert.deepEqual(l.streams.map((s) => s.samplesPerSecond), [4800, 4800, 4800]);

@@ -108,4 +108,30 @@ describe('SM2 verification through the chip emulator', () => {
     assert.ok(v.stats.software > 0, 'the fallback was used');
     assert.equal(v.state, 'degraded');
   });
+
+  it('a dropped key (no longer valid): its queued verifications are not verified, its slot is emptied and stays empty; other keys still verify', async () => {
+    const a = deriveKeyPair('drop-a');
+    const b = deriveKeyPair('drop-b');
+    const keys = [{ keyId: 1, pub: a.pub, signerId: '1234567812345678', streams: [] }, { keyId: 2, pub: b.pub, signerId: '1234567812345678', streams: [] }];
+    const msg = new TextEncoder().encode('frame');
+    const emu = await startPtyEmulator({ baud: 921600 });
+    const driver = await ChipDriver.open(await openSerialTransport(emu.hostPath, 921600), { timeoutMs: 300 });
+    try {
+      const v = await ChipVerifier.create(driver, keys, { fallback: 'none' });
+      assert.equal(await v.verify(1, msg, signatureToRaw(sm2Sign(a, msg))), true);
+      const queued = v.verify(1, msg, signatureToRaw(sm2Sign(a, msg)));
+      const dropped = v.drop(1);
+      await assert.rejects(queued, /no longer valid/);
+      assert.equal(await dropped, 0, 'slot 0 freed');
+      assert.equal(v.knows(1, 'MU1'), false);
+      await assert.rejects(v.verify(1, msg, signatureToRaw(sm2Sign(a, msg))), /no key 1/);
+      assert.deepEqual([...driver.loadedSlots.keys()], [1], 'not re-loaded after a chip reset');
+      await assert.rejects(driver.verify(0, new Uint8Array(32), { r: 1n, s: 1n }), /SLOT_EMPTY/, 'the chip\'s slot 0 is empty');
+      assert.equal(await v.verify(2, msg, signatureToRaw(sm2Sign(b, msg))), true);
+      assert.equal(await v.drop(1), undefined, 'dropping twice is harmless');
+    } finally {
+      await driver.close();
+      await emu.stop();
+    }
+  });
 });

@@ -33,6 +33,17 @@ test('native SM2: the official vector verifies; altered message, other ID, alter
   assert.equal(k.verify(MSG, RS.subarray(0, 63), ID), false, 'wrong length is a failed verification, not a crash');
 });
 
+test('native SM2: the reference negative checks (message "message digesu", ID ALICE123@YAHOO.COM, empty ID) and the §4 empty-ID signature', () => {
+  const k = nativeSm2Key(PUB);
+  assert.equal(k.verify(new TextEncoder().encode('message digesu'), RS, ID), false);
+  assert.equal(k.verify(MSG, RS, 'ALICE123@YAHOO.COM'), false);
+  assert.equal(k.verify(MSG, RS, ''), false);
+  // sm2-sm3-vectors.md §4: E0_R ‖ E0_S is valid for the empty ID only
+  const e0 = h('27F1BA35327863638AFCE55EA5560734B20DC6F4AA21B74217BCAE759F2EB983' + '9815B803017B841EE27BC729B026A72FABDF588D3E7041E03E6A1DD43485497B');
+  assert.equal(k.verify(MSG, e0, ''), true);
+  assert.equal(k.verify(MSG, e0, ID), false);
+});
+
 test('native SM2: a point not on the curve and bad arguments are refused with a clear error', () => {
   const off = PUB.slice();
   off[64]! ^= 1;

@@ -1,7 +1,8 @@
 // startVerification end to end: the key store's valid keys in the slots of the chip emulator behind a socat pty
 // (the production driver and serial transport), a signed stream verified by the chip, the device signer checked
 // by the independent noble verifier and by the openssl CLI, the chip killed (fallback per policy), the chip
-// power-cycled (slots re-loaded), more keys than slots, no chip, a chip that cannot be opened.
+// power-cycled (slots re-loaded), more keys than slots, keys expiring or revoked while running (injected clock),
+// no chip, a chip that cannot be opened.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import {
   bytesToBig, deriveKeyPair, publicKeyOf, publicKeyToPem, signatureFromRaw, signatureToDer, signatureToRaw, sm2Sign, sm2Verify,
   type Sm2PublicKey,
 } from '../../src/crypto/sm2.ts';
-import { loadOrCreateDeviceKeyPem, startVerification, type Verification, type VerificationHealth } from '../../src/crypto/verification.ts';
+import { loadOrCreateDeviceKeyPem, startVerification, type DroppedKey, type Verification, type VerificationHealth } from '../../src/crypto/verification.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
@@ -238,6 +239,59 @@ describe('startVerification', () => {
       assert.equal(await v.verifier.verify(keyId, new TextEncoder().encode('n'), raw), false, `key ${keyId} altered`);
     }
     assert.deepEqual({ chip: v.stats().chip, software: v.stats().software }, { chip: 4, software: 4 });
+    await v.close();
+  });
+
+  it('keys are re-checked while running (injected clock): past notAfter a key leaves the verifier and its chip slot, its frames are unknown-key, never verified; a revocation too', async () => {
+    const t0 = Date.parse('2030-01-01T00:00:00Z');
+    let now = t0;
+    const keysDir = path.join(dir, 'expiring');
+    const store = new KeyStore(keysDir);
+    // key 1 (MU1) valid until t0 + 1 h, key 2 (MU2) until t0 + 2 h
+    for (const keyId of [1, 2]) {
+      store.importKey({ keyId, pem: readFileSync(path.join(`${capture.file}.keys`, `${keyId}.pem`), 'utf8'), notAfter: new Date(t0 + keyId * 3_600_000).toISOString() });
+    }
+    const v = await start({ keyStoreDir: keysDir, chip: { path: emu!.hostPath, baudRate: BAUD }, fallback: 'none', keyCheckMs: 50, now: () => new Date(now) });
+    const dropped: DroppedKey[][] = [];
+    v.on('keys', (d) => dropped.push(d));
+    assert.deepEqual(v.keys(), { chip: [1, 2], software: [] });
+    assert.equal((await run(v)).sig.counters.verified, capture.truth.capture.frames);
+    now = t0 + 3_600_000 + 1000;
+    await until(() => dropped.length > 0, 'the periodic check');
+    assert.deepEqual(dropped, [[{ keyId: 1, status: 'expired' }]]);
+    assert.deepEqual(v.keys(), { chip: [2], software: [] }, 'slot of key 1 no longer used');
+    assert.equal(v.verifier.knows(1, 'MU1'), false);
+    await assert.rejects(v.verifier.verify(1, new Uint8Array([1]), new Uint8Array(64).fill(3)));
+    const chipBefore = v.stats().chip;
+    const { sig, verdicts, frames } = await run(v);
+    const mu1 = verdicts.filter((x) => x.stream === 'MU1');
+    assert.ok(mu1.length > 0 && mu1.every((x) => x.indicator === 'signature' && x.reason === 'unknown-key' && x.detail?.['keyId'] === 1));
+    assert.deepEqual(verdicts.filter((x) => x.stream !== 'MU1'), []);
+    assert.equal(sig.counters.verified + mu1.length, frames, 'MU2 verified, no MU1 frame verified');
+    assert.equal(v.stats().chip - chipBefore, (frames - mu1.length) / 80, 'MU2 still by the chip');
+    store.revoke(2, new Date(now));
+    assert.deepEqual(await v.checkKeys(), [{ keyId: 2, status: 'revoked' }]);
+    assert.deepEqual(v.keys(), { chip: [], software: [] });
+    assert.equal((await run(v)).sig.counters.verified, 0);
+    assert.deepEqual(await v.checkKeys(), [], 'nothing left to drop');
+    await v.close();
+  });
+
+  it('between two checks a key past notAfter is already refused (software verifier, no timer fired)', async () => {
+    const t0 = Date.parse('2030-01-01T00:00:00Z');
+    let now = t0;
+    const keysDir = path.join(dir, 'expiring-soft');
+    const store = new KeyStore(keysDir);
+    store.importKey({ keyId: 1, pem: readFileSync(path.join(`${capture.file}.keys`, '1.pem'), 'utf8'), notAfter: new Date(t0 + 1000).toISOString() });
+    const v = await start({ keyStoreDir: keysDir, fallback: 'none', softwareThread: 'inline', now: () => new Date(now) });
+    const dropped: DroppedKey[][] = [];
+    v.on('keys', (d) => dropped.push(d));
+    assert.equal(v.verifier.knows(1, 'MU1'), true);
+    now = t0 + 1001;
+    assert.equal(v.verifier.knows(1, 'MU1'), false);
+    assert.deepEqual(dropped, [[{ keyId: 1, status: 'expired' }]]);
+    assert.deepEqual(v.keys(), { chip: [], software: [] });
+    await assert.rejects(v.verifier.verify(1, new Uint8Array([1]), new Uint8Array(64).fill(3)), /no key 1/);
     await v.close();
   });
 

@@ -74,3 +74,22 @@ test('closing the worker rejects what is pending and refuses new work', async ()
   for (const g of await pending) if (g.status === 'rejected') assert.match(String(g.reason), /closed/);
   await assert.rejects(w.verify(1, cs[0]!.msg, cs[0]!.sig), /closed/);
 });
+
+test('a dropped key: unknown at once, its unsent verifications rejected, the worker refuses it afterwards; the other key verifies', async (t) => {
+  const w = new WorkerVerifier(keys);
+  t.after(() => w.close());
+  const inline = new SoftwareVerifier(keys, 'native');
+  const m = enc('frame');
+  const s1 = signatureToRaw(sm2Sign(k1, m));
+  assert.equal(await w.verify(1, m, s1), true);
+  const unsent = w.verify(1, m, s1); // still in the outbox: flushed on the next turn
+  w.drop(1);
+  inline.drop(1);
+  await assert.rejects(unsent, /no longer valid/);
+  assert.equal(w.knows(1, 'MU1'), false);
+  assert.equal(inline.knows(1, 'MU1'), false);
+  await assert.rejects(w.verify(1, m, s1), /no key 1/);
+  await assert.rejects(inline.verify(1, m, s1), /no key 1/);
+  assert.equal(await w.verify(2, m, signatureToRaw(sm2Sign(k2, m, 'MU2@substation'))), true);
+  w.drop(1); // twice: harmless
+});

@@ -5,55 +5,63 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inverseTimeS } from '../../src/config/protection.ts';
 import type { Curve } from '../../src/config/schema.ts';
-import type { CycleEvent } from '../../src/detect/cycles.ts';
-import type { StreamPhasors } from '../../src/detect/phasor.ts';
-import type { Flag, FrameContext } from '../../src/detect/stage.ts';
 import { IMPLAUSIBLE, NO_EVENT, PENDING, PLAUSIBLE, type TripJudge } from '../../src/detect/stages/fault-match.ts';
-import { TripStage, type TripOptions } from '../../src/detect/stages/trip.ts';
-import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
-
-const V = 38105;
-function rig(opts: TripOptions) {
-  const registry = new StreamRegistry([{
-    name: 'MU1', svID: 'MU1', appId: 0x4001, acceptedSourceMacs: [], samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000, nominalHz: 50,
-    channels: ['A', 'B', 'C'].flatMap((p) => [{ name: `I${p}`, kind: 'current' as const, phase: p as 'A', scale: 0.001 }, { name: `V${p}`, kind: 'voltage' as const, phase: p as 'A', scale: 0.01 }]),
-    protection: { overcurrentA: 5000, overvoltageV: 1.2 * V },
-  }]);
-  const trip = new TripStage(registry, opts);
-  const re = new Float64Array(6); const im = new Float64Array(6);
-  const ev = { stream: registry.streams[0]!, phasors: { re, im, cycles: 10 } as unknown as StreamPhasors, cycle: 0, firstFrame: 1 } as CycleEvent;
-  const verdicts: FrameVerdict[] = [];
-  let frame = 0;
-  const flag: Flag = (indicator, reason, o) => {
-    verdicts.push({ frame: o?.at?.frame ?? frame, tsNs: 0n, indicator, reason, stream: 'MU1', discard: false });
-  };
-  /** One cycle with phase-A current iA (others 400 A) and phase-A voltage vA (fraction of nominal). */
-  const cycle = (iA: number, vA = 1): void => {
-    frame += 80;
-    re[0] = iA; im[0] = 0; re[2] = -200; im[2] = -346; re[4] = -200; im[4] = 346;
-    re[1] = V * vA; im[1] = 0; re[3] = -V / 2; im[3] = -V * 0.866; re[5] = -V / 2; im[5] = V * 0.866;
-    trip.onCycle(ev, { frameNo: frame, tsNs: BigInt(frame) * 250_000n, t: frame * 250_000 } as FrameContext, flag);
-  };
-  return { trip, cycle, verdicts };
-}
+import { tripRig as rig } from './trip-rig.ts';
 
 /** Cycles (50 Hz) until the first 51 verdict at a constant current of `multiple` × pickup. */
 function cyclesToOperate(curve: Curve, tms: number, multiple: number): number {
-  const { cycle, verdicts } = rig({ inverseTimeOf: () => ({ pickupA: 1000, curve, tms }) });
+  // Pickup 450 A: phases B and C (400 A) stay below it, and 10 × pickup below the 5000 A 50 pickup.
+  const { cycle, verdicts } = rig({ inverseTimeOf: () => ({ pickupA: 450, curve, tms }) });
   for (let k = 0; k < 20; k++) cycle(400);
-  for (let k = 1; k <= 5000; k++) { cycle(1000 * multiple, 0.6); if (verdicts.length > 0) return k; }
+  for (let k = 1; k <= 5000; k++) {
+    cycle(450 * multiple, 0.6);
+    if (verdicts.length > 0) { assert.equal(verdicts[0]!.reason, 'overcurrent-51'); return k; }
+  }
   return Infinity;
 }
 
+// Reference operating times, by hand from the standards' formulas (not from inverseTimeS()), at
+// M = 2, 5, 10 with 2^0.02 = 1.0139595, 5^0.02 = 1.0327124, 10^0.02 = 1.0471285.
+// IEC 60255-151, t = TMS·k/(M^α − 1), TMS 0.1:
+//   SI  (k 0.14, α 0.02): 0.014/0.0139595 = 1.00290;  0.014/0.0327124 = 0.42797;  0.014/0.0471285 = 0.29706
+//   VI  (k 13.5, α 1):    1.35/1 = 1.35;              1.35/4 = 0.3375;            1.35/9 = 0.15
+//   EI  (k 80,   α 2):    8/3 = 2.66667;              8/24 = 0.33333;             8/99 = 0.08081
+//   LTI (k 120,  α 1):    12/1 = 12;                  12/4 = 3;                   12/9 = 1.33333
+// IEEE C37.112, t = TD·(A/(M^p − 1) + B), TD 1:
+//   MI (A 0.0515, B 0.114, p 0.02): 3.68925 + 0.114 = 3.80325;  1.57433 + 0.114 = 1.68833;  1.09276 + 0.114 = 1.20676
+//   VI (A 19.61, B 0.491, p 2):     6.53667 + 0.491 = 7.02767;  0.81708 + 0.491 = 1.30808;  0.19808 + 0.491 = 0.68908
+//   EI (A 28.2, B 0.1217, p 2):     9.4 + 0.1217 = 9.5217;      1.175 + 0.1217 = 1.2967;    0.28485 + 0.1217 = 0.40655
+// DT: the TMS is the delay: 0.3 s at any M > 1.
+const REFERENCE: ReadonlyArray<readonly [Curve, number, readonly [number, number, number]]> = [
+  ['IEC-SI', 0.1, [1.0029, 0.42797, 0.29706]],
+  ['IEC-VI', 0.1, [1.35, 0.3375, 0.15]],
+  ['IEC-EI', 0.1, [2.66667, 0.33333, 0.08081]],
+  ['IEC-LTI', 0.1, [12, 3, 1.33333]],
+  ['IEEE-MI', 1, [3.80325, 1.68833, 1.20676]],
+  ['IEEE-VI', 1, [7.02767, 1.30808, 0.68908]],
+  ['IEEE-EI', 1, [9.5217, 1.2967, 0.40655]],
+  ['DT', 0.3, [0.3, 0.3, 0.3]],
+];
+const MULTIPLES = [2, 5, 10] as const;
+
 describe('trip: ANSI 51 inverse time', () => {
-  it('operates after the curve time (IEC SI/VI/EI, IEEE MI/VI/EI), within one cycle', () => {
-    for (const [curve, tms, m] of [['IEC-SI', 0.1, 2], ['IEC-SI', 0.1, 4], ['IEC-VI', 0.2, 3], ['IEC-EI', 0.5, 2.5], ['IEEE-MI', 1, 3], ['IEEE-VI', 0.5, 2], ['IEEE-EI', 2, 4], ['DT', 0.3, 1.5]] as const) {
-      const want = inverseTimeS(curve, tms, m) * 50;
-      const got = cyclesToOperate(curve, tms, m);
-      assert.ok(got >= want && got <= want + 1, `${curve} TMS ${tms} M ${m}: ${got} cycles, curve ${want.toFixed(2)}`);
+  it('inverseTimeS matches the reference operating times (IEC 60255-151, IEEE C37.112)', () => {
+    for (const [curve, tms, times] of REFERENCE) {
+      MULTIPLES.forEach((m, k) => {
+        const got = inverseTimeS(curve, tms, m);
+        assert.ok(Math.abs(got - times[k]!) <= 1e-5, `${curve} TMS ${tms} M ${m}: ${got} s, reference ${times[k]} s`);
+      });
     }
-    assert.equal(inverseTimeS('IEC-SI', 0.1, 10).toFixed(3), '0.297');
+  });
+
+  it('the accumulator operates after the reference time, within one cycle', () => {
+    for (const [curve, tms, times] of REFERENCE) {
+      MULTIPLES.forEach((m, k) => {
+        const want = times[k]! * 50;
+        const got = cyclesToOperate(curve, tms, m);
+        assert.ok(got >= want - 1e-3 && got <= want + 1, `${curve} TMS ${tms} M ${m}: ${got} cycles, reference ${want.toFixed(2)}`);
+      });
+    }
   });
 
   it('below pickup never operates', () => {

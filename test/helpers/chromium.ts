@@ -1,13 +1,14 @@
 // Headless Chromium for the panel tests (Debian's /usr/bin/chromium driven by playwright-core): launching,
-// opening the panel with console-error and CSP-violation capture, screenshots under out/screenshots/, and
-// cleanup. Reusable by any test that points it at a running appliance (openPanel(url)).
+// opening the panel with console-error and CSP-violation capture, screenshots under test-artifacts/screenshots/
+// (collected with the test run's other artifacts), and cleanup. Reusable by any test that points it at a
+// running appliance (openPanel(url)).
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { repoRoot } from './repo.ts';
 
 export const CHROMIUM = process.env['SVDE_CHROMIUM'] ?? '/usr/bin/chromium';
-export const SCREENSHOT_DIR = path.join(repoRoot, 'out', 'screenshots');
+export const SCREENSHOT_DIR = path.join(repoRoot, 'test-artifacts', 'screenshots');
 
 /** Why Chromium cannot run here, or true. */
 export function chromiumSupport(): true | string {
@@ -30,7 +31,7 @@ export interface PanelPage {
   cspViolations(): Promise<string[]>;
   /** Errors that match none of the allowed patterns (e.g. an expected 403 while acknowledging). */
   unexpectedErrors(allowed?: RegExp[]): string[];
-  /** Saves a full-page PNG as out/screenshots/<name>.png; returns its path. */
+  /** Saves a full-page PNG as test-artifacts/screenshots/<name>.png; returns its path. */
   screenshot(name: string): Promise<string>;
   /** Closes the page, and the browser when openPanel launched it. */
   close(): Promise<void>;

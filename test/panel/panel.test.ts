@@ -1,7 +1,7 @@
 // The local panel in real headless Chromium, served by the real API server (buildApi) over the real device
 // read model, indicator board and SQLite store (fixtures/device.ts). The test drives the device: alarms
 // appear live, acknowledgements clicked on the page reach the store, the LED state shown follows, degraded
-// states show; no console errors and no CSP violations. Screenshots go to out/screenshots/.
+// states show; no console errors and no CSP violations. Screenshots go to test-artifacts/screenshots/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';

@@ -126,19 +126,19 @@ describe('evidence store', () => {
     s.close();
   });
 
-  it('acknowledgement is committed before it returns and only acknowledges open alarms', () => {
+  it('acknowledgement is committed before its promise resolves and only acknowledges open alarms', async () => {
     const f = file();
     const s = new EvidenceStore({ path: f, retentionEveryMs: 0, batchMs: 60_000 });
     for (let k = 1; k <= 4; k++) s.alarmRaised(alarm(k, { indicator: k <= 2 ? 'mac' : 'logic' }));
-    assert.deepEqual(s.acknowledge({ indicator: 'mac' }, 'op1', T0 + 100n), [1, 2]);
-    assert.deepEqual(s.acknowledge({ ids: [2, 3] }, 'op2', T0 + 200n), [3], 'alarm 2 was already acknowledged');
+    assert.deepEqual(await s.acknowledge({ indicator: 'mac' }, 'op1', T0 + 100n), [1, 2], 'alarms still queued when it was asked');
+    assert.deepEqual(await s.acknowledge({ ids: [2, 3] }, 'op2', T0 + 200n), [3], 'alarm 2 was already acknowledged');
     // Read through a second connection without closing the first: the rows are on disk.
     const db = new Database(f, { readonly: true });
     const rows = db.prepare('SELECT id, ack_by FROM alarms ORDER BY id').all() as Array<{ id: number; ack_by: string | null }>;
     assert.deepEqual(rows, [{ id: 1, ack_by: 'op1' }, { id: 2, ack_by: 'op1' }, { id: 3, ack_by: 'op2' }, { id: 4, ack_by: null }]);
     db.close();
-    assert.deepEqual(s.acknowledge({ allOpen: true }, 'op3', T0 + 300n), [4]);
-    assert.deepEqual(s.acknowledge({ allOpen: true }, 'op3', T0 + 300n), []);
+    assert.deepEqual(await s.acknowledge({ allOpen: true }, 'op3', T0 + 300n), [4]);
+    assert.deepEqual(await s.acknowledge({ allOpen: true }, 'op3', T0 + 300n), []);
     assert.deepEqual(s.getAlarm(1)!.acknowledged, { by: 'op1', atNs: (T0 + 100n).toString() });
     assert.equal(s.listAlarms({ acknowledged: false }).total, 0);
     assert.equal(s.listEvents({ kind: 'acknowledge' }).total, 3);
@@ -185,7 +185,7 @@ describe('evidence store', () => {
     s.close();
   });
 
-  it('retention by age: events and counters age out; alarms only when exported AND old', () => {
+  it('retention by age: events and counters age out; alarms only when exported AND old', async () => {
     const now = T0 + 100n * DAY;
     const s = new EvidenceStore({ path: file(), retentionEveryMs: 0, alarmRetentionDays: 30, eventRetentionDays: 7, nowNs: () => now });
     const old = s.alarmRaised(alarm(1, { firstTsNs: T0, lastTsNs: T0 }));
@@ -193,8 +193,9 @@ describe('evidence store', () => {
     const youngExported = s.alarmRaised(alarm(3, { firstTsNs: now - DAY, lastTsNs: now - DAY }));
     s.addEvidence(oldExported, [{ tsNs: T0, bytes: new Uint8Array(100) }], true, 'MU1');
     s.addEvidence(old, [{ tsNs: T0, bytes: new Uint8Array(100) }], true, 'MU1');
-    s.markExported(oldExported);
-    s.markExported(youngExported);
+    assert.equal(await s.markExported(oldExported), true);
+    assert.equal(await s.markExported(youngExported), true);
+    assert.equal(await s.markExported(999), false, 'no such alarm');
     s.event('start', 'old event', null, now - 8n * DAY);
     s.event('start', 'new event', null, now - DAY);
     s.counterSample({ tsNs: (now - 8n * DAY).toString(), counts: {}, frames: 1, lost: 0 });
@@ -243,6 +244,53 @@ describe('evidence store', () => {
     assert.equal(h.reason, r.reason);
     for (const id of ids) assert.equal(s.evidenceFrames(id).length, 1, `alarm ${id} keeps its evidence`);
     assert.equal(s.listEvents({ kind: 'storage-state' }).total, 1);
+    s.close();
+  });
+
+  it('size bound: after events and counters, the oldest local estimates go, then the oldest master estimates', () => {
+    const now = T0;
+    const limit = 600 * 1024;
+    const s = new EvidenceStore({ path: file(), retentionEveryMs: 0, limitBytes: limit, nowNs: () => now });
+    const vals = [{ name: 'V'.repeat(380), re: 1, im: 2, sigma: 0.1 }];
+    for (let k = 0; k < 200; k++) {
+      s.saveLocalEstimate({ id: `L${k}`, bus: 'B1', windowStartNs: (now - BigInt(2000 - k)).toString(), windowEndNs: (now - BigInt(1999 - k)).toString(), values: vals });
+    }
+    for (let k = 0; k < 1500; k++) {
+      s.saveMasterEstimate({ bus: 'B1', windowStartNs: (now - 10n).toString(), windowEndNs: now.toString(), values: vals }, 'match', now - BigInt(1500 - k));
+    }
+    s.event('stream-lost', 'one event', null, now - 5n);
+    s.counterSample({ tsNs: (now - 5n).toString(), counts: {}, frames: 1, lost: 0 });
+    const r = s.retention(now);
+    assert.equal(r.events, 1, 'events first');
+    assert.equal(r.counters, 1, 'then counters');
+    assert.ok(r.estimates > 200, `then estimates: ${r.estimates}`);
+    assert.equal(s.localEstimates(0n).length, 0, 'all local estimates (the oldest kind here) went before any master estimate');
+    const left = s.masterEstimates(2000);
+    assert.ok(left.length > 0 && left.length < 1500, `some master estimates kept: ${left.length}`);
+    assert.equal(left[0]!.tsNs, (now - 1n).toString(), 'the newest master estimates are the ones kept');
+    assert.equal(r.alarms, 0);
+    assert.equal(r.state, 'ok', r.reason ?? '');
+    assert.ok(s.sizeBytes() <= limit, `size ${s.sizeBytes()} within ${limit}`);
+    assert.equal(s.listEvents({ kind: 'retention' }).items[0]?.detail?.['estimates'], r.estimates, 'the retention event counts them');
+    s.close();
+  });
+
+  it('counters: at most 1000 samples by default and 10000 on request; truncation is reported with where to continue', () => {
+    const s = new EvidenceStore({ path: file(), retentionEveryMs: 0 });
+    for (let k = 0; k < 1200; k++) s.counterSample({ tsNs: (T0 + BigInt(k)).toString(), counts: { mac: 1 }, frames: k, lost: 0 });
+    assert.equal(s.counters(T0).length, 1000, 'default cap');
+    assert.equal(s.counters(T0, undefined, 10_000).length, 1200);
+    const p1 = s.counterPage(T0, undefined, 500);
+    assert.equal(p1.samples.length, 500);
+    assert.equal(p1.truncated, true);
+    assert.equal(p1.nextSinceNs, (T0 + 500n).toString(), 'the first sample left out');
+    const p2 = s.counterPage(BigInt(p1.nextSinceNs!));
+    assert.deepEqual([p2.samples.length, p2.truncated, p2.nextSinceNs], [700, false, null]);
+    assert.equal(p2.samples[0]!.frames, 500, 'continues exactly where the first page stopped');
+    const exact = s.counterPage(T0, T0 + 99n, 100);
+    assert.deepEqual([exact.samples.length, exact.truncated], [100, false], 'exactly the limit is not truncated');
+    assert.throws(() => s.counters(T0, undefined, 10_001), /limit must be an integer 1 … 10000, got 10001/);
+    assert.throws(() => s.counters(T0, undefined, 0), /limit must be an integer/);
     s.close();
   });
 

@@ -74,6 +74,7 @@ class StreamLogic {
   framePeriodNs = 0;
   pending: Pending[] = [];
   lastSmpSynch = -1;
+  dropsSeen = 0; // capture drop counter at this stream's previous frame (drops hit every stream)
   settleNs = 0;
   // arrival timing (see TimingOptions)
   tOn = false;
@@ -119,7 +120,6 @@ export class LogicStage implements Stage {
   #reorderFrames: number;
   #tolNs: number;
   #captureDrops = 0;
-  #dropsSeen = 0;
   /** Gaps explained by capture loss (normal events, not alarms). */
   captureLossGaps = 0;
 
@@ -251,8 +251,8 @@ export class LogicStage implements Stage {
     const t = ctx.t;
     this.#settle(st, t, flag);
     const hash = fnv(c.raw, c.rawOff[i]! + c.seqDataOff[j0]!, c.seqDataLen[j0]!);
-    const dropsGrew = this.#captureDrops > this.#dropsSeen;
-    this.#dropsSeen = this.#captureDrops;
+    const dropsGrew = this.#captureDrops > st.dropsSeen;
+    st.dropsSeen = this.#captureDrops;
 
     if (st.next < 0 || sc === st.next) {
       this.#accept(st, sc, t, hash);

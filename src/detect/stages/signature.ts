@@ -6,6 +6,7 @@
 // saturated or failing) are counted as unverified — never as good.
 import { keyContentOfBatch, blockMessage } from '../../crypto/signed-frames.ts';
 import { sm3 } from '../../crypto/sm3.ts';
+import type { BatchColumns } from '../../native/index.ts';
 import type { FrameContext, Flag, FrameRef, Stage } from '../stage.ts';
 import type { StreamRegistry } from '../streams.ts';
 
@@ -79,7 +80,7 @@ export class SignatureStage implements Stage {
     }
     if (c.trailerStatus[i] !== 0) {
       this.counters.failed++;
-      flag('signature', 'bad-trailer', { discard: true, detail: { error: ctx.batch.error(i) ?? '' } });
+      flag('signature', 'bad-trailer', { discard: true, detail: { error: trailerError(c, i) } });
       return false;
     }
     const keyId = c.keyId[i]!;
@@ -180,4 +181,21 @@ export class SignatureStage implements Stage {
       st.digests.clear();
     }
   }
+}
+
+/**
+ * Why the decoder refused a trailer, from its columns: batch.error() only describes frames whose decoding failed,
+ * and a bad trailer does not fail the frame. Same checks, same order as the decoder.
+ */
+function trailerError(c: BatchColumns, i: number): string {
+  const avail = c.capLen[i]! - c.trailerOff[i]!;
+  if (avail < 10) return 'truncated: fewer than 10 bytes after Length';
+  const version = c.trailerVersion[i]!;
+  const mode = c.trailerMode[i]!;
+  if (version !== 1) return `unsupported version ${version}`;
+  if (mode < 1 || mode > 3) return `unknown mode ${mode}`;
+  const want = mode === 2 ? 10 : 74;
+  if (c.trailerLen[i] !== want) return `Reserved 2 (${c.trailerLen[i]}) disagrees with mode ${mode}'s block length ${want}`;
+  if (avail < want) return 'truncated: signature cut short';
+  return `bad blockLen ${c.blockLen[i]} for mode ${mode}`;
 }

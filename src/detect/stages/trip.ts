@@ -1,7 +1,9 @@
 // Trip-inducing data (SPEC §2 step 5): per stream, the fundamental phasors of every cycle (sliding full-cycle
 // DFT, src/detect/phasor.ts) against the protection settings — phase overcurrent ANSI 50 (instantaneous
 // pickup), ANSI 51 (inverse time: IEC 60255-151 / IEEE C37.112 curves of src/config/protection.ts, one
-// accumulator per phase) and overvoltage ANSI 59. Trip is an alarm category, not an indicator.
+// accumulator per phase) and overvoltage ANSI 59. 50 and 59 operate once the pickup has held for their
+// definite-time delay (TripSettings.overcurrentDelayS / overvoltageDelayS, whole cycles, at least one).
+// Trip is an alarm category, not an indicator.
 //
 // Plausibility of a trip-level current: with a judge (the faultMatch stage, TripJudge) the event must match
 // a recorded primary fault and be neither an attack model nor a replay; the judge decides one cycle after
@@ -37,15 +39,18 @@ export interface TripOptions {
   /** Plausibility of trip-level events (the faultMatch stage). */
   judge?: TripJudge;
   /**
-   * ANSI 51 settings per stream; undefined turns 51 off for that stream. Default: pickup 0.6 × the 50
-   * pickup (1.5 × In with the default 50 pickup of 2.5 × In), curve IEC-SI, TMS 0.1.
+   * ANSI 51 settings per stream; undefined turns 51 off for that stream. Default (configuredInverseTime):
+   * the stream's configured `protection.inverseTime` (null: off); without one, pickup 0.6 × the 50 pickup
+   * (1.5 × In with the default 50 pickup of 2.5 × In), curve IEC-SI, TMS 0.1.
    */
   inverseTimeOf?: (s: ExpectedStream) => InverseTimeSettings | undefined;
 }
 
 const IEEE_RESET: Partial<Record<Curve, number>> = { 'IEEE-MI': 4.85, 'IEEE-VI': 21.6, 'IEEE-EI': 29.1 };
 
-function defaultInverseTime(s: ExpectedStream): InverseTimeSettings | undefined {
+export function configuredInverseTime(s: ExpectedStream): InverseTimeSettings | undefined {
+  const set = s.protection?.inverseTime;
+  if (set !== undefined) return set ?? undefined;
   const oc = s.protection?.overcurrentA;
   return oc !== undefined && Number.isFinite(oc) ? { pickupA: 0.6 * oc, curve: 'IEC-SI', tms: 0.1 } : undefined;
 }
@@ -60,6 +65,10 @@ interface TripState {
   vRef: Float64Array; // pre-event |V| per voltage channel (slow average over quiet cycles)
   tripping: boolean;
   cycleS: number;
+  need50: number; // cycles at pickup before 50 operates (definite-time delay)
+  need59: number;
+  n50: number; // consecutive cycles at pickup so far
+  n59: number;
   it: InverseTimeSettings | undefined;
   resetR: number; // IEEE reset constant, 0 for IEC/DT
   acc: Float64Array; // 51 accumulator per phase current
@@ -78,7 +87,7 @@ export class TripStage implements CycleListener {
   constructor(registry: StreamRegistry, opts: TripOptions = {}) {
     this.#sag = opts.sagFraction ?? 0.9;
     this.#judge = opts.judge;
-    const itOf = opts.inverseTimeOf ?? defaultInverseTime;
+    const itOf = opts.inverseTimeOf ?? configuredInverseTime;
     this.#state = registry.streams.map((s) => {
       const cfg = s.cfg;
       if (cfg.channels === undefined || cfg.protection === undefined || samplesPerCycle(s) === undefined) return undefined;
@@ -86,6 +95,8 @@ export class TripStage implements CycleListener {
         ['A', 'B', 'C'].map((p) => cfg.channels!.findIndex((c) => c.kind === kind && c.phase === p)).filter((k) => k >= 0);
       const it = itOf(cfg);
       const currents = phase('current');
+      const cycleS = 1 / (cfg.nominalHz ?? 50);
+      const cycles = (delayS: number | undefined): number => Math.max(1, Math.ceil((delayS ?? 0) / cycleS - 1e-9));
       return {
         name: cfg.name,
         settings: cfg.protection,
@@ -93,7 +104,11 @@ export class TripStage implements CycleListener {
         voltages: phase('voltage'),
         vRef: new Float64Array(cfg.channels.length),
         tripping: false,
-        cycleS: 1 / (cfg.nominalHz ?? 50),
+        cycleS,
+        need50: cycles(cfg.protection.overcurrentDelayS),
+        need59: cycles(cfg.protection.overvoltageDelayS),
+        n50: 0,
+        n59: 0,
         it: it !== undefined && it.pickupA > 0 && Number.isFinite(it.pickupA) ? it : undefined,
         resetR: it !== undefined ? (IEEE_RESET[it.curve] ?? 0) : 0,
         acc: new Float64Array(currents.length),
@@ -124,8 +139,12 @@ export class TripStage implements CycleListener {
       vMax = Math.max(vMax, v);
       if (st.vRef[k]! > 0 && v < this.#sag * st.vRef[k]!) sagged = true;
     }
-    const overcurrent = iMax >= st.settings.overcurrentA;
-    const overvoltage = vMax >= st.settings.overvoltageV;
+    const picked50 = iMax >= st.settings.overcurrentA;
+    const picked59 = vMax >= st.settings.overvoltageV;
+    st.n50 = picked50 ? st.n50 + 1 : 0;
+    st.n59 = picked59 ? st.n59 + 1 : 0;
+    const overcurrent = st.n50 >= st.need50;
+    const overvoltage = st.n59 >= st.need59;
     const operated51 = st.it !== undefined && this.#inverseTime(st, p, sagged);
     const judged = this.#judge?.plausibility(index) ?? NO_EVENT;
     if (judged !== PENDING && st.held.length > 0) this.#flushHeld(st, judged, flag);
@@ -140,7 +159,7 @@ export class TripStage implements CycleListener {
       }
     }
     if (overvoltage) flag('trip', 'overvoltage', { detail: { firstFrame, currentA: Math.round(iMax), voltageV: Math.round(vMax) } });
-    st.tripping = overcurrent || overvoltage || operated51;
+    st.tripping = picked50 || picked59 || operated51;
     // The pre-event voltage follows quiet cycles only, so a fault's sag is measured against the level before it.
     if (!st.tripping && !sagged) {
       for (const k of st.voltages) {

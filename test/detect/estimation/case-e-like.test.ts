@@ -1,9 +1,8 @@
-// Case E of state-estimation.md (JuliaGrid, DC IEEE 14-bus) needs JuliaGrid's case14test.m and its default
-// variances, which are not available, so its numbers (r_N ≈ 829.9 / 5186.3) are NOT reproduced here. What is
-// reproduced is its procedure on a 5-bus DC network of our own: noise-free wattmeters at every injection and
-// both ends of every branch, PMU angles at every non-slack bus; one gross wattmeter error and one gross PMU
-// angle (10π); LNR removes them one by one, largest r_N first, and the estimate returns to the DC power-flow
-// angles. The oracle is independent of src/: Ω and the power flow are computed here by Gauss–Jordan inversion.
+// The procedure of Case E (state-estimation.md) on a small 5-bus DC network of our own, with an oracle independent
+// of src/ (Ω and the power flow by Gauss–Jordan inversion): noise-free wattmeters at every injection and both ends
+// of every branch, PMU angles at every non-slack bus; one gross wattmeter error and one gross PMU angle (10π); LNR
+// removes them one by one, largest r_N first, and the estimate returns to the DC power-flow angles. JuliaGrid's
+// own 14-bus numbers are checked in case-e.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LinearWls, badDataAnalysis } from '../../../src/detect/estimation/wls.ts';
