@@ -44,7 +44,8 @@ export interface ApplianceOptions {
   rate?: RateOptions;
   /** Live: the process-bus interface. */
   iface?: string;
-  demo?: { mus: number; scenarioSeconds: number; keysDir: string };
+  /** inProcess: replay inside this process even where a veth pair could be made. */
+  demo?: { mus: number; scenarioSeconds: number; keysDir: string; inProcess?: boolean };
   stateDir: string;
   /** The configuration file it was started from: engineers may replace it through the API (applied at restart). */
   configFile?: string;
@@ -255,7 +256,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
         store.event('demo-scenario', `demo scenario ${name}`);
       },
     };
-    if (canCreateTestbed()) {
+    if (o.demo?.inProcess !== true && canCreateTestbed()) {
       const bed = createTestbed('demo');
       stoppers.push(() => bed.cleanup());
       captureIface = bed.hostIf;
@@ -270,7 +271,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       const replay = new InProcessReplay(demo, (b) => onBatch(b, false));
       sources.push(() => replay.stop());
       replay.start();
-      o.log('embedded demo: this process may not create network namespaces (not root, or no iproute2), so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised');
+      o.log(o.demo?.inProcess === true
+        ? 'embedded demo: --in-process, so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised'
+        : 'embedded demo: this process may not create network namespaces (not root, or no iproute2), so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised');
     }
   }
 

@@ -33,6 +33,8 @@ removes; the API and the panel listen on http://127.0.0.1:8080; state under ~/.l
   --state-dir DIR   database, tokens and keys (demo default ~/.local/state/svde-demo)
   --mus N           merging units in the demo (default 8)
   --scenario-seconds N  seconds per demo scenario (default 10)
+  --in-process      demo: replay the bay inside this process instead of over a veth pair (what the demo does
+                    by itself where network namespaces are not allowed); live capture is then not exercised
   --json            one JSON report per second on stdout instead of text
   --duration T      stop after T (e.g. 30s, 2m); default: run until SIGINT/SIGTERM
 `;
@@ -64,6 +66,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     'scenario-seconds': { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
     duration: { type: 'string' },
+    'in-process': { type: 'boolean', default: false },
   });
   if ('exit' in parsed) return parsed.exit;
   const values = parsed.values;
@@ -90,7 +93,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (values.config !== undefined) opts = configuredOptions(values.config, values.iface, listen, values['state-dir'], log);
     else if (values.iface !== undefined) opts = bareLiveOptions(values.iface, values.scl, listen, values['state-dir'], log);
     else {
-      opts = await demoOptions(mus, scenarioSeconds, listen, values['state-dir'], log);
+      opts = await demoOptions(mus, scenarioSeconds, values['in-process'], listen, values['state-dir'], log);
       // The demo prints an operator token for this run (older demo tokens are revoked first).
       const tokens = TokenStore.open(opts.http.tokensFile);
       for (const t of tokens.list()) if (t.name === 'demo-operator') tokens.revoke(t.id);
@@ -164,7 +167,7 @@ function stateFiles(stateDir: string): Pick<ApplianceOptions, 'storage'> & { tok
   };
 }
 
-async function demoOptions(mus: number, scenarioSeconds: number, listen: { host: string; port: number } | undefined, stateArg: string | undefined, log: (l: string) => void): Promise<ApplianceOptions> {
+async function demoOptions(mus: number, scenarioSeconds: number, inProcess: boolean, listen: { host: string; port: number } | undefined, stateArg: string | undefined, log: (l: string) => void): Promise<ApplianceOptions> {
   const stateDir = demoStateDir(stateArg);
   const f = stateFiles(stateDir);
   const bay = await demoBayStreams(mus, f.keysDir);
@@ -172,7 +175,7 @@ async function demoOptions(mus: number, scenarioSeconds: number, listen: { host:
     mode: 'demo',
     streams: bay.streams,
     signed: bay.signed,
-    demo: { mus, scenarioSeconds, keysDir: path.join(stateDir, 'sim-keys') },
+    demo: { mus, scenarioSeconds, keysDir: path.join(stateDir, 'sim-keys'), inProcess },
     // The simulated MUs are one process on a shared machine, not hardware, restarted for every scenario: its
     // start-up stalls hold all streams back together for tens of milliseconds. The arrival-timing checks
     // (made for hardware publishers, µs jitter) would report every restart, so the demo leaves them out,

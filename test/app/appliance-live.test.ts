@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import dgram from 'node:dgram';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,6 +82,12 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
       const operator = await token(tokensFile, 'operator');
       const master = await token(tokensFile, 'master');
       const engineer = await token(tokensFile, 'engineer');
+      // A syslog collector (RFC 5424 over UDP) that the appliance sends its alarms to.
+      const collector = dgram.createSocket('udp4');
+      const syslogLines: string[] = [];
+      collector.on('message', (m) => syslogLines.push(m.toString('utf8')));
+      await new Promise<void>((r) => collector.bind(0, '127.0.0.1', r));
+      collector.unref(); // never the reason the test process stays alive
       writeFileSync(path.join(dir, 'svde.json'), JSON.stringify({
         version: 1,
         scl: 'bay.scd',
@@ -89,6 +96,7 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
           iface: bed.hostIf,
           stateDir: 'state',
           http: { host: '127.0.0.1', port: 0, tls: { cert: 'server.pem', key: 'server.key', clientCa: 'ca.pem' }, tokens: 'tokens.json' },
+          syslog: { host: '127.0.0.1', port: collector.address().port, transport: 'udp' },
         },
       }));
       const app = await startRun(['--config', path.join(dir, 'svde.json'), '--json']);
@@ -110,6 +118,9 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
           return items.length > 0 ? items : undefined;
         }, 'a MAC alarm over TLS', 30_000);
         assert.equal((await request(`${app.url}/api/v1/status`, { token: viewer }).then((r) => r.body as { nu: number })).nu, 1);
+        // The same alarm reached the syslog collector as an RFC 5424 message: <PRI>1 TIMESTAMP HOST svde …
+        const line = await eventually(async () => syslogLines.find((l) => l.includes('unknown-source')), 'the alarm on syslog', 10_000);
+        assert.match(line, /^<\d{1,3}>1 \d{4}-\d{2}-\d{2}T\S+ \S+ svde \S+ \S+ /);
         // Roles: a viewer may not acknowledge, an operator may.
         assert.equal((await request(`${app.url}/api/v1/alarms/${alarms[0]!.id}/ack`, { token: viewer, method: 'POST' })).status, 403);
         assert.equal((await request(`${app.url}/api/v1/alarms/${alarms[0]!.id}/ack`, { token: operator, method: 'POST' })).status, 200);
@@ -168,7 +179,11 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
         assert.equal(evItems.length, 1);
         assert.match(evItems[0]!.message, /changed by test-engineer/);
       } finally {
-        assert.equal(await app.stop('SIGTERM'), 0, app.stderr());
+        try {
+          assert.equal(await app.stop('SIGTERM'), 0, app.stderr());
+        } finally {
+          collector.close();
+        }
       }
     } finally {
       bed.cleanup();
