@@ -148,6 +148,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   const syslog = o.syslog !== undefined ? new SyslogSender(o.syslog) : undefined;
   if (syslog !== undefined) stoppers.push(() => syslog.close());
   const storeIds = new Map<number, number>();
+  // The newest alarm of each indicator by its store id (the id the API serves); detection numbers its
+  // episodes on its own, and those numbers restart with the process.
+  const lastStoreAlarm = new Map<string, number>();
   // When each alarm was raised (wall time), for the MTTD/MTTR of the risk report; bounded.
   const raisedAt = new Map<number, bigint>();
   const open = new Map<number, Alarm>();
@@ -177,6 +180,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     onAlarm(a: Alarm) {
       const id = store.alarmRaised(a);
       storeIds.set(a.id, id);
+      lastStoreAlarm.set(a.indicator, id);
       raisedAt.set(id, realtimeNs());
       if (raisedAt.size > 20_000) raisedAt.delete(raisedAt.keys().next().value!);
       open.set(a.id, a);
@@ -203,6 +207,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     const r = recovered.indicators[id];
     if (r === undefined) continue;
     restored[id] = { count: r.count, latched: r.unacknowledged > 0 };
+    if (r.lastUnacknowledgedId !== null) lastStoreAlarm.set(id, r.lastUnacknowledgedId);
     waiting += r.unacknowledged;
   }
   detection.pipeline.board.restore(restored);
@@ -305,6 +310,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     version: VERSION,
     store,
     board: () => detection.pipeline.board,
+    lastAlarmId: (indicator) => lastStoreAlarm.get(indicator) ?? null,
     configured: o.streams,
     monitorReport: () => lastReport,
     scenario: () => scenario,

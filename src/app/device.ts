@@ -23,6 +23,8 @@ export interface DeviceDeps {
   version: string;
   store: DeviceStore;
   board: () => IndicatorBoard;
+  /** Store id of the indicator's newest alarm (the board's ids are detection's own). */
+  lastAlarmId: (indicator: IndicatorId) => number | null;
   configured: readonly ExpectedStream[];
   monitorReport: () => MonitorReport | undefined;
   scenario: () => string | null;
@@ -80,7 +82,7 @@ export class Device implements DeviceView {
     const indicators = {} as Record<IndicatorId, IndicatorView>;
     for (const id of INDICATORS) {
       const s = board[id];
-      indicators[id] = { id, grade: GRADE[id], active: s.active, latched: s.latched, count: s.count, lastAlarmId: s.lastAlarmId ?? null };
+      indicators[id] = { id, grade: GRADE[id], active: s.active, latched: s.latched, count: s.count, lastAlarmId: this.#d.lastAlarmId(id) };
     }
     const h = this.health();
     const degraded = {

@@ -17,7 +17,7 @@ interface AlarmRecord {
   id: number; indicator: string; reason: string; stream: string; grade: number; ended: boolean; acknowledged: { by: string } | null;
   evidence: { frames: number; complete: boolean } | null; detail: Record<string, unknown> | null;
 }
-interface Status { nu: number; led: string; indicators: Record<string, { active: boolean; latched: boolean; count: number; grade: number }> }
+interface Status { nu: number; led: string; indicators: Record<string, { active: boolean; latched: boolean; count: number; grade: number; lastAlarmId: number | null }> }
 interface Page { items: AlarmRecord[]; total: number; next: string | null }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-app-'));
@@ -53,6 +53,10 @@ describe('svde run — the embedded demo as a device', { skip: !canCreateTestbed
         return p.body.items.find((a) => a.reason === 'interleaved-counter' && a.stream.startsWith('MU1'));
       }, 'the injection alarm', 60_000);
       assert.equal(alarm.grade, 2);
+      // The status names each indicator's newest alarm by the id the API serves it under.
+      const last = (await getJson<{ indicators: Record<string, { lastAlarmId: number | null }> }>(`${app.url}/api/v1/status`)).body.indicators['logic']!.lastAlarmId;
+      assert.ok(last !== null && last >= alarm.id, `lastAlarmId ${last}`);
+      assert.equal((await getJson<AlarmRecord>(`${app.url}/api/v1/alarms/${last}`)).body.indicator, 'logic');
       const nu = await getJson<{ nu: number }>(`${app.url}/api/v1/status`);
       assert.equal(nu.body.nu, 1);
       const mu2 = await getJson<Page>(`${app.url}/api/v1/alarms?stream=${encodeURIComponent('MU2')}&limit=50`);
@@ -138,6 +142,12 @@ describe('svde run — the embedded demo as a device', { skip: !canCreateTestbed
       assert.equal(st.nu, 1);
       assert.equal(st.led, 'red-steady');
       for (const ind of new Set(waiting.map((r) => r.indicator))) assert.equal(st.indicators[ind]!.latched, true, `${ind} latched after the restart`);
+      // … and each names an alarm of its own kind by its store id (detection's own numbering restarted).
+      for (const ind of new Set(waiting.map((r) => r.indicator))) {
+        const last = st.indicators[ind]!.lastAlarmId;
+        assert.ok(last !== null, `${ind} names its newest alarm after the restart`);
+        assert.equal((await getJson<AlarmRecord>(`${again.url}/api/v1/alarms/${last}`)).body.indicator, ind);
+      }
       for (const [ind, v] of Object.entries(st.indicators)) assert.ok(v.count >= countOf(ind), `${ind}: count ${v.count} restored (≥ ${countOf(ind)} in the store)`);
       // Episodes the kill left open are ended, and say why.
       for (const a of openAtKill) {
