@@ -30,7 +30,7 @@ import type { FrameContext, Stage } from '../src/detect/stage.ts';
 import { SignatureStage, type SignatureVerifier } from '../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { readCaptureFile } from '../src/native/index.ts';
-import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../src/sim/expected.ts';
 import type { GroundTruth } from '../src/sim/truth.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -107,7 +107,7 @@ async function runCase(mode: 'block' | 'frame', which: string, cap: { file: stri
   } else throw new Error(`unknown path ${which}`);
 
   const registry = new StreamRegistry(expectedStreamsOfTruth(cap.truth));
-  const signed = cap.truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+  const signed = signedStreamsOfTruth(cap.truth);
   const clock = new ClockStage();
   const framesPer = mode === 'block' ? B : 1;
   const periodNs = 1e9 / RATE;

@@ -12,7 +12,7 @@ import { loadKeyDir, SoftwareVerifier } from '../src/crypto/software-verifier.ts
 import { offlineStages } from '../src/detect/offline.ts';
 import { Pipeline } from '../src/detect/pipeline.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
-import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../src/sim/expected.ts';
 import type { FrameVerdict } from '../src/detect/types.ts';
 import { monotonicNs, readCaptureFile } from '../src/native/index.ts';
 import type { GroundTruth } from '../src/sim/truth.ts';
@@ -37,7 +37,7 @@ async function sim(scenario: string, args: string[]): Promise<{ file: string; tr
 type Without = 'none' | 'badData' | 'history';
 async function run(file: string, truth: GroundTruth, without: Without = 'none', stream = false): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
-  const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+  const signed = signedStreamsOfTruth(truth);
   const { stages, signature: sig } = offlineStages(registry, {
     signed,
     ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}),

@@ -3,6 +3,7 @@
 import type { ExpectedStream } from '../detect/streams.ts';
 import type { ChannelKind, ChannelPhase } from './channels.ts';
 import type { GroundTruth } from './truth.ts';
+import type { SignedStream } from '../detect/stages/signature.ts';
 
 export function expectedStreamsOfTruth(truth: GroundTruth): ExpectedStream[] {
   return truth.config.streams.map((s) => ({
@@ -22,4 +23,9 @@ export function expectedStreamsOfTruth(truth: GroundTruth): ExpectedStream[] {
     bay: s.bay,
     protection: { overcurrentA: truth.config.protection.overcurrentA, overvoltageV: truth.config.protection.overvoltageV },
   }));
+}
+
+/** The streams the simulator signed, as the signature stage takes them. */
+export function signedStreamsOfTruth(truth: GroundTruth): SignedStream[] {
+  return truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
 }

@@ -699,13 +699,18 @@ export class EvidenceStore implements StoreReader {
     if (q.ended !== undefined) { where.push('ended = ?'); args.push(q.ended ? 1 : 0); key += 'e'; }
     if (q.sinceNs !== undefined) { where.push('last_ts >= ?'); args.push(q.sinceNs); key += 'f'; }
     if (q.untilNs !== undefined) { where.push('first_ts <= ?'); args.push(q.untilNs); key += 't'; }
+    return this.#page('alarms', ALARM_COLS, key, where, args, cursor, limit, (r: AlarmRow) => alarmRecord(r));
+  }
+
+  /** Newest first, keyset-paged by id: the total of the filter, one page, and the cursor of the next. */
+  #page<R, T extends { id: number }>(table: string, cols: string, key: string, where: string[], args: unknown[], cursor: number | null, limit: number, map: (r: R) => T): Page<T> {
     const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const total = Number((this.#stmt(`${key}#n`, `SELECT count(*) AS n FROM alarms ${w}`).get(...args) as { n: bigint }).n);
+    const total = Number((this.#stmt(`${key}#n`, `SELECT count(*) AS n FROM ${table} ${w}`).get(...args) as { n: bigint }).n);
     const pw = cursor === null ? w : where.length > 0 ? `${w} AND id < ?` : 'WHERE id < ?';
     const pargs = cursor === null ? [...args, limit + 1] : [...args, cursor, limit + 1];
-    const rows = this.#stmt(`${key}#${cursor === null ? 'p' : 'c'}`, `SELECT ${ALARM_COLS} FROM alarms ${pw} ORDER BY id DESC LIMIT ?`).all(...pargs) as AlarmRow[];
+    const rows = this.#stmt(`${key}#${cursor === null ? 'p' : 'c'}`, `SELECT ${cols} FROM ${table} ${pw} ORDER BY id DESC LIMIT ?`).all(...pargs) as R[];
     const more = rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map(alarmRecord);
+    const items = (more ? rows.slice(0, limit) : rows).map(map);
     return { items, total, next: more ? encodeCursor(items[items.length - 1]!.id) : null };
   }
 
@@ -730,14 +735,8 @@ export class EvidenceStore implements StoreReader {
     if (q.kind !== undefined) { where.push('kind = ?'); args.push(q.kind); key += 'k'; }
     if (q.sinceNs !== undefined) { where.push('ts >= ?'); args.push(q.sinceNs); key += 'f'; }
     if (q.untilNs !== undefined) { where.push('ts <= ?'); args.push(q.untilNs); key += 't'; }
-    const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const total = Number((this.#stmt(`${key}#n`, `SELECT count(*) AS n FROM events ${w}`).get(...args) as { n: bigint }).n);
-    const pw = cursor === null ? w : where.length > 0 ? `${w} AND id < ?` : 'WHERE id < ?';
-    const pargs = cursor === null ? [...args, limit + 1] : [...args, cursor, limit + 1];
-    const rows = this.#stmt(`${key}#${cursor === null ? 'p' : 'c'}`, `SELECT id, ts, kind, message, detail FROM events ${pw} ORDER BY id DESC LIMIT ?`).all(...pargs) as EventRow[];
-    const more = rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map((r) => ({ id: Number(r.id), tsNs: r.ts.toString(), kind: r.kind, message: r.message, detail: parseDetail(r.detail) }));
-    return { items, total, next: more ? encodeCursor(items[items.length - 1]!.id) : null };
+    return this.#page('events', 'id, ts, kind, message, detail', key, where, args, cursor, limit,
+      (r: EventRow) => ({ id: Number(r.id), tsNs: r.ts.toString(), kind: r.kind, message: r.message, detail: parseDetail(r.detail) }));
   }
 
   evidenceFrames(alarmId: number): EvidenceFrame[] {

@@ -17,7 +17,7 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { FrameVerdict } from '../../src/detect/types.ts';
-import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { simulate } from '../detect/helpers.ts';
 
 describe('SM2 verification through the chip emulator', () => {
@@ -35,7 +35,7 @@ describe('SM2 verification through the chip emulator', () => {
       const keys = loadKeyDir(`${file}.keys`);
       const v = await ChipVerifier.create(driver, keys, { fallback, software: new SoftwareVerifier(keys), priorityStreams: new Set(['MU1']) });
       const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
-      const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+      const signed = signedStreamsOfTruth(truth);
       const sig = new SignatureStage(registry, signed, v);
       const verdicts: FrameVerdict[] = [];
       const p = new Pipeline({ registry, stages: [sig], onVerdict: (x) => verdicts.push(x) });

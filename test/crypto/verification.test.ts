@@ -21,7 +21,7 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { FrameVerdict } from '../../src/detect/types.ts';
-import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
 import { simulate } from '../detect/helpers.ts';
 
@@ -69,7 +69,7 @@ describe('startVerification', () => {
   async function run(v: Verification, during?: (frames: number) => Promise<void>): Promise<{ sig: SignatureStage; verdicts: FrameVerdict[]; frames: number }> {
     const { file, truth } = capture;
     const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
-    const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+    const signed = signedStreamsOfTruth(truth);
     const sig = new SignatureStage(registry, signed, v.verifier);
     const verdicts: FrameVerdict[] = [];
     const p = new Pipeline({ registry, stages: [sig], onVerdict: (x) => verdicts.push(x) });

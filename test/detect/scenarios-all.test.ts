@@ -23,7 +23,7 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { Alarm, FrameVerdict } from '../../src/detect/types.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
-import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { SCENARIOS } from '../../src/sim/scenarios.ts';
 import type { GroundTruth, MaliciousFrame } from '../../src/sim/truth.ts';
 import { svde } from '../helpers/repo.ts';
@@ -62,7 +62,7 @@ async function runScenario(dir: string, scenario: string): Promise<Run> {
   assert.equal(r.code, 0, r.stderr);
   const truth = JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth;
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
-  const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+  const signed = signedStreamsOfTruth(truth);
   const { stages, signature } = offlineStages(registry, { signed, ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}) });
   const verdicts: FrameVerdict[] = [];
   const alarms: Alarm[] = [];

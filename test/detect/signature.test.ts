@@ -17,6 +17,7 @@ import { SignatureStage, type SignatureVerifier } from '../../src/detect/stages/
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { FrameVerdict } from '../../src/detect/types.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
+import { signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { readEncodedTrailer } from '../../src/sv/encode.ts';
 import { evaluate, expectedStreams, simulate } from './helpers.ts';
 
@@ -51,7 +52,7 @@ const trailerOf = (r: PcapRecord): { mode: number; keyId: number; secCnt: number
 
 async function analyse(file: string, truth: GroundTruth, verifier: SignatureVerifier): Promise<{ verdicts: FrameVerdict[]; sig: SignatureStage }> {
   const registry = new StreamRegistry(expectedStreams(truth));
-  const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+  const signed = signedStreamsOfTruth(truth);
   const sig = new SignatureStage(registry, signed, verifier);
   const verdicts: FrameVerdict[] = [];
   const p = new Pipeline({ registry, stages: [new MacStage(), sig, new LogicStage(registry)], onVerdict: (v) => verdicts.push(v) });
@@ -126,7 +127,7 @@ describe('signature stage', () => {
   it('replay scenario, signed (block:80): every re-sent frame is logic/replay (its secCnt does not increase), blocks still verify', async () => {
     const { file, truth } = await simulate(dir, 'replay', ['--mus', '2', '--duration', '2s', '--sign', 'block:80']);
     const registry = new StreamRegistry(expectedStreams(truth));
-    const signed = truth.config.streams.filter((s) => s.signed !== null).map((s) => ({ stream: s.name, keyId: s.signed!.keyId }));
+    const signed = signedStreamsOfTruth(truth);
     const sig = new SignatureStage(registry, signed, new SoftwareVerifier(loadKeyDir(`${file}.keys`)));
     const verdicts: FrameVerdict[] = [];
     const p = new Pipeline({ registry, stages: [sig], onVerdict: (v) => verdicts.push(v) });
