@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { StatusView } from '../src/app/device-view.ts';
+import type { StatusView } from '../src/model/device.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +38,7 @@ async function serve(): Promise<void> {
   const { buildApi } = await import('../src/api/server.ts');
   const { TokenStore } = await import('../src/api/tokens.ts');
   const { FakeDevice, FakeEvidence } = await import('../test/api/fixtures/device.ts');
-  const { gradeOf, INDICATORS } = await import('../src/detect/types.ts');
+  const { gradeOf, INDICATORS } = await import('../src/model/indicators.ts');
   const dir = mkdtempSync(path.join(tmpdir(), 'svde-bench-api-'));
   const store = new EvidenceStore({ path: path.join(dir, 'svde.db'), retentionEveryMs: 0, limitBytes: 1 << 30 });
   const t0 = BigInt(Date.now()) * 1_000_000n - BigInt(alarmCount) * 1_000_000_000n;

@@ -8,7 +8,7 @@ import { buildSvModel, SvEstimator } from '../src/detect/estimation/sv-model.ts'
 import type { SvStreamSpec } from '../src/detect/estimation/sv-model.ts';
 import { TemporalConsistency } from '../src/detect/estimation/temporal.ts';
 import { StreamPhasors } from '../src/detect/phasor.ts';
-import { LE_4I4U } from '../src/sim/channels.ts';
+import { LE_4I4U } from '../src/model/channels.ts';
 
 const { values: o } = parseArgs({ options: { cycles: { type: 'string', default: '20000' }, runs: { type: 'string', default: '7' } } });
 const cycles = Number(o.cycles); const runs = Number(o.runs);

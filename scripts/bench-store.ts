@@ -24,7 +24,7 @@ import { readCaptureFile } from '../src/native/index.ts';
 import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
 import type { GroundTruth } from '../src/sim/truth.ts';
 import { readFileSync } from 'node:fs';
-import type { Alarm } from '../src/detect/types.ts';
+import type { Alarm } from '../src/model/indicators.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const writer = path.join(repoRoot, 'test/store/fixtures/storm-writer.ts');

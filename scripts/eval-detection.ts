@@ -13,7 +13,7 @@ import { offlineStages } from '../src/detect/offline.ts';
 import { Pipeline } from '../src/detect/pipeline.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../src/sim/expected.ts';
-import type { FrameVerdict } from '../src/detect/types.ts';
+import type { FrameVerdict } from '../src/model/indicators.ts';
 import { monotonicNs, readCaptureFile } from '../src/native/index.ts';
 import type { GroundTruth } from '../src/sim/truth.ts';
 

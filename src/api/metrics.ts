@@ -2,8 +2,8 @@
 // from the DeviceView when Prometheus scrapes (collect()), never pushed from the hot path; only the HTTP
 // counters are updated per request.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { INDICATORS } from '../detect/types.ts';
-import type { ComponentState, DeviceView } from '../app/device-view.ts';
+import { INDICATORS } from '../model/indicators.ts';
+import type { ComponentState, DeviceView } from '../model/device.ts';
 
 const STATES: readonly ComponentState[] = ['ok', 'degraded', 'failed', 'absent'];
 

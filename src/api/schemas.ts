@@ -2,7 +2,7 @@
 // responses (fast-json-stringify drops anything not declared, so nothing internal leaks) and make the
 // OpenAPI document. They mirror src/app/device-view.ts and src/store/types.ts.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { INDICATORS, type AlarmCategory, type IndicatorId } from '../detect/types.ts';
+import { INDICATORS, type AlarmCategory, type IndicatorId } from '../model/indicators.ts';
 
 /** A string enum as `{type: string, enum}` (not anyOf of consts) so a wrong value gets one clear message. */
 function StringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {

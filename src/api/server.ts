@@ -7,8 +7,8 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRep
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
 import { Type, type TSchema } from '@sinclair/typebox';
-import type { DeviceView, LiveEvent } from '../app/device-view.ts';
-import type { AlarmQuery, EventQuery } from '../store/types.ts';
+import type { DeviceView, LiveEvent } from '../model/device.ts';
+import type { AlarmQuery, EventQuery } from '../model/records.ts';
 import { authorize, identify, Sessions, SESSION_COOKIE, parseCookies, PUBLIC, type Access, type Identity, type Principal } from './auth.ts';
 import { ApiError, badRequest, errorHandler, notFound, sendError } from './errors.ts';
 import { createMetrics } from './metrics.ts';

@@ -1,17 +1,16 @@
 // The appliance's read model (DeviceView): what the API, the panel and the LED see. It owns no component;
 // the composition root hands it read functions and the few commands (acknowledge, master estimates) are
 // forwarded to their owners. A 1 s tick refreshes the cached views and pushes live events.
-import { INDICATORS, GRADE, type Alarm, type IndicatorId } from '../detect/types.ts';
+import { INDICATORS, GRADE, type Alarm, type IndicatorId } from '../model/indicators.ts';
 import type { IndicatorBoard } from '../detect/indicators.ts';
-import type { ExpectedStream } from '../detect/streams.ts';
+import type { ExpectedStream } from '../model/streams.ts';
 import type { MonitorReport } from '../capture/stream-monitor.ts';
-import type { AlarmRecord, StoreReader } from '../store/types.ts';
-import type {
-  AckTarget, DeviceView, EstimateView, HealthView, IndicatorView, LedPattern, LiveEvent, MasterEstimateInput,
-  SignedEstimates, StatusView, StreamView, UpstreamResult, WaveformView,
-} from './device-view.ts';
+import type { AlarmRecord, StoreReader } from '../model/records.ts';
+import type { AckTarget, DeviceView, HealthView, IndicatorView, LedPattern, LiveEvent, StatusView, StreamView, WaveformView } from '../model/device.ts';
+import type { EstimateView, MasterEstimateInput, SignedEstimates, UpstreamResult } from '../model/estimates.ts';
 import type { WaveformTap } from './waveforms.ts';
-import { assessRisk, type AlarmTiming, type ApplianceObservation, type RiskReport, type StreamObservation } from '../detect/risk.ts';
+import { assessRisk } from '../detect/risk.ts';
+import { type AlarmTiming, type ApplianceObservation, type RiskReport, type StreamObservation } from '../model/risk.ts';
 
 export interface DeviceStore extends StoreReader {
   /** Resolves once committed; the ids acknowledged. */

@@ -3,8 +3,9 @@
 // phasors are computed only when someone asks (the panel polls a few times a second), never per sample.
 import type { FrameBatch } from '../native/index.ts';
 import { samplesPerCycle } from '../detect/cycles.ts';
-import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
-import type { WaveformView } from './device-view.ts';
+import { StreamRegistry } from '../detect/streams.ts';
+import { type ExpectedStream } from '../model/streams.ts';
+import type { WaveformView } from '../model/device.ts';
 
 const CYCLES = 2;
 

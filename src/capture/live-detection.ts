@@ -4,7 +4,7 @@
 // begins anew — not an attack on its own). What must outlive a restart is kept here: the history library,
 // the fingerprints of recent events and the local estimates of the upstream check.
 import type { FrameBatch } from '../native/index.ts';
-import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../app/device-view.ts';
+import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
 import { Pipeline } from '../detect/pipeline.ts';
 import type { Stage } from '../detect/stage.ts';
 import { LogicStage, type LogicOptions } from '../detect/stages/logic.ts';
@@ -19,9 +19,11 @@ import { FingerprintStore } from '../detect/history/fingerprints.ts';
 import { MemoryFaultLibrary, type FaultLibrary } from '../detect/history/library.ts';
 import { seedEntries } from '../detect/history/seed.ts';
 import { checkMasterEstimate, LocalEstimateLog, type LocalEstimateLogOptions } from '../detect/upstream.ts';
-import { SignatureStage, type SignatureVerifier, type SignedStream } from '../detect/stages/signature.ts';
-import { StreamRegistry, type ExpectedStream } from '../detect/streams.ts';
-import type { Alarm } from '../detect/types.ts';
+import { SignatureStage } from '../detect/stages/signature.ts';
+import { type SignatureVerifier, type SignedStream } from '../model/signature.ts';
+import { StreamRegistry } from '../detect/streams.ts';
+import { type ExpectedStream } from '../model/streams.ts';
+import type { Alarm } from '../model/indicators.ts';
 import type { IndicatorState } from '../detect/indicators.ts';
 
 const RESTART_SILENCE_NS = 300_000_000n;

@@ -11,7 +11,7 @@ import { StreamMonitor } from '../capture/stream-monitor.ts';
 import { ConfigError, loadConfigFile } from '../config/load.ts';
 import { expectedStreams } from '../config/expected.ts';
 import { loadBoardProfile } from '../config/board.ts';
-import type { ExpectedStream } from '../detect/streams.ts';
+import type { ExpectedStream } from '../model/streams.ts';
 import { epochString } from '../sv/asdu-record.ts';
 import { demoBayStreams, sclStreams } from '../app/demo.ts';
 import { startAppliance, type ApplianceOptions } from '../app/appliance.ts';

@@ -7,7 +7,7 @@ import process from 'node:process';
 import { CaptureWriter, formatFromPath } from '../sv/pcap-writer.ts';
 import type { CaptureFormat } from '../sv/pcap-writer.ts';
 import type { VlanTag } from '../sv/types.ts';
-import { CHANNEL_SETS, type ChannelSet } from '../sim/channels.ts';
+import { CHANNEL_SETS, type ChannelSet } from '../model/channels.ts';
 import { importSclFile } from '../scl/import.ts';
 import { DEFAULT_OPTIONS, runSimulation } from '../sim/engine.ts';
 import type { AsyncFrameSink, SimOptions } from '../sim/engine.ts';

@@ -1,6 +1,6 @@
 // From SCL + configuration to the detection engine's expected streams (src/detect/streams.ts). Streams the
 // engine cannot watch by APPID (no address) or rate (no smpRate) are listed with the reason instead.
-import type { ExpectedStream, TripSettings } from '../detect/streams.ts';
+import type { ExpectedStream, TripSettings } from '../model/streams.ts';
 import { samplesPerSecond } from '../scl/import.ts';
 import type { LoadedConfig } from './load.ts';
 import type { EffectiveProtection } from './protection.ts';

@@ -1,6 +1,7 @@
 // Effective protection settings of a stream (global settings, per-stream override, pickups defaulted from
 // nominal values) and the inverse-time characteristics the 51 curve names refer to.
-import type { Curve, ProtectionOverrideSettings, ProtectionSettings } from './schema.ts';
+import type { Curve } from '../model/protection.ts';
+import type { ProtectionOverrideSettings, ProtectionSettings } from './schema.ts';
 
 export interface EffectiveProtection {
   nominalCurrentA: number;

@@ -3,6 +3,7 @@
 // every field and default and must change with this file.
 import { Type } from '@sinclair/typebox';
 import type { Static, TSchema, TUnsafe } from '@sinclair/typebox';
+import { CURVES, type Curve } from '../model/protection.ts';
 
 
 export const MAC_PATTERN = '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$';
@@ -10,11 +11,8 @@ const Mac = Type.String({ pattern: MAC_PATTERN, errorMessage: 'must be a MAC add
 const HexAppId = Type.String({ pattern: '^(0[xX])?[0-9A-Fa-f]{1,4}$', errorMessage: 'must be an APPID in hex as SCL writes it, e.g. "4000" or "0x4000"' });
 const Positive = (def?: number) => Type.Number({ exclusiveMinimum: 0, ...(def !== undefined ? { default: def } : {}) });
 
-const CURVE_LITERALS = [
-  Type.Literal('IEC-SI'), Type.Literal('IEC-VI'), Type.Literal('IEC-EI'), Type.Literal('IEC-LTI'),
-  Type.Literal('IEEE-MI'), Type.Literal('IEEE-VI'), Type.Literal('IEEE-EI'), Type.Literal('DT'),
-];
-export type Curve = Static<(typeof CURVE_LITERALS)[number]>;
+const CURVE_LITERALS = CURVES.map((c) => Type.Literal(c));
+export type { Curve };
 
 const seconds = (def: number) => Type.Number({ minimum: 0, maximum: 3600, default: def });
 const voltage = (delay: number) => Type.Object({

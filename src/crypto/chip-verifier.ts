@@ -4,7 +4,7 @@
 // configurable policy applies: verify in software (reported as degraded) or leave the frames unverified —
 // never pass them as good.
 import { EventEmitter } from 'node:events';
-import type { SignatureVerifier } from '../detect/stages/signature.ts';
+import type { SignatureVerifier } from '../model/signature.ts';
 import type { ChipDriver } from './chip/driver.ts';
 import { bigToBytes, signatureFromRaw, sm2E, sm2Z } from './sm2.ts';
 import type { KeyEntry } from './software-verifier.ts';

@@ -3,7 +3,7 @@
 // tests: the addon (the OpenSSL Node links, ≈ 4× faster) and @noble/curves (portable, no native code).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SignatureVerifier } from '../detect/stages/signature.ts';
+import type { SignatureVerifier } from '../model/signature.ts';
 import { nativeSm2Key, type NativeSm2Key } from '../native/index.ts';
 import { bigToBytes, publicKeyFromPem, signatureFromRaw, sm2E, sm2PreparedKey, sm2VerifyDigestPrepared, sm2Z, SM2_DEFAULT_ID, type Sm2PublicKey } from './sm2.ts';
 

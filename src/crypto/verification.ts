@@ -7,7 +7,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import type { SignatureVerifier } from '../detect/stages/signature.ts';
+import type { SignatureVerifier } from '../model/signature.ts';
 import { ChipVerifier, type FallbackPolicy } from './chip-verifier.ts';
 import { ChipDriver, openSerialTransport, type DriverOptions, type SerialTransportOptions } from './chip/driver.ts';
 import { keyStatus, KeyStore, type KeyMeta, type KeyStatus } from './keystore.ts';

@@ -3,7 +3,7 @@
 // Bounded: at most `maxQueued` verifications wait; one that waited longer than `deadlineMs` is not verified
 // (it rejects, the signature stage counts its frames as unverified — never as good).
 import { Worker } from 'node:worker_threads';
-import type { SignatureVerifier } from '../detect/stages/signature.ts';
+import type { SignatureVerifier } from '../model/signature.ts';
 import { bigToBytes } from './sm2.ts';
 import type { KeyEntry } from './software-verifier.ts';
 

@@ -1,7 +1,7 @@
 // Turns per-frame verdicts into alarms: one alarm per episode of the same category, stream and reason;
 // an episode ends after `holdNs` without a new verdict. Episodes drive the indicator board (raise/clear).
 import type { IndicatorBoard } from './indicators.ts';
-import { gradeOf, type Alarm, type FrameVerdict } from './types.ts';
+import { gradeOf, type Alarm, type FrameVerdict } from '../model/indicators.ts';
 
 export interface AlarmListener {
   onAlarm?(alarm: Alarm): void;

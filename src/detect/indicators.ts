@@ -2,7 +2,7 @@
 // index νn (SPEC §2: νn = 1 while any indicator is raised). "Active" means an episode is still running;
 // "latched" means it was raised and not yet acknowledged. νn follows the latched state. At start the
 // appliance restores latches and counts from the evidence store (restore()), so a restart forgets nothing.
-import { GRADE, INDICATORS, type Alarm, type Grade, type IndicatorId } from './types.ts';
+import { GRADE, INDICATORS, type Alarm, type Grade, type IndicatorId } from '../model/indicators.ts';
 
 export interface IndicatorState {
   active: boolean;

@@ -4,7 +4,7 @@
 // a configuration that applies itself. `observed()` also reports what commissioning reviews (`svde learn`):
 // frames per source MAC, the VLAN tags and destination MACs seen, and counters that repeat (not clean traffic).
 import { STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, type FrameBatch } from '../native/index.ts';
-import type { ExpectedStream } from './streams.ts';
+import type { ExpectedStream } from '../model/streams.ts';
 
 interface Observed {
   appId: number;

@@ -11,7 +11,8 @@ import { FaultMatchStage } from './stages/fault-match.ts';
 import { LogicStage } from './stages/logic.ts';
 import { MacStage } from './stages/mac.ts';
 import { RateStage, type RateOptions } from './stages/rate.ts';
-import { SignatureStage, type SignatureVerifier, type SignedStream } from './stages/signature.ts';
+import { SignatureStage } from './stages/signature.ts';
+import { type SignatureVerifier, type SignedStream } from '../model/signature.ts';
 import { TripStage } from './stages/trip.ts';
 import type { StreamRegistry } from './streams.ts';
 

@@ -30,7 +30,7 @@
 // 0.01 Hz), 0.19 Hz at 47 Hz and 0.08 Hz at 52 Hz (clean single channel, N = 80 or 256).
 // Valid for |f − f0| < f0/2; returns NaN until two cycles are complete or when the magnitude is below
 // `minMagnitude`.
-import type { ChannelDescription } from '../sim/channels.ts';
+import type { ChannelDescription } from '../model/channels.ts';
 
 const tables = new Map<number, { cos: Float64Array; sin: Float64Array }>();
 

@@ -6,7 +6,7 @@ import { AlarmManager, type AlarmListener } from './alarms.ts';
 import { IndicatorBoard } from './indicators.ts';
 import type { Flag, FlagOptions, FrameContext, Stage } from './stage.ts';
 import { macKey, type StreamRegistry } from './streams.ts';
-import type { AlarmCategory, FrameVerdict } from './types.ts';
+import type { AlarmCategory, FrameVerdict } from '../model/indicators.ts';
 
 export interface PipelineOptions {
   registry: StreamRegistry;

@@ -3,71 +3,7 @@
 // factors, a likelihood Lₐ from exploitability, exposure and controls, and Rₐ = Lₐ·Iₐ·Vₐ, all in [0, 1].
 // Levels: high > 0.7, medium 0.3–0.7, low ≤ 0.3. System risk = max Rₐ and the criticality-weighted mean.
 // Pure functions over observations: the composition root gathers the facts, nothing here reads state.
-
-export type RiskLevel = 'high' | 'medium' | 'low';
-
-export interface StreamObservation {
-  asset: string;
-  /** Protection streams trip breakers: their loss or forgery matters most. */
-  role: 'protection' | 'metering';
-  observed: boolean;
-  signed: boolean;
-  /** Frames of the window whose signature failed or was missing, and frames seen. */
-  signatureFailures: number;
-  frames: number;
-  /** 802.1Q priority of the frames seen; null when untagged. */
-  vlanPriority: number | null;
-  /** Accepted source MACs are configured (not "accept any"). */
-  acceptListed: boolean;
-  /** confRev/datSet/svID/noASDU disagree with SCL (config-mismatch alarms). */
-  configDrift: boolean;
-  simulateSeen: boolean;
-  /** Attack-indicator alarms on this stream in the window (every grade). */
-  alarms: number;
-}
-
-export interface ApplianceObservation {
-  asset: string;
-  apiTls: boolean;
-  mutualTls: boolean;
-  tokensConfigured: boolean;
-  chip: 'ok' | 'degraded' | 'failed' | 'absent';
-  storage: 'ok' | 'degraded' | 'failed' | 'absent';
-  capture: 'ok' | 'degraded' | 'failed' | 'absent';
-}
-
-export interface RiskFactor {
-  name: string;
-  weight: number;
-  /** sₐ,ᵢ ∈ [0, 1]. */
-  score: number;
-}
-
-export interface AssetRisk {
-  asset: string;
-  kind: 'stream' | 'appliance';
-  impact: number;
-  vulnerability: number;
-  likelihood: number;
-  risk: number;
-  level: RiskLevel;
-  factors: RiskFactor[];
-}
-
-export interface RiskMetrics {
-  /** Mean time to detect: detection delay from the first offending frame's capture to the alarm, ms. */
-  mttdMs: number | null;
-  /** Mean time to respond: from the alarm to its acknowledgement, ms (acknowledged alarms only). */
-  mttrMs: number | null;
-  /** Acknowledged alarms / all alarms of the window. */
-  resolvedShare: number | null;
-}
-
-export interface RiskReport {
-  assets: AssetRisk[];
-  system: { max: number; weightedMean: number; level: RiskLevel };
-  metrics: RiskMetrics;
-}
+import type { AlarmTiming, ApplianceObservation, AssetRisk, RiskFactor, RiskLevel, RiskMetrics, RiskReport, StreamObservation } from '../model/risk.ts';
 
 export function levelOf(r: number): RiskLevel {
   return r > 0.7 ? 'high' : r > 0.3 ? 'medium' : 'low';
@@ -137,13 +73,6 @@ export function applianceRisk(o: ApplianceObservation): AssetRisk {
   const likelihood = clamp01(0.3 + 0.7 * vulnerability);
   const risk = likelihood * impact * vulnerability;
   return { asset: o.asset, kind: 'appliance', impact, vulnerability, likelihood, risk, level: levelOf(risk), factors };
-}
-
-export interface AlarmTiming {
-  /** Capture time of the first offending frame and the wall time the alarm was raised, ns. */
-  firstTsNs: bigint;
-  raisedNs: bigint;
-  acknowledgedNs: bigint | null;
 }
 
 export function riskMetrics(alarms: readonly AlarmTiming[]): RiskMetrics {

@@ -2,7 +2,7 @@
 // the batch columns (no per-frame allocation on the normal path) and reports suspicion through `flag`.
 import type { BatchColumns, FrameBatch } from '../native/index.ts';
 import type { StreamEntry } from './streams.ts';
-import type { AlarmCategory } from './types.ts';
+import type { AlarmCategory } from '../model/indicators.ts';
 
 /** One frame under inspection; the pipeline reuses a single instance. */
 export interface FrameContext {

@@ -15,9 +15,9 @@
 // because the master's estimate of the same window comes from the same samples by its own method, so the
 // two differ by method, not by independent noise), k = 4 by default.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../app/device-view.ts';
+import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
 import type { CycleEstimate } from './stages/bad-data.ts';
-import type { FrameVerdict } from './types.ts';
+import type { FrameVerdict } from '../model/indicators.ts';
 
 export interface LocalEstimateLogOptions {
   windowMs?: number;

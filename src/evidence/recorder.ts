@@ -6,9 +6,10 @@
 // Alarm storms: a segment is written to the store once, however many alarms link it; at most `maxActive`
 // recordings are followed at a time (further alarms get their pre-trigger part only, and an event says so).
 import type { FrameBatch } from '../native/index.ts';
-import type { Alarm } from '../detect/types.ts';
-import type { ExpectedStream, StreamRegistry } from '../detect/streams.ts';
-import type { EvidenceStreamInfo } from '../store/types.ts';
+import type { Alarm } from '../model/indicators.ts';
+import type { ExpectedStream } from '../model/streams.ts';
+import type { StreamRegistry } from '../detect/streams.ts';
+import type { EvidenceStreamInfo } from '../model/records.ts';
 import type { EvidenceChunkRef } from '../store/store.ts';
 import { PreTriggerRing, type RingStats, type Segment } from './ring.ts';
 

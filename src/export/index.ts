@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readCaptureFile } from '../native/index.ts';
-import type { AlarmRecord, EvidenceFrame, EvidenceStreamInfo, StoreReader } from '../store/types.ts';
+import type { AlarmRecord, EvidenceFrame, EvidenceStreamInfo, StoreReader } from '../model/records.ts';
 import { buildComtrade, type ComtradeChannel, type ComtradeFormat, type ComtradeSample } from './comtrade.ts';
 import { pcapBytes } from './pcap.ts';
-import type { ExpectedStream } from '../detect/streams.ts';
+import type { ExpectedStream } from '../model/streams.ts';
 import { streamInfoOf } from '../evidence/recorder.ts';
 
 export class ExportError extends Error {

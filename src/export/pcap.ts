@@ -1,6 +1,6 @@
 // Evidence frames → a classic pcap file in memory (nanosecond magic 0xa1b23c4d, Ethernet), which
 // Wireshark/tshark open as is. Same record layout as src/sv/pcap-writer.ts, which writes to a file.
-import type { EvidenceFrame } from '../store/types.ts';
+import type { EvidenceFrame } from '../model/records.ts';
 
 const PCAP_MAGIC_NS = 0xa1b23c4d;
 const NS = 1_000_000_000n;

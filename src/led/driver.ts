@@ -3,7 +3,7 @@
 // runs on; a GPIO error marks the LED 'failed' (shown on the panel and the API) and never throws upward.
 import { createRequire } from 'node:module';
 import type { BinaryValue, Gpio as GpioLine } from 'onoff';
-import type { DeviceView, HealthView, LedPattern, LiveEvent } from '../app/device-view.ts';
+import type { DeviceView, HealthView, LedPattern, LiveEvent } from '../model/device.ts';
 import type { BoardProfile, RelayMode } from '../config/board.ts';
 import { framesOf, ledPatternOf, relayClosedOf, type LedFrame, type LedStatus } from './pattern.ts';
 

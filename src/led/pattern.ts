@@ -1,6 +1,6 @@
 // What the front-panel LEDs and the alarm relay show, as pure functions of the device status (tested
 // without hardware). The driver (driver.ts) only plays the frames computed here.
-import type { LedPattern, StatusView } from '../app/device-view.ts';
+import type { LedPattern, StatusView } from '../model/device.ts';
 import type { RelayMode } from '../config/board.ts';
 
 export type LedStatus = Pick<StatusView, 'nu' | 'indicators' | 'degraded'>;

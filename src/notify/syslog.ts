@@ -5,9 +5,9 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, isIPv6, type Socket } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import type { DeviceView, LiveEvent } from '../app/device-view.ts';
-import type { Grade } from '../detect/types.ts';
-import type { AlarmRecord } from '../store/types.ts';
+import type { DeviceView, LiveEvent } from '../model/device.ts';
+import type { Grade } from '../model/indicators.ts';
+import type { AlarmRecord } from '../model/records.ts';
 
 /** RFC 5424 §6.2.1 severities. */
 export const SEVERITY = { emergency: 0, alert: 1, critical: 2, error: 3, warning: 4, notice: 5, informational: 6, debug: 7 } as const;

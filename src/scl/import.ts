@@ -1,7 +1,7 @@
 // SCL (IEC 61850-6) import: SampledValueControl blocks + Communication/SMV addresses → stream table.
 // Real files are messy, so everything sound is imported and everything else becomes a precise warning
 // (code, XPath-like path, line). Only a file that is not readable SCL at all throws (SclParseError).
-import type { ChannelDescription, ChannelKind, ChannelPhase, ChannelSet } from '../sim/channels.ts';
+import type { ChannelDescription, ChannelKind, ChannelPhase, ChannelSet } from '../model/channels.ts';
 import { DEFAULT_XML_LIMITS, kid, kids, readSclXml } from './xml.ts';
 import type { XmlElement, XmlLimits } from './xml.ts';
 import { SMP_MOD_CODE } from './model.ts';

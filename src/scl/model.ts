@@ -1,7 +1,7 @@
 // The stream table SCL import produces: one entry per SampledValueControl, with its address from
 // Communication/SMV, its dataset resolved to leaf types and scaling, and a ChannelSet for the simulator and
 // detection. Also the JSON shape of `svde scl`.
-import type { ChannelSet } from '../sim/channels.ts';
+import type { ChannelSet } from '../model/channels.ts';
 
 export type SclEdition = '2003' | '2007A' | '2007B' | '2007B4';
 

@@ -2,8 +2,8 @@
 // plan, then merges the MUs' frames in time order into a sink (pcap/pcapng writer or the live sender).
 // Scenarios see every genuine frame before it is written and may pass it, modify it, drop it, or
 // schedule extra frames (injected, replayed, flooded); every such frame carries its ground-truth label.
-import { CHANNEL_SETS, LE_4I4U } from './channels.ts';
-import type { ChannelSet } from './channels.ts';
+import { CHANNEL_SETS, LE_4I4U } from '../model/channels.ts';
+import type { ChannelSet } from '../model/channels.ts';
 import { DEFAULT_BAY, BaySignal } from './waveforms.ts';
 import type { BayParams } from './waveforms.ts';
 import { MergingUnit } from './merging-unit.ts';

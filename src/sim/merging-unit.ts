@@ -6,8 +6,8 @@ import type { FrameLayout, SvAsdu, SvFrame, VlanTag } from '../sv/types.ts';
 import { FrameSigner } from '../crypto/signed-frames.ts';
 import type { SignMode } from '../crypto/signed-frames.ts';
 import type { Sm2KeyPair } from '../crypto/sm2.ts';
-import type { ChannelSet } from './channels.ts';
-import { QUALITY } from './channels.ts';
+import type { ChannelSet } from '../model/channels.ts';
+import { QUALITY } from '../model/channels.ts';
 import type { BaySignal } from './waveforms.ts';
 import { Rng } from './rng.ts';
 

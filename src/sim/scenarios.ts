@@ -5,7 +5,7 @@ import { encodeFrame, patchSeqData, patchU32, readI32, setSimulateBit } from '..
 import type { SvFrame } from '../sv/types.ts';
 import { deriveKeyPair, signatureToRaw, sm2Sign } from '../crypto/sm2.ts';
 import { keyContent } from '../crypto/signed-frames.ts';
-import type { ChannelKind, ChannelPhase } from './channels.ts';
+import type { ChannelKind, ChannelPhase } from '../model/channels.ts';
 import type { MergingUnit, ProducedFrame } from './merging-unit.ts';
 import type { Scenario, SimContext, SimPlan } from './engine.ts';
 import type { FaultEvent } from './waveforms.ts';

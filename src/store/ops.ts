@@ -1,9 +1,9 @@
 // The queued writes of the evidence store and how one is applied: shared by the in-process writer and the
 // writer thread (src/store/writer-worker.ts), which each hold their own connection.
 import type { BetterSqlite3 } from 'better-sqlite3';
-import type { Alarm, AlarmCategory, IndicatorId } from '../detect/types.ts';
-import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../app/device-view.ts';
-import type { CounterSample } from './types.ts';
+import type { Alarm, AlarmCategory, IndicatorId } from '../model/indicators.ts';
+import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
+import type { CounterSample } from '../model/records.ts';
 
 /** A chunk of evidence frames written to the store (shared by the alarms that link it). */
 export interface EvidenceChunkRef {

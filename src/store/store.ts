@@ -14,8 +14,8 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { BetterSqlite3 } from 'better-sqlite3';
-import type { Alarm, AlarmCategory, Grade } from '../detect/types.ts';
-import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../app/device-view.ts';
+import type { Alarm, AlarmCategory, Grade } from '../model/indicators.ts';
+import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
 import { APPLICATION_ID, SCHEMA_VERSION, migrate } from './schema.ts';
 import { Retention, fileBytes, type RetentionReport } from './retention.ts';
 import {
@@ -25,7 +25,7 @@ import {
 import {
   COUNTERS_LIMIT, type AlarmQuery, type AlarmRecord, type CounterPage, type CounterSample, type EventQuery, type EventRecord,
   type EvidenceFrame, type EvidenceStreamInfo, type Page, type StoreHealth, type StoreReader,
-} from './types.ts';
+} from '../model/records.ts';
 
 const REQUIRED_TABLES = ['alarms', 'events', 'counters', 'chunks', 'alarm_chunks', 'streams', 'local_estimates', 'master_estimates', 'library'];
 

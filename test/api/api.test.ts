@@ -2,8 +2,8 @@
 // centre rely on, roles, precise validation errors, paging, evidence downloads, SSE, metrics, OpenAPI, limits.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { INDICATORS } from '../../src/detect/types.ts';
-import type { AlarmRecord, Page } from '../../src/store/types.ts';
+import { INDICATORS } from '../../src/model/indicators.ts';
+import type { AlarmRecord, Page } from '../../src/model/records.ts';
 import { FakeDevice } from './fixtures/device.ts';
 import { startApi, type ErrorJson, type Harness } from './harness.ts';
 

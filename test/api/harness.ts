@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi, type ApiOptions } from '../../src/api/server.ts';
 import { TokenStore, type Role } from '../../src/api/tokens.ts';
-import type { StoreReader } from '../../src/store/types.ts';
+import type { StoreReader } from '../../src/model/records.ts';
 import { FakeDevice, FakeEvidence, type MemoryStore } from './fixtures/device.ts';
 
 export interface Harness<S extends StoreReader = MemoryStore> {

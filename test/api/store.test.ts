@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EvidenceExporter } from '../../src/api/server.ts';
-import type { Alarm, AlarmCategory } from '../../src/detect/types.ts';
-import { gradeOf } from '../../src/detect/types.ts';
+import type { Alarm, AlarmCategory } from '../../src/model/indicators.ts';
+import { gradeOf } from '../../src/model/indicators.ts';
 import { exportComtrade, exportPcap } from '../../src/export/index.ts';
 import { encodeFrame } from '../../src/sv/encode.ts';
 import { EvidenceStore } from '../../src/store/store.ts';
-import type { AlarmRecord, EvidenceFrame, Page } from '../../src/store/types.ts';
+import type { AlarmRecord, EvidenceFrame, Page } from '../../src/model/records.ts';
 import { FakeDevice } from './fixtures/device.ts';
 import { startApi, type Harness } from './harness.ts';
 

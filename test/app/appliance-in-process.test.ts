@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { AlarmRecord } from '../../src/store/types.ts';
+import type { AlarmRecord } from '../../src/model/records.ts';
 import { eventually, startRun } from '../helpers/appliance.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-app-inproc-'));

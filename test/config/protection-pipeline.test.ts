@@ -12,7 +12,7 @@ import { PhasorStage } from '../../src/detect/cycles.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { TripStage } from '../../src/detect/stages/trip.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import { encodeFrame } from '../../src/sv/encode.ts';
 import { CaptureWriter } from '../../src/sv/pcap-writer.ts';

@@ -16,7 +16,7 @@ import { deriveKeyPair, signatureToRaw, sm2Sign } from '../../src/crypto/sm2.ts'
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { simulate } from '../detect/helpers.ts';
 

@@ -20,7 +20,7 @@ import { readCaptureFile } from '../../src/native/index.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
 import { simulate } from '../detect/helpers.ts';

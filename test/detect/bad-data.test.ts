@@ -12,7 +12,7 @@ import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { MacStage } from '../../src/detect/stages/mac.ts';
 import { TripStage } from '../../src/detect/stages/trip.ts';
 import type { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
 import { evaluate, runPipeline, simulate } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import { readCaptureFile } from '../../src/native/index.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import type { Stage } from '../../src/detect/stage.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { Alarm, FrameVerdict } from '../../src/detect/types.ts';
+import type { Alarm, FrameVerdict } from '../../src/model/indicators.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
 import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { svde } from '../helpers/repo.ts';

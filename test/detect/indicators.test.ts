@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AlarmManager } from '../../src/detect/alarms.ts';
 import { IndicatorBoard } from '../../src/detect/indicators.ts';
-import { INDICATORS, type FrameVerdict } from '../../src/detect/types.ts';
+import { INDICATORS, type FrameVerdict } from '../../src/model/indicators.ts';
 
 const v = (frame: number, ms: number, indicator: FrameVerdict['indicator'] = 'logic', reason = 'gap'): FrameVerdict => ({
   frame,

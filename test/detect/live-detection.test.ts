@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LiveDetection } from '../../src/capture/live-detection.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
-import type { Alarm } from '../../src/detect/types.ts';
+import type { Alarm } from '../../src/model/indicators.ts';
 import { expectedStreams, simulate } from './helpers.ts';
 
 describe('live detection with every stage', () => {

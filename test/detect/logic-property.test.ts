@@ -11,7 +11,7 @@ import { readCaptureFile } from '../../src/native/index.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 import { encodeFrame } from '../../src/sv/encode.ts';
 import { CaptureWriter } from '../../src/sv/pcap-writer.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ChannelPhasor, StreamPhasors } from '../../src/detect/phasor.ts';
 import { runSimulation, DEFAULT_OPTIONS } from '../../src/sim/engine.ts';
 import { findScenario } from '../../src/sim/scenarios.ts';
-import { LE_4I4U } from '../../src/sim/channels.ts';
+import { LE_4I4U } from '../../src/model/channels.ts';
 import { MemorySink, parseSv } from '../sim/frames.ts';
 
 const wrapAngle = (a: number) => Math.atan2(Math.sin(a), Math.cos(a));

@@ -13,7 +13,7 @@ import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { MacStage } from '../../src/detect/stages/mac.ts';
 import { RateStage } from '../../src/detect/stages/rate.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 import { capturesDir } from '../helpers/repo.ts';
 
 const qut = path.join(capturesDir, 'qut-zss-2023-sv');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applianceRisk, assessRisk, levelOf, riskMetrics, streamRisk, STREAM_WEIGHTS, APPLIANCE_WEIGHTS, type StreamObservation } from '../../src/detect/risk.ts';
+import { applianceRisk, assessRisk, levelOf, riskMetrics, streamRisk, STREAM_WEIGHTS, APPLIANCE_WEIGHTS } from '../../src/detect/risk.ts';
+import { type StreamObservation } from '../../src/model/risk.ts';
 
 const hardened: StreamObservation = {
   asset: 'MU1', role: 'protection', observed: true, signed: true, signatureFailures: 0, frames: 4800,

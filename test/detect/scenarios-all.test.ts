@@ -21,7 +21,7 @@ import { loadKeyDir, SoftwareVerifier } from '../../src/crypto/software-verifier
 import { offlineStages } from '../../src/detect/offline.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { Alarm, FrameVerdict } from '../../src/detect/types.ts';
+import type { Alarm, FrameVerdict } from '../../src/model/indicators.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { SCENARIOS } from '../../src/sim/scenarios.ts';

@@ -13,9 +13,10 @@ import { loadKeyDir, SoftwareVerifier } from '../../src/crypto/software-verifier
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { MacStage } from '../../src/detect/stages/mac.ts';
-import { SignatureStage, type SignatureVerifier } from '../../src/detect/stages/signature.ts';
+import { SignatureStage } from '../../src/detect/stages/signature.ts';
+import { type SignatureVerifier } from '../../src/model/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 import type { GroundTruth } from '../../src/sim/truth.ts';
 import { signedStreamsOfTruth } from '../../src/sim/expected.ts';
 import { readEncodedTrailer } from '../../src/sv/encode.ts';

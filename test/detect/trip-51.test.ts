@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { inverseTimeS } from '../../src/config/protection.ts';
-import type { Curve } from '../../src/config/schema.ts';
+import type { Curve } from '../../src/model/protection.ts';
 import { IMPLAUSIBLE, NO_EVENT, PENDING, PLAUSIBLE, type TripJudge } from '../../src/detect/stages/fault-match.ts';
 import { tripRig as rig } from './trip-rig.ts';
 

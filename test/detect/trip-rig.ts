@@ -4,8 +4,9 @@ import type { CycleEvent } from '../../src/detect/cycles.ts';
 import type { StreamPhasors } from '../../src/detect/phasor.ts';
 import type { Flag, FrameContext } from '../../src/detect/stage.ts';
 import { TripStage, type TripOptions } from '../../src/detect/stages/trip.ts';
-import { StreamRegistry, type TripSettings } from '../../src/detect/streams.ts';
-import type { FrameVerdict } from '../../src/detect/types.ts';
+import { StreamRegistry } from '../../src/detect/streams.ts';
+import { type TripSettings } from '../../src/model/streams.ts';
+import type { FrameVerdict } from '../../src/model/indicators.ts';
 
 export const VN = 38105;
 

@@ -12,7 +12,7 @@ import { IndicatorBoard } from '../../src/detect/indicators.ts';
 import { BadDataStage } from '../../src/detect/stages/bad-data.ts';
 import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { checkMasterEstimate, LocalEstimateLog, UpstreamInputError } from '../../src/detect/upstream.ts';
-import type { EstimateView, MasterEstimateInput } from '../../src/app/device-view.ts';
+import type { EstimateView, MasterEstimateInput } from '../../src/model/estimates.ts';
 import { runPipeline, simulate } from './helpers.ts';
 
 const echo = (v: EstimateView, tweak: (x: { name: string; re: number; im: number; sigma: number }) => { re: number; im: number } = (x) => x): MasterEstimateInput => ({

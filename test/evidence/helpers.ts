@@ -3,7 +3,7 @@
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { MacStage } from '../../src/detect/stages/mac.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { Alarm } from '../../src/detect/types.ts';
+import type { Alarm } from '../../src/model/indicators.ts';
 import { EvidenceRecorder, registryStreamOf, streamInfoOf } from '../../src/evidence/recorder.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import type { EvidenceStore } from '../../src/store/store.ts';

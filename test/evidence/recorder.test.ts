@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { StreamRegistry } from '../../src/detect/streams.ts';
-import type { Alarm } from '../../src/detect/types.ts';
+import type { Alarm } from '../../src/model/indicators.ts';
 import { EvidenceRecorder, registryStreamOf, type EvidenceSink } from '../../src/evidence/recorder.ts';
 import { PreTriggerRing } from '../../src/evidence/ring.ts';
 import { readCaptureFile } from '../../src/native/index.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gpioNamespaceSupport, runInGpioNamespace } from '../helpers/gpio-sim.ts';
 import type { GpioChange } from '../helpers/gpio-sim.ts';
-import type { HealthView } from '../../src/app/device-view.ts';
+import type { HealthView } from '../../src/model/device.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SCENARIO = path.join(here, 'gpio-scenario.ts');

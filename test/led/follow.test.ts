@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LedDriver } from '../../src/led/driver.ts';
-import type { DeviceView, LiveEvent, StatusView } from '../../src/app/device-view.ts';
+import type { DeviceView, LiveEvent, StatusView } from '../../src/model/device.ts';
 import { ledStatus } from './status.ts';
 
 const noPins = { gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu' as const, heartbeatDuringAlarm: true } };

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { framesOf, ledPatternOf, relayClosedOf } from '../../src/led/pattern.ts';
-import type { LedPattern } from '../../src/app/device-view.ts';
+import type { LedPattern } from '../../src/model/device.ts';
 import { ledStatus } from './status.ts';
 
 test('heartbeat while running with nothing raised', () => {

@@ -1,6 +1,6 @@
 // Device statuses for the LED tests.
-import { GRADE, INDICATORS, type IndicatorId } from '../../src/detect/types.ts';
-import type { IndicatorView } from '../../src/app/device-view.ts';
+import { GRADE, INDICATORS, type IndicatorId } from '../../src/model/indicators.ts';
+import type { IndicatorView } from '../../src/model/device.ts';
 import type { LedStatus } from '../../src/led/pattern.ts';
 
 export function ledStatus(opts: {

@@ -5,7 +5,7 @@ import { createSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { SyslogNotifier, escapeParamValue, formatter } from '../../src/notify/syslog.ts';
-import type { AlarmRecord } from '../../src/store/types.ts';
+import type { AlarmRecord } from '../../src/model/records.ts';
 import { FakeDevice } from '../api/fixtures/device.ts';
 
 interface Parsed {

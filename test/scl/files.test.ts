@@ -6,8 +6,8 @@ import path from 'node:path';
 import { sclDir } from '../helpers/repo.ts';
 import { importSclFile } from '../../src/scl/import.ts';
 import type { SclImport, SclStream, WarningCode } from '../../src/scl/model.ts';
-import { LE_4I4U } from '../../src/sim/channels.ts';
-import type { ChannelSet } from '../../src/sim/channels.ts';
+import { LE_4I4U } from '../../src/model/channels.ts';
+import type { ChannelSet } from '../../src/model/channels.ts';
 
 const load = (name: string): SclImport => importSclFile(path.join(sclDir, name));
 const stream = (r: SclImport, key: string): SclStream => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { importScl } from '../../src/scl/import.ts';
 import { parseXml } from '../../src/scl/xml.ts';
 import type { SclImport, WarningCode } from '../../src/scl/model.ts';
-import { LE_4I4U } from '../../src/sim/channels.ts';
+import { LE_4I4U } from '../../src/model/channels.ts';
 import { synScl } from './synthetic.ts';
 import type { SynMu } from './synthetic.ts';
 

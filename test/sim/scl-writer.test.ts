@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_OPTIONS, runSimulation } from '../../src/sim/engine.ts';
 import type { SimOptions } from '../../src/sim/engine.ts';
-import { CHANNEL_SETS } from '../../src/sim/channels.ts';
+import { CHANNEL_SETS } from '../../src/model/channels.ts';
 import { findScenario } from '../../src/sim/scenarios.ts';
 import { defaultSclPath, escapeAttr, writeScl } from '../../src/sim/scl-writer.ts';
 import type { SclWriterConfig } from '../../src/sim/scl-writer.ts';

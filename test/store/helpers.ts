@@ -1,6 +1,6 @@
 // Shared by the store tests: alarms shaped as the detection engine raises them.
-import type { Alarm, AlarmCategory } from '../../src/detect/types.ts';
-import { gradeOf } from '../../src/detect/types.ts';
+import type { Alarm, AlarmCategory } from '../../src/model/indicators.ts';
+import { gradeOf } from '../../src/model/indicators.ts';
 
 export const T0 = 1_780_000_000_000_000_000n;
 

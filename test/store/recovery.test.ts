@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IndicatorBoard, type RestoredIndicator } from '../../src/detect/indicators.ts';
-import { INDICATORS, type IndicatorId } from '../../src/detect/types.ts';
+import { INDICATORS, type IndicatorId } from '../../src/model/indicators.ts';
 import { EvidenceStore, type StartRecovery } from '../../src/store/store.ts';
 import { alarm, T0 } from './helpers.ts';
 

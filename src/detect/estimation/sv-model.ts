@@ -25,7 +25,7 @@
 // its rows, those channels) is identified; several suspects (e.g. the two MUs of a bay disagree by a
 // consistent factor — an a = Hc change on one of them) → detected but not identifiable between them: the
 // temporal detector (temporal.ts) tells which one moved.
-import type { ChannelDescription, ChannelPhase } from '../../sim/channels.ts';
+import type { ChannelDescription, ChannelPhase } from '../../model/channels.ts';
 import { LinearWls, BadDataReport, badDataAnalysis, normalizedResidual } from './wls.ts';
 import { chi2Quantile } from './chi2.ts';
 import type { BadDataOptions, BadDataOutcome } from './wls.ts';

@@ -21,7 +21,7 @@
 // ≥ minDeltaA); a phase voltage below sagRatio or above swellRatio of its pre-event value, or at/above the
 // 59 pickup. Pre-event = the phasors two cycles before the trigger cycle (the trigger cycle itself may already
 // hold part of the event). The per-cycle work allocates nothing; features are built once per event.
-import type { ChannelDescription } from '../../sim/channels.ts';
+import type { ChannelDescription } from '../../model/channels.ts';
 
 export type Features = Record<string, number | string>;
 

@@ -14,7 +14,7 @@
 // produces.
 import { StreamPhasors } from '../phasor.ts';
 import { BaySignal, DEFAULT_BAY, type FaultType } from '../../sim/waveforms.ts';
-import type { ChannelDescription } from '../../sim/channels.ts';
+import type { ChannelDescription } from '../../model/channels.ts';
 import { DECIDE, EventDetector } from './features.ts';
 import type { LibraryEntry } from './library.ts';
 

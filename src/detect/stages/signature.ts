@@ -4,35 +4,12 @@
 // increase (else `logic`/`replay`, whatever the signature says). Verification is asynchronous (a serial chip
 // or software); its verdicts name the frame they are about. Frames that could not be verified (verifier
 // saturated or failing) are counted as unverified — never as good.
+import type { SignatureCounters, SignatureVerifier, SignedStream } from '../../model/signature.ts';
 import { keyContentOfBatch, blockMessage } from '../../crypto/signed-frames.ts';
 import { sm3 } from '../../crypto/sm3.ts';
 import type { BatchColumns } from '../../native/index.ts';
 import type { FrameContext, Flag, FrameRef, Stage } from '../stage.ts';
 import type { StreamRegistry } from '../streams.ts';
-
-export interface SignatureVerifier {
-  /** Whether a key is in the key store (and allowed for the stream). */
-  knows(keyId: number, stream: string): boolean;
-  /**
-   * Verifies r‖s over M with the key's public key and signer ID. Rejects when it could not decide.
-   * `stream` lets a verifier put protection streams first.
-   */
-  verify(keyId: number, message: Uint8Array, signature: Uint8Array, stream?: string): Promise<boolean>;
-}
-
-export interface SignedStream {
-  /** Stream name (ExpectedStream.name). */
-  stream: string;
-  keyId: number;
-}
-
-export interface SignatureCounters {
-  signedFrames: number;
-  verified: number;
-  failed: number;
-  unverified: number;
-  missing: number;
-}
 
 /** Digests of block members waiting for their block end, by secCnt (in arrival order = secCnt order). */
 interface State {

@@ -17,12 +17,13 @@
 //   M ≤ 1:  IEC and definite-time curves reset after `resetS` below pickup (default 0: at once);
 //           IEEE curves reset like an induction disc: acc_p −= T / t_r(M), t_r = TMS·R/(1 − M²)
 //           with R = 4.85 (MI), 21.6 (VI), 29.1 (EI) (IEEE C37.112).
-import type { Curve } from '../../config/schema.ts';
+import type { Curve } from '../../model/protection.ts';
 import { inverseTimeS } from '../../config/protection.ts';
 import { samplesPerCycle, type CycleEvent, type CycleListener } from '../cycles.ts';
 import type { StreamPhasors } from '../phasor.ts';
 import type { Flag, FrameContext, FrameRef } from '../stage.ts';
-import type { ExpectedStream, StreamRegistry, TripSettings } from '../streams.ts';
+import type { ExpectedStream, TripSettings } from '../../model/streams.ts';
+import type { StreamRegistry } from '../streams.ts';
 import { IMPLAUSIBLE, NO_EVENT, PENDING, PLAUSIBLE, type TripJudge } from './fault-match.ts';
 
 export interface InverseTimeSettings {

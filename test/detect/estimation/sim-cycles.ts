@@ -3,7 +3,7 @@
 import { runSimulation, DEFAULT_OPTIONS } from '../../../src/sim/engine.ts';
 import type { SimOptions, SimResult } from '../../../src/sim/engine.ts';
 import { findScenario } from '../../../src/sim/scenarios.ts';
-import type { ChannelDescription } from '../../../src/sim/channels.ts';
+import type { ChannelDescription } from '../../../src/model/channels.ts';
 import { StreamPhasors } from '../../../src/detect/phasor.ts';
 import { MemorySink, parseSv } from '../../sim/frames.ts';
 

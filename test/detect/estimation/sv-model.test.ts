@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { buildSvModel, SvEstimator, streamsFromTruth } from '../../../src/detect/estimation/sv-model.ts';
 import type { SvStreamSpec } from '../../../src/detect/estimation/sv-model.ts';
 import { TemporalConsistency } from '../../../src/detect/estimation/temporal.ts';
-import { LE_4I4U, CT_4I } from '../../../src/sim/channels.ts';
-import type { ChannelDescription } from '../../../src/sim/channels.ts';
+import { LE_4I4U, CT_4I } from '../../../src/model/channels.ts';
+import type { ChannelDescription } from '../../../src/model/channels.ts';
 import { simulateCycles } from './sim-cycles.ts';
 import type { CycleData } from './sim-cycles.ts';
 

@@ -1,9 +1,10 @@
 // What the running appliance shows to the outside (the API, the panel, the LED): a read model kept by the
 // composition root, plus the few commands an operator or the master station may give. The API and the panel
 // depend on this interface only, never on capture, detection or storage internals.
-import type { IndicatorId, Grade, AlarmCategory } from '../detect/types.ts';
-import type { AlarmRecord, StoreReader } from '../store/types.ts';
-import type { RiskReport } from '../detect/risk.ts';
+import type { MasterEstimateInput, SignedEstimates, UpstreamResult } from './estimates.ts';
+import type { IndicatorId, Grade, AlarmCategory } from './indicators.ts';
+import type { AlarmRecord, StoreReader } from './records.ts';
+import type { RiskReport } from './risk.ts';
 
 export type ComponentState = 'ok' | 'degraded' | 'failed' | 'absent';
 
@@ -75,37 +76,6 @@ export interface WaveformView {
   frequencyHz: number | null;
   channels: Array<{ name: string; unit: string; samples: number[] }>;
   phasors: PhasorView[];
-}
-
-/** A state estimate of one bus over one window, kept with an id so the master station can refer to it. */
-export interface EstimateView {
-  id: string;
-  bus: string;
-  windowStartNs: string;
-  windowEndNs: string;
-  values: Array<{ name: string; re: number; im: number; sigma: number }>;
-}
-
-export interface SignedEstimates {
-  estimates: EstimateView[];
-  /** SM2 signature (r ‖ s, hex) over the UTF-8 JSON of `estimates`, with the device key, and who made it. */
-  signature: { algorithm: 'SM2-SM3'; signerId: string; publicKey: string; value: string; by: 'chip' | 'software' } | null;
-}
-
-export interface MasterEstimateInput {
-  /** The local estimate's id when the master refers to one. */
-  id?: string;
-  bus: string;
-  windowStartNs: string;
-  windowEndNs: string;
-  values: Array<{ name: string; re: number; im: number }>;
-}
-
-export interface UpstreamResult {
-  outcome: 'match' | 'forgery' | 'tamper';
-  reason: string;
-  localId: string | null;
-  alarmId: number | null;
 }
 
 export type AckTarget = { alarmId: number } | { indicator: IndicatorId } | { all: true };

@@ -1,6 +1,6 @@
 // The evidence store's reading side as the API, the panel and `svde export` see it. Times are ns since the
 // Unix epoch as decimal strings (JSON has no 64-bit integers); ids are the store's own, stable across restarts.
-import type { AlarmCategory, Grade, IndicatorId } from '../detect/types.ts';
+import type { AlarmCategory, Grade, IndicatorId } from './indicators.ts';
 
 export interface AlarmRecord {
   id: number;
