@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { simulateCommand } from '../src/cli/simulate.ts';
 import { loadKeyDir, SoftwareVerifier } from '../src/crypto/software-verifier.ts';
-import { offlineStages } from '../src/detect/offline.ts';
+import { buildStages } from '../src/detect/engine.ts';
 import { Pipeline } from '../src/detect/pipeline.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../src/sim/expected.ts';
@@ -38,7 +38,7 @@ type Without = 'none' | 'badData' | 'history';
 async function run(file: string, truth: GroundTruth, without: Without = 'none', stream = false): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
   const signed = signedStreamsOfTruth(truth);
-  const { stages, signature: sig } = offlineStages(registry, {
+  const { stages, signature: sig } = buildStages(registry, {
     signed,
     ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}),
     ...(without !== 'none' ? { without } : {}),

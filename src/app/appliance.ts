@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startPtyEmulator } from '../crypto/chip/pty-emulator.ts';
 import { LiveCapture, realtimeNs, type FrameBatch, type LiveCaptureStats } from '../native/index.ts';
 import { StreamMonitor, type MonitorReport } from '../capture/stream-monitor.ts';
-import { LiveDetection } from '../capture/live-detection.ts';
+import { DetectionEngine } from '../detect/engine.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import { INDICATORS, type Alarm, type IndicatorId } from '../model/indicators.ts';
 import type { RestoredIndicator } from '../detect/indicators.ts';
@@ -79,7 +79,7 @@ export interface ApplianceOptions {
 export interface Appliance {
   url: string;
   device: Device;
-  detection: LiveDetection;
+  detection: DetectionEngine;
   store: EvidenceStore;
   close(): Promise<void>;
 }
@@ -171,7 +171,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     });
   };
   const recorder = new EvidenceRecorder({ store, streamInfo: streamInfoOf(o.streams) });
-  const detection = new LiveDetection(o.streams, {
+  const detection = new DetectionEngine(o.streams, {
     verifier: verification.verifier,
     signed: o.signed ?? [],
     library: storedFaultLibrary(store),

@@ -7,7 +7,7 @@ import { ConfigError, bindConfig, loadConfigFile, parseConfig, type LoadedConfig
 import { expectedStreams } from '../config/expected.ts';
 import { loadKeyDir, SoftwareVerifier } from '../crypto/software-verifier.ts';
 import { StreamLearner } from '../detect/learn.ts';
-import { offlineStages } from '../detect/offline.ts';
+import { buildStages } from '../detect/engine.ts';
 import { Pipeline } from '../detect/pipeline.ts';
 import type { SignatureVerifier, SignedStream } from '../model/signature.ts';
 import { StreamRegistry } from '../detect/streams.ts';
@@ -136,7 +136,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     recorder = new EvidenceRecorder({ store, streamInfo: streamInfoOf(streams) });
     store.event('analyze', `svde analyze ${file}`, { streams: streams.length });
   }
-  const built = offlineStages(registry, {
+  const built = buildStages(registry, {
     ...(loaded !== undefined ? { rate: { mu: loaded.config.thresholds.rateTolerance } } : {}),
     badData,
     signed,

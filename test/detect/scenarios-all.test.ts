@@ -1,5 +1,5 @@
 // Every simulator scenario through the whole offline pipeline (the stages `svde analyze` runs, built by
-// src/detect/offline.ts), judged against its ground truth:
+// src/detect/engine.ts), judged against its ground truth:
 //  - every verdict on a labelled frame is one its label allows (indicator and reason, or one of `also`);
 //  - no verdict on an unlabelled frame, except what a genuine event may raise (trip/faultMatch on a real
 //    fault of the streams of its bay, never with an attack reason);
@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadKeyDir, SoftwareVerifier } from '../../src/crypto/software-verifier.ts';
-import { offlineStages } from '../../src/detect/offline.ts';
+import { buildStages } from '../../src/detect/engine.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { Alarm, FrameVerdict } from '../../src/model/indicators.ts';
@@ -63,7 +63,7 @@ async function runScenario(dir: string, scenario: string): Promise<Run> {
   const truth = JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth;
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
   const signed = signedStreamsOfTruth(truth);
-  const { stages, signature } = offlineStages(registry, { signed, ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}) });
+  const { stages, signature } = buildStages(registry, { signed, ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}) });
   const verdicts: FrameVerdict[] = [];
   const alarms: Alarm[] = [];
   const p = new Pipeline({ registry, stages, onVerdict: (v) => verdicts.push({ ...v }), alarms: { onAlarm: (a) => alarms.push({ ...a }) } });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LiveDetection } from '../../src/capture/live-detection.ts';
+import { DetectionEngine } from '../../src/detect/engine.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import type { Alarm } from '../../src/model/indicators.ts';
 import { expectedStreams, simulate } from './helpers.ts';
@@ -19,7 +19,7 @@ describe('live detection with every stage', () => {
     const { file, truth } = await simulate(dir, 'fault-replay', ['--mus', '2', '--duration', '3s']);
     const alarms: Alarm[] = [];
     const ended: Alarm[] = [];
-    const live = new LiveDetection(expectedStreams(truth), { onAlarm: (a) => alarms.push(a), onAlarmEnd: (a) => ended.push(a) });
+    const live = new DetectionEngine(expectedStreams(truth), { onAlarm: (a) => alarms.push(a), onAlarmEnd: (a) => ended.push(a) });
     let cycles = 0;
     live.onEstimate(() => cycles++);
     for (const b of readCaptureFile(file)) live.onBatch(b);
