@@ -11,6 +11,7 @@
 #include "capture.h"
 #include "decode_bench.h"
 #include "js_convert.h"
+#include "rt_knobs.h"
 #include "sd_notify.h"
 #include "sender.h"
 #include "sm2_verify.h"
@@ -438,6 +439,36 @@ Napi::Value SdNotifyJs(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), svde::SdNotify(info[0].As<Napi::String>(), info[1].As<Napi::String>()));
 }
 
+Napi::Value RtKnobJs(const Napi::CallbackInfo& info) {
+  // rtKnob(name, arg?): "affinity" (number[]), "fifo" (number), "tid", "cpus".
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "rtKnob(name: string, arg?)");
+  const std::string name = info[0].As<Napi::String>();
+  if (name == "tid") return Napi::Number::New(env, static_cast<double>(svde::ThreadId()));
+  if (name == "cpus") {
+    const std::vector<int> cpus = svde::ThreadAffinity();
+    Napi::Array a = Napi::Array::New(env, cpus.size());
+    for (size_t i = 0; i < cpus.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, cpus[i]));
+    return a;
+  }
+  if (name == "fifo") {
+    if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(env, "rtKnob('fifo', priority: number)");
+    return Napi::String::New(env, svde::SetThreadFifo(info[1].As<Napi::Number>().Int32Value()));
+  }
+  if (name == "affinity") {
+    if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(env, "rtKnob('affinity', cpus: number[])");
+    Napi::Array a = info[1].As<Napi::Array>();
+    std::vector<int> cpus;
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, "rtKnob('affinity', cpus: number[])");
+      cpus.push_back(v.As<Napi::Number>().Int32Value());
+    }
+    return Napi::String::New(env, svde::SetThreadAffinity(cpus));
+  }
+  throw Napi::TypeError::New(env, "rtKnob: unknown knob " + name);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function offline = OfflineReaderWrap::Init(env);
@@ -460,6 +491,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("statusNames", Napi::Function::New<StatusNamesJs>(env, "statusNames"));
   exports.Set("warningNames", Napi::Function::New<WarningNamesJs>(env, "warningNames"));
   exports.Set("sdNotify", Napi::Function::New<SdNotifyJs>(env, "sdNotify"));
+  exports.Set("rtKnob", Napi::Function::New<RtKnobJs>(env, "rtKnob"));
   exports.Set("decodeBench", Napi::Function::New<DecodeBenchJs>(env, "decodeBench"));
   exports.Set("defaultFilter", Napi::String::New(env, kDefaultSvFilter));
   return exports;

@@ -15,7 +15,7 @@ import { Device, alarmRecordOf } from './device.ts';
 import type { HealthView } from '../model/device.ts';
 import { DemoPublisher, InProcessReplay } from './demo.ts';
 import { SystemdNotifier } from './systemd.ts';
-import { WaveformTap } from './waveforms.ts';
+import { WaveformTap } from '../capture/waveforms.ts';
 import { EvidenceStore } from '../store/store.ts';
 import { EvidenceRecorder, streamInfoOf } from '../evidence/recorder.ts';
 import { exportComtrade, exportPcap } from '../export/index.ts';

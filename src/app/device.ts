@@ -8,7 +8,7 @@ import type { MonitorReport } from '../capture/stream-monitor.ts';
 import type { AlarmRecord, StoreReader } from '../model/records.ts';
 import type { AckTarget, DeviceView, HealthView, IndicatorView, LedPattern, LiveEvent, StatusView, StreamView, WaveformView } from '../model/device.ts';
 import type { EstimateView, MasterEstimateInput, SignedEstimates, UpstreamResult } from '../model/estimates.ts';
-import type { WaveformTap } from './waveforms.ts';
+import type { WaveformTap } from '../capture/waveforms.ts';
 import { assessRisk } from '../detect/risk.ts';
 import { type AlarmTiming, type ApplianceObservation, type RiskReport, type StreamObservation } from '../model/risk.ts';
 

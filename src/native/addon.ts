@@ -84,6 +84,11 @@ export interface NativeAddon {
   statusNames(): string[];
   warningNames(): string[];
   decodeBench(path: string, rounds?: number): DecodeBenchResult;
+  /** Knobs of the calling thread: '' on success, else the reason (native/rt_knobs.h). */
+  rtKnob(name: 'affinity', cpus: number[]): string;
+  rtKnob(name: 'fifo', priority: number): string;
+  rtKnob(name: 'tid'): number;
+  rtKnob(name: 'cpus'): number[];
   Sm2Key: new (pub: Uint8Array) => NativeSm2Key;
   readonly defaultFilter: string;
 }

@@ -35,6 +35,21 @@ export function monotonicNs(): bigint {
   return addon.monotonicNs();
 }
 /** The BPF filter LiveCapture uses by default: SV with 0, 1 or 2 VLAN tags. */
+/** Pins the calling thread (and the threads it creates later) to these CPUs; '' or the reason it could not. */
+export function setThreadAffinity(cpus: number[]): string {
+  return addon.rtKnob('affinity', cpus);
+}
+
+/** SCHED_FIFO at this priority for the calling thread (needs CAP_SYS_NICE); '' or the reason it could not. */
+export function setThreadFifo(priority: number): string {
+  return addon.rtKnob('fifo', priority);
+}
+
+/** The kernel's id of the calling thread and the CPUs it may run on. */
+export function threadInfo(): { tid: number; cpus: number[] } {
+  return { tid: addon.rtKnob('tid'), cpus: addon.rtKnob('cpus') };
+}
+
 export const defaultCaptureFilter: string = addon.defaultFilter;
 
 export interface ReadOptions {

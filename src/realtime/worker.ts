@@ -1,0 +1,196 @@
+// The real-time thread's composition root: capture → decode (native) → monitor → pre-trigger ring →
+// detection engine (grade 1–3, and grade 4 on request) → verdict, on its own isolate and heap. It owns
+// signature verification (the chip's serial port, or the software worker) so no verdict waits on the main
+// thread. Out go alarms (reserved lane), evidence (credit-bounded lane) and a report once a second; the
+// main thread's root (src/app/appliance.ts) stores, serves and shows them.
+import { parentPort, workerData } from 'node:worker_threads';
+import { cpuUsage } from 'node:process';
+import { BatchView, LiveCapture, realtimeNs, setThreadAffinity, setThreadFifo, threadInfo, type FrameBatch } from '../native/index.ts';
+import { DetectionEngine } from '../detect/engine.ts';
+import { StreamMonitor } from '../capture/stream-monitor.ts';
+import { WaveformTap } from '../capture/waveforms.ts';
+import { EvidenceRecorder, streamInfoOf } from '../evidence/recorder.ts';
+import { startVerification } from '../crypto/verification.ts';
+import type { SignatureVerifier } from '../model/signature.ts';
+import type { Alarm } from '../model/indicators.ts';
+import { LatencyHistogram } from './histogram.ts';
+import { Lanes } from './lanes.ts';
+import { ForwardingLibrary } from './library.ts';
+import type { KnobReport, MainMessage, RealtimeInit, Request, WorkerMessage } from './protocol.ts';
+
+if (parentPort === null) throw new Error('src/realtime/worker.ts runs as a worker thread');
+const port = parentPort;
+const init = workerData as RealtimeInit;
+const post = (m: WorkerMessage): void => port.postMessage(m);
+
+function applyKnobs(): KnobReport[] {
+  const k = init.knobs;
+  const out: KnobReport[] = [];
+  if (k.cpus !== undefined && k.cpus.length > 0) {
+    const err = setThreadAffinity(k.cpus);
+    out.push({ name: 'cpuAffinity', requested: k.cpus.join(','), applied: err === '', detail: err === '' ? null : err });
+  }
+  if (k.fifoPriority !== undefined) {
+    const err = setThreadFifo(k.fifoPriority);
+    out.push({ name: 'schedFifo', requested: String(k.fifoPriority), applied: err === '', detail: err === '' ? null : `${err} (needs CAP_SYS_NICE)` });
+  }
+  if (k.mlockall === true) {
+    out.push({ name: 'mlockall', requested: 'true', applied: false, detail: 'not applied: V8 releases heap pages with madvise(MADV_DONTNEED), which fails on locked pages and aborts the process; the capture ring is kernel memory and never swapped' });
+  }
+  if (init.source.kind === 'live') {
+    out.push({ name: 'ringBytes', requested: String(k.ringBytes ?? 32 << 20), applied: true, detail: null });
+    out.push({ name: 'flushMicros', requested: String(k.flushMicros ?? 200), applied: true, detail: 'immediate mode: the batch flush interval is the block timeout' });
+  }
+  if (k.heap !== undefined) out.push({ name: 'v8Heap', requested: JSON.stringify(k.heap), applied: true, detail: 'resourceLimits of the worker isolate' });
+  return out;
+}
+
+async function main(): Promise<void> {
+  const knobs = applyKnobs();
+  const lanes = new Lanes(post, init.evidenceCreditBytes);
+  const verification = await startVerification({ ...init.verification, priorityStreams: new Set(init.verification.priorityStreams) });
+  verification.on('state', (h) => post({ t: 'verification', h }));
+  verification.on('keys', (dropped) => post({ t: 'keys-dropped', keys: dropped.map((d) => ({ keyId: d.keyId, status: d.status })) }));
+
+  // Signature lag: from the stage's request (at the signed frame or block end) to the verifier's answer.
+  const signatureLag = new LatencyHistogram();
+  const inner = verification.verifier;
+  const verifier: SignatureVerifier = {
+    knows: (keyId, stream) => inner.knows(keyId, stream),
+    verify: async (keyId, message, signature, stream) => {
+      const t0 = realtimeNs();
+      try {
+        return await inner.verify(keyId, message, signature, stream);
+      } finally {
+        signatureLag.record(Number(realtimeNs() - t0) / 1000);
+      }
+    },
+  };
+
+  const open = new Map<number, Alarm>();
+  const recorder = new EvidenceRecorder({ store: lanes, streamInfo: streamInfoOf(init.streams) });
+  const engine = new DetectionEngine(init.streams, {
+    verifier,
+    signed: init.signed,
+    library: new ForwardingLibrary(init.library, (entry) => lanes.other({ k: 'library', entry })),
+    ...(init.logic !== undefined ? { logic: init.logic } : {}),
+    ...(init.rate !== undefined ? { rate: init.rate } : {}),
+    onAlarm(a) {
+      open.set(a.id, a);
+      lanes.alarm('raise', a);
+      // The recorder names the alarm by detection's id; the main thread's journal maps it to the store's.
+      recorder.onAlarm(a.id, a);
+    },
+    onAlarmEnd(a) {
+      open.delete(a.id);
+      lanes.alarm('end', a);
+    },
+  });
+  const monitor = new StreamMonitor();
+  const waveforms = new WaveformTap(init.streams);
+  const verdictLatency = new LatencyHistogram();
+  let frames = 0;
+
+  const onBatch = (b: FrameBatch, live: boolean): void => {
+    const arrival = live ? realtimeNs() : undefined;
+    monitor.onBatch(b, arrival);
+    // Evidence first: the alarm's own frame is then already in the pre-trigger ring.
+    recorder.onBatch(b, engine.streamOf);
+    engine.onBatch(b);
+    waveforms.onBatch(b);
+    if (live) {
+      // Verdict of every frame of the batch: kernel timestamp → now.
+      const done = realtimeNs();
+      const ts = b.cols.tsNs;
+      for (let i = 0; i < b.count; i++) verdictLatency.record(Number(done - ts[i]!) / 1000);
+    }
+    frames += b.count;
+    lanes.flush();
+  };
+
+  let capture: LiveCapture | undefined;
+  if (init.source.kind === 'live') {
+    const src = init.source;
+    capture = new LiveCapture({
+      iface: src.iface,
+      ...(src.netns !== undefined ? { netns: src.netns } : {}),
+      ...(init.knobs.ringBytes !== undefined ? { bufferBytes: init.knobs.ringBytes } : {}),
+      ...(init.knobs.flushMicros !== undefined ? { flushMicros: init.knobs.flushMicros } : {}),
+    });
+    const cap = capture;
+    monitor.attachCapture(() => cap.stats());
+    cap.start((b) => onBatch(b, true), (err) => post({ t: 'capture-error', message: err.message }));
+  }
+
+  const cpu0 = cpuUsage();
+  let lastDrops = 0;
+  const tick = (): void => {
+    const report = monitor.report();
+    const c = report.capture;
+    const drops = (c?.kernelDrops ?? 0) + (c?.ifDrops ?? 0) + (c?.queueDrops ?? 0);
+    if (drops > lastDrops) engine.setCaptureDrops(drops);
+    lastDrops = drops;
+    if (init.expireByWallClock) engine.pipeline.alarms.expire(realtimeNs());
+    for (const a of open.values()) lanes.alarm('update', a);
+    lanes.flush();
+    const coverage: Record<string, number | null> = {};
+    for (const s of init.signed) coverage[s.stream] = engine.signatureCoverage(s.stream);
+    const estimates = engine.localEstimates(lastEstimateNs);
+    if (estimates.length > 0) lastEstimateNs = BigInt(estimates[estimates.length - 1]!.windowEndNs);
+    const wf = [];
+    for (const name of waveforms.names()) {
+      const v = waveforms.view(name);
+      if (v !== undefined) wf.push(v);
+    }
+    const used = cpuUsage(cpu0);
+    post({
+      t: 'tick',
+      r: {
+        monitor: report, capture: capture?.stats() ?? null, coverage, estimates, waveforms: wf,
+        verdictLatency: verdictLatency.copy(), signatureLag: signatureLag.copy(),
+        cpuUs: used.user + used.system, frames, verification: verification.health(), lanes: { ...lanes.counters },
+        restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed,
+      },
+    });
+  };
+  let lastEstimateNs: bigint | undefined;
+  const timer = setInterval(tick, 1000);
+
+  const answer = async (req: Request): Promise<unknown> => {
+    switch (req.op) {
+      case 'master': {
+        const r = engine.submitMasterEstimate(req.input);
+        lanes.flush();
+        return r;
+      }
+      case 'sign':
+        return verification.signer.sign(req.message);
+      case 'close': {
+        clearInterval(timer);
+        await capture?.close();
+        // Every open episode ends and is sent; recordings write what they hold.
+        engine.pipeline.alarms.flush();
+        recorder.close();
+        lanes.flush();
+        await verification.close();
+        return null;
+      }
+    }
+  };
+  port.on('message', (m: MainMessage) => {
+    if (m.t === 'credit') lanes.credit(m.bytes);
+    else if (m.t === 'feed') onBatch(new BatchView(m.buffer), m.live);
+    else if (m.t === 'req') {
+      answer(m.req).then(
+        (value) => post({ t: 'reply', id: m.id, ok: true, value }),
+        (err: unknown) => post({ t: 'reply', id: m.id, ok: false, error: { name: (err as Error).name, message: (err as Error).message } }),
+      );
+    }
+  });
+  const { tid, cpus } = threadInfo();
+  post({ t: 'ready', knobs, tid, cpus });
+}
+
+main().catch((err: unknown) => {
+  post({ t: 'fatal', message: (err as Error).stack ?? String(err) });
+});
