@@ -32,6 +32,7 @@ export class RealtimeRequestError extends Error {
 }
 
 const ESTIMATES_KEPT = 2000;
+const CLOSE_TIMEOUT_MS = 10_000;
 
 export class RealtimeCore {
   readonly #worker: Worker;
@@ -55,6 +56,8 @@ export class RealtimeCore {
     let readyResolve!: (v: { knobs: KnobReport[]; tid: number; cpus: number[] }) => void;
     let readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+    // onFatal reports a failed start too: a caller that does not await `ready` must not crash on it.
+    this.ready.catch(() => undefined);
     this.#worker.on('message', (m: WorkerMessage) => {
       switch (m.t) {
         case 'ready': readyResolve({ knobs: m.knobs, tid: m.tid, cpus: m.cpus }); break;
@@ -167,7 +170,8 @@ export class RealtimeCore {
   async close(): Promise<void> {
     if (this.#exited) return;
     try {
-      await this.#request({ op: 'close' });
+      // A thread that does not answer in time is ended all the same.
+      await Promise.race([this.#request({ op: 'close' }), new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS).unref())]);
     } finally {
       this.#closing = true;
       await this.#worker.terminate();

@@ -193,4 +193,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   post({ t: 'fatal', message: (err as Error).stack ?? String(err) });
+  // Nothing here runs on without its parts: end the thread (not the process) once the message is out.
+  setImmediate(() => process.exit(1));
 });
