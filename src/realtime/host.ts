@@ -162,6 +162,11 @@ export class RealtimeCore {
     return (await this.#request({ op: 'master', input })) as UpstreamResult;
   }
 
+  /** The real-time thread's report now (not a second old); its estimates are not taken from the stream. */
+  async report(): Promise<TickReport> {
+    return (await this.#request({ op: 'report' })) as TickReport;
+  }
+
   async sign(message: Uint8Array): Promise<DeviceSignature> {
     return (await this.#request({ op: 'sign', message })) as DeviceSignature;
   }

@@ -119,9 +119,11 @@ export type WorkerMessage =
 export type Request =
   | { op: 'master'; input: MasterEstimateInput }
   | { op: 'sign'; message: Uint8Array }
+  /** The report now (benchmarks, and close-out figures), besides the one each second. */
+  | { op: 'report' }
   | { op: 'close' };
 
-export type RequestResult = { master: UpstreamResult; sign: DeviceSignature; close: null };
+export type RequestResult = { master: UpstreamResult; sign: DeviceSignature; report: TickReport; close: null };
 
 export type MainMessage =
   | { t: 'req'; id: number; req: Request }

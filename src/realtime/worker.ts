@@ -4,7 +4,6 @@
 // thread. Out go alarms (reserved lane), evidence (credit-bounded lane) and a report once a second; the
 // main thread's root (src/app/appliance.ts) stores, serves and shows them.
 import { parentPort, workerData } from 'node:worker_threads';
-import { cpuUsage } from 'node:process';
 import { BatchView, LiveCapture, realtimeNs, setThreadAffinity, setThreadFifo, threadInfo, type FrameBatch } from '../native/index.ts';
 import { DetectionEngine } from '../detect/engine.ts';
 import { StreamMonitor } from '../capture/stream-monitor.ts';
@@ -16,7 +15,7 @@ import type { Alarm } from '../model/indicators.ts';
 import { LatencyHistogram } from './histogram.ts';
 import { Lanes } from './lanes.ts';
 import { ForwardingLibrary } from './library.ts';
-import type { KnobReport, MainMessage, RealtimeInit, Request, WorkerMessage } from './protocol.ts';
+import type { KnobReport, MainMessage, RealtimeInit, Request, TickReport, WorkerMessage } from './protocol.ts';
 
 if (parentPort === null) throw new Error('src/realtime/worker.ts runs as a worker thread');
 const port = parentPort;
@@ -122,9 +121,10 @@ async function main(): Promise<void> {
     cap.start((b) => onBatch(b, true), (err) => post({ t: 'capture-error', message: err.message }));
   }
 
-  const cpu0 = cpuUsage();
+  // This thread's own CPU (not the process's: the main thread and the API are elsewhere).
+  const cpu0 = process.threadCpuUsage();
   let lastDrops = 0;
-  const tick = (): void => {
+  const makeReport = (): TickReport => {
     const report = monitor.report();
     const c = report.capture;
     const drops = (c?.kernelDrops ?? 0) + (c?.ifDrops ?? 0) + (c?.queueDrops ?? 0);
@@ -142,17 +142,15 @@ async function main(): Promise<void> {
       const v = waveforms.view(name);
       if (v !== undefined) wf.push(v);
     }
-    const used = cpuUsage(cpu0);
-    post({
-      t: 'tick',
-      r: {
-        monitor: report, capture: capture?.stats() ?? null, coverage, estimates, waveforms: wf,
-        verdictLatency: verdictLatency.copy(), signatureLag: signatureLag.copy(),
-        cpuUs: used.user + used.system, frames, verification: verification.health(), lanes: { ...lanes.counters },
-        restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed,
-      },
-    });
+    const used = process.threadCpuUsage(cpu0);
+    return {
+      monitor: report, capture: capture?.stats() ?? null, coverage, estimates, waveforms: wf,
+      verdictLatency: verdictLatency.copy(), signatureLag: signatureLag.copy(),
+      cpuUs: used.user + used.system, frames, verification: verification.health(), lanes: { ...lanes.counters },
+      restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed,
+    };
   };
+  const tick = (): void => post({ t: 'tick', r: makeReport() });
   let lastEstimateNs: bigint | undefined;
   const timer = setInterval(tick, 1000);
 
@@ -165,6 +163,8 @@ async function main(): Promise<void> {
       }
       case 'sign':
         return verification.signer.sign(req.message);
+      case 'report':
+        return makeReport();
       case 'close': {
         clearInterval(timer);
         await capture?.close();

@@ -1,0 +1,132 @@
+// The real-time core alone, live: N simulated merging units (a clean bay from the simulator) sent at their
+// true rate over a veth pair into a network namespace, where the real-time thread captures, decodes and runs
+// every grade 1–3 stage. Reports per step the arrival→verdict latency over EVERY frame (kernel timestamp to
+// verdict, from the thread's histogram), frames lost, and CPU per frame of the real-time thread and of the
+// capture thread. `--stall-ms` busy-blocks this (the main) thread for that long once a second during the
+// step, to show that a stalled main thread delays no verdict and loses no frame.
+//
+//   node scripts/bench-realtime.ts [--steps 1,8,32,100] [--rate 4800] [--seconds 5] [--stall-ms 0]
+// Needs root (network namespace). Prints one JSON object.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readCaptureFile, Sender } from '../src/native/index.ts';
+import { RealtimeCore } from '../src/realtime/host.ts';
+import { LatencyHistogram } from '../src/realtime/histogram.ts';
+import { seedEntries } from '../src/detect/history/seed.ts';
+import { createTestbed } from '../src/sim/testbed.ts';
+import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
+import type { GroundTruth } from '../src/sim/truth.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: a } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '1,8,32,100' },
+    rate: { type: 'string', default: '4800' },
+    seconds: { type: 'string', default: '5' },
+    'stall-ms': { type: 'string', default: '0' },
+  },
+});
+const rate = Number(a.rate);
+const seconds = Number(a.seconds);
+const stallMs = Number(a['stall-ms']);
+const TICK_S = 100; // clock ticks per second of /proc/<pid>/task/<tid>/stat (USER_HZ on Linux)
+
+function simulate(dir: string, mus: number): { file: string; truth: GroundTruth } {
+  const file = path.join(dir, `bay-${mus}.pcap`);
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), 'simulate', '--out', file, '--mus', String(mus), '--rate', String(rate),
+    '--duration', `${seconds + 1}s`, '--scenario', 'normal', '--seed', '7', '--no-scl'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`simulate exited with ${r.status}`);
+  return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
+}
+
+/** CPU seconds of this process's threads with this name (from /proc, clock-tick resolution). */
+function threadCpuS(name: string): number {
+  let ticks = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== name) continue;
+      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ticks / TICK_S;
+}
+
+function busy(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* a stalled main thread */ }
+}
+
+async function step(dir: string, mus: number): Promise<Record<string, unknown>> {
+  const { file, truth } = simulate(dir, mus);
+  const frames: Uint8Array[] = [];
+  const ts: bigint[] = [];
+  for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) { frames.push(b.raw(i).slice()); ts.push(b.tsNs(i)); }
+  rmSync(file, { force: true });
+  const bed = createTestbed('bench');
+  try {
+    const core = new RealtimeCore({
+      streams: expectedStreamsOfTruth(truth), signed: [], source: { kind: 'live', iface: bed.nsIf, netns: bed.ns },
+      verification: { fallback: 'none', priorityStreams: [] }, library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })),
+      knobs: {}, expireByWallClock: true,
+    }, { onAlarms: () => undefined, onEvidence: () => undefined, onFatal: (m) => { throw new Error(m); } });
+    await core.ready;
+    const r0 = await core.report();
+    const cap0 = threadCpuS('svde-capture');
+    const sender = new Sender({ iface: bed.hostIf, spinNs: 50_000 });
+    const t0 = ts[0]!;
+    const perSend = Math.max(1, Math.round(rate * mus * 0.1));
+    const stall = stallMs > 0 ? setInterval(() => busy(stallMs), 1000) : undefined;
+    for (let k = 0; k < frames.length; k += perSend) {
+      const n = Math.min(perSend, frames.length - k);
+      let bytes = 0;
+      for (let i = 0; i < n; i++) bytes += frames[k + i]!.length;
+      const buf = new Uint8Array(bytes);
+      const off = new Uint32Array(n);
+      const len = new Uint32Array(n);
+      const dep = new BigInt64Array(n);
+      let o = 0;
+      for (let i = 0; i < n; i++) {
+        const f = frames[k + i]!;
+        buf.set(f, o); off[i] = o; len[i] = f.length; o += f.length;
+        dep[i] = ts[k + i]! - t0;
+      }
+      await sender.send(buf, off, len, dep);
+    }
+    const sent = await sender.drain();
+    sender.close();
+    if (stall !== undefined) clearInterval(stall);
+    await new Promise((r) => setTimeout(r, 500));
+    const r1 = await core.report();
+    const capCpu = threadCpuS('svde-capture') - cap0;
+    await core.close();
+    const lat = LatencyHistogram.from(r1.verdictLatency);
+    const handled = r1.frames - r0.frames;
+    const c = r1.capture!;
+    const summary = lat.summary();
+    return {
+      mus, framesPerS: mus * rate, sent: sent.sent, received: handled, lost: sent.sent - handled,
+      kernelDrops: c.kernelDrops, queueDrops: c.queueDrops,
+      verdictLatencyUs: { p50: summary.p50, p99: summary.p99, p999: summary.p999, max: summary.max, frames: summary.count },
+      cpuNsPerFrame: { realtimeThread: Math.round(((r1.cpuUs - r0.cpuUs) * 1000) / Math.max(1, handled)), captureThread: Math.round((capCpu * 1e9) / Math.max(1, handled)) },
+      senderLateP99Us: Math.round(sent.lateP99Ns / 1000), senderLateMaxUs: Math.round(sent.lateMaxNs / 1000),
+    };
+  } finally {
+    bed.cleanup();
+  }
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'svde-bench-rt-'));
+try {
+  const results = [];
+  for (const mus of a.steps.split(',').map(Number)) results.push(await step(dir, mus));
+  process.stdout.write(`${JSON.stringify({ bench: 'realtime', ratePerMu: rate, seconds, stallMs, results }, null, 2)}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
