@@ -13,8 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { createTestbed } from '../src/sim/testbed.ts';
-import type { GroundTruth } from '../src/sim/truth.ts';
+import { createTestbed } from '../tools/sim/testbed.ts';
+import type { GroundTruth } from '../tools/sim/truth.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const main = path.join(repoRoot, 'src/cli/main.ts');

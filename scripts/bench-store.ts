@@ -21,8 +21,8 @@ import { EvidenceStore } from '../src/store/store.ts';
 import { EvidenceRecorder, registryStreamOf } from '../src/evidence/recorder.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { readCaptureFile } from '../src/native/index.ts';
-import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
-import type { GroundTruth } from '../src/sim/truth.ts';
+import { expectedStreamsOfTruth } from '../tools/sim/expected.ts';
+import type { GroundTruth } from '../tools/sim/truth.ts';
 import { readFileSync } from 'node:fs';
 import type { Alarm } from '../src/model/indicators.ts';
 

@@ -3,17 +3,17 @@
 // of the others; this file only passes batches, alarms and read functions between them.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startPtyEmulator } from '../crypto/chip/pty-emulator.ts';
+import { startPtyEmulator } from '../../tools/chip/pty-emulator.ts';
 import { LiveCapture, realtimeNs, type FrameBatch, type LiveCaptureStats } from '../native/index.ts';
 import { StreamMonitor, type MonitorReport } from '../capture/stream-monitor.ts';
 import { LiveDetection } from '../capture/live-detection.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import { INDICATORS, type Alarm, type IndicatorId } from '../model/indicators.ts';
 import type { RestoredIndicator } from '../detect/indicators.ts';
-import { canCreateTestbed, createTestbed } from '../sim/testbed.ts';
+import { canCreateTestbed, createTestbed } from '../../tools/sim/testbed.ts';
 import { Device, alarmRecordOf } from './device.ts';
 import type { HealthView } from '../model/device.ts';
-import { DemoPublisher, InProcessReplay } from './demo.ts';
+import { DemoPublisher, InProcessReplay } from '../../tools/demo/bay.ts';
 import { SystemdNotifier } from './systemd.ts';
 import { WaveformTap } from './waveforms.ts';
 import { EvidenceStore } from '../store/store.ts';

@@ -74,7 +74,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (file === undefined) {
       dir = mkdtempSync(path.join(tmpdir(), 'svde-bench-'));
       file = path.join(dir, 'bay.pcap');
-      const { simulateCommand } = await import('./simulate.ts');
+      const { simulateCommand } = await import('../../tools/sim/cli.ts');
       const write = process.stdout.write;
       process.stdout.write = () => true; // the simulator's summary line is not part of the bench JSON
       const t0 = monotonicNs();

@@ -16,7 +16,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   },
   simulate: {
     summary: 'generate SV traffic (normal and attack scenarios) to a file or an interface',
-    load: async () => (await import('./simulate.ts')).simulateCommand,
+    load: async () => (await import('../../tools/sim/cli.ts')).simulateCommand,
   },
   analyze: {
     summary: 'offline detection over a capture: one JSON line per alarm, then a summary',

@@ -13,7 +13,7 @@ import { expectedStreams } from '../config/expected.ts';
 import { loadBoardProfile } from '../config/board.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import { epochString } from '../sv/asdu-record.ts';
-import { demoBayStreams, sclStreams } from '../app/demo.ts';
+import { demoBayStreams, sclStreams } from '../../tools/demo/bay.ts';
 import { startAppliance, type ApplianceOptions } from '../app/appliance.ts';
 import { TokenStore } from '../api/tokens.ts';
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfigFile } from '../../src/config/load.ts';
-import { canCreateTestbed, createTestbed } from '../../src/sim/testbed.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import { canCreateTestbed, createTestbed } from '../../tools/sim/testbed.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { repoRoot, svde } from '../helpers/repo.ts';
 
 interface Proposal {

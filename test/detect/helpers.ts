@@ -7,8 +7,8 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import type { Stage } from '../../src/detect/stage.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { Alarm, FrameVerdict } from '../../src/model/indicators.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
-import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
+import { expectedStreamsOfTruth } from '../../tools/sim/expected.ts';
 import { svde } from '../helpers/repo.ts';
 
 export async function simulate(dir: string, scenario: string, extra: string[] = []): Promise<{ file: string; truth: GroundTruth }> {

@@ -23,9 +23,9 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { Alarm, FrameVerdict } from '../../src/model/indicators.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
-import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
-import { SCENARIOS } from '../../src/sim/scenarios.ts';
-import type { GroundTruth, MaliciousFrame } from '../../src/sim/truth.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../tools/sim/expected.ts';
+import { SCENARIOS } from '../../tools/sim/scenarios.ts';
+import type { GroundTruth, MaliciousFrame } from '../../tools/sim/truth.ts';
 import { svde } from '../helpers/repo.ts';
 
 interface Known {

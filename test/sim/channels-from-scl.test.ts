@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importSclFile } from '../../src/scl/import.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { compareWithTshark } from '../helpers/decode-compare.ts';
 import { sclDir, svde } from '../helpers/repo.ts';
 

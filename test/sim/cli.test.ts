@@ -5,10 +5,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SCENARIOS } from '../../src/sim/scenarios.ts';
+import { SCENARIOS } from '../../tools/sim/scenarios.ts';
 import { deriveKeyPair, publicKeyFromPem } from '../../src/crypto/sm2.ts';
 
-const MODULE = resolve(import.meta.dirname, '../../src/cli/simulate.ts');
+const MODULE = resolve(import.meta.dirname, '../../tools/sim/cli.ts');
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e',

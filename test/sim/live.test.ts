@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LiveCapture, readCaptureFile, STATUS_NOT_SV, type FrameBatch } from '../../src/native/index.ts';
-import { canCreateTestbed, createTestbed, type Testbed } from '../../src/sim/testbed.ts';
+import { canCreateTestbed, createTestbed, type Testbed } from '../../tools/sim/testbed.ts';
 import { svde } from '../helpers/repo.ts';
 
 function svFrames(batches: Iterable<FrameBatch>): { frames: string[]; ts: bigint[] } {

@@ -13,7 +13,7 @@
 // (no inductive fault angle) with a voltage dip — what an attacker who scales recorded normal values
 // produces.
 import { StreamPhasors } from '../phasor.ts';
-import { BaySignal, DEFAULT_BAY, type FaultType } from '../../sim/waveforms.ts';
+import { BaySignal, DEFAULT_BAY, type FaultType } from '../../../tools/sim/waveforms.ts';
 import type { ChannelDescription } from '../../model/channels.ts';
 import { DECIDE, EventDetector } from './features.ts';
 import type { LibraryEntry } from './library.ts';

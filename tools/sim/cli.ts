@@ -4,17 +4,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
-import { CaptureWriter, formatFromPath } from '../sv/pcap-writer.ts';
-import type { CaptureFormat } from '../sv/pcap-writer.ts';
-import type { VlanTag } from '../sv/types.ts';
-import { CHANNEL_SETS, type ChannelSet } from '../model/channels.ts';
-import { importSclFile } from '../scl/import.ts';
-import { DEFAULT_OPTIONS, runSimulation } from '../sim/engine.ts';
-import type { AsyncFrameSink, SimOptions } from '../sim/engine.ts';
-import { SCENARIOS, findScenario } from '../sim/scenarios.ts';
-import { defaultSclPath, writeScl } from '../sim/scl-writer.ts';
-import type { SignMode } from '../crypto/signed-frames.ts';
-import { publicKeyToPem } from '../crypto/sm2.ts';
+import { CaptureWriter, formatFromPath } from '../../src/sv/pcap-writer.ts';
+import type { CaptureFormat } from '../../src/sv/pcap-writer.ts';
+import type { VlanTag } from '../../src/sv/types.ts';
+import { CHANNEL_SETS, type ChannelSet } from '../../src/model/channels.ts';
+import { importSclFile } from '../../src/scl/import.ts';
+import { DEFAULT_OPTIONS, runSimulation } from './engine.ts';
+import type { AsyncFrameSink, SimOptions } from './engine.ts';
+import { SCENARIOS, findScenario } from './scenarios.ts';
+import { defaultSclPath, writeScl } from './scl-writer.ts';
+import type { SignMode } from '../../src/crypto/signed-frames.ts';
+import { publicKeyToPem } from '../../src/crypto/sm2.ts';
 
 const USAGE = `usage: svde simulate --out FILE.pcap|FILE.pcapng [options]
        svde simulate --iface IFACE [options]       (live, at the true rate)
@@ -212,9 +212,9 @@ interface LiveSink extends AsyncFrameSink { wantsFlush: boolean; result?: unknow
 
 /** Live output through the native sender (src/native/index.ts), batching frames with their departure times. */
 async function openLiveSink(iface: string, netns?: string): Promise<LiveSink> {
-  let native: typeof import('../native/index.ts');
+  let native: typeof import('../../src/native/index.ts');
   try {
-    native = await import('../native/index.ts');
+    native = await import('../../src/native/index.ts');
   } catch (e) {
     throw new Error(`live output needs the native addon's Sender (src/native/index.ts), which could not be loaded: ${(e as Error).message}`);
   }

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
-import { readCaptureFile, realtimeNs, type FrameBatch } from '../native/index.ts';
-import { bindConfig, parseConfig } from '../config/load.ts';
-import { expectedStreams } from '../config/expected.ts';
-import type { ExpectedStream } from '../model/streams.ts';
-import type { SignedStream } from '../model/signature.ts';
-import { KeyStore } from '../crypto/keystore.ts';
-import { importSclFile } from '../scl/import.ts';
+import { readCaptureFile, realtimeNs, type FrameBatch } from '../../src/native/index.ts';
+import { bindConfig, parseConfig } from '../../src/config/load.ts';
+import { expectedStreams } from '../../src/config/expected.ts';
+import type { ExpectedStream } from '../../src/model/streams.ts';
+import type { SignedStream } from '../../src/model/signature.ts';
+import { KeyStore } from '../../src/crypto/keystore.ts';
+import { importSclFile } from '../../src/scl/import.ts';
 import type { Testbed } from '../sim/testbed.ts';
 import type { GroundTruth } from '../sim/truth.ts';
 
@@ -69,7 +69,7 @@ async function quietly<T>(f: () => Promise<T>): Promise<T> {
 export async function demoBayStreams(mus: number, keyStoreDir?: string): Promise<{ streams: ExpectedStream[]; signed: SignedStream[] }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'svde-demo-bay-'));
   try {
-    const { simulateCommand } = await import('../cli/simulate.ts');
+    const { simulateCommand } = await import('../sim/cli.ts');
     const out = path.join(dir, 'bay.pcap');
     const keys = path.join(dir, 'keys');
     await quietly(() => simulateCommand(['--out', out, '--mus', String(mus), '--duration', '1s', ...(keyStoreDir !== undefined ? SIGN_ARGS(mus, keys) : [])]));
@@ -162,7 +162,7 @@ export class InProcessReplay {
   }
 
   async #run(): Promise<void> {
-    const { simulateCommand } = await import('../cli/simulate.ts');
+    const { simulateCommand } = await import('../sim/cli.ts');
     for (let k = 0; !this.#stopped; k++) {
       const scenario = DEMO_SCENARIOS[k % DEMO_SCENARIOS.length]!;
       const file = path.join(this.#dir, 'bay.pcap');
