@@ -70,7 +70,7 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 function capture(mode: 'block' | 'frame'): { file: string; truth: GroundTruth; keyStore: string } {
   const file = path.join(dir, `${mode}.pcap`);
-  execFileSync(process.execPath, [path.join(root, 'src/cli/main.ts'), 'simulate', '--out', file, '--mus', String(MUS), '--freq', '60', '--rate', String(RATE),
+  execFileSync(process.execPath, [path.join(root, 'tools/svde-sim.ts'), '--out', file, '--mus', String(MUS), '--freq', '60', '--rate', String(RATE),
     '--duration', `${seconds[mode]}s`, '--sign', mode === 'block' ? `block:${B}` : 'frame', '--seed', '5', '--no-scl'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const keyStore = path.join(dir, `${mode}-store`);
   const store = new KeyStore(keyStore);

@@ -26,7 +26,7 @@ import { readCaptureFile } from '../../src/native/index.ts';
 import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../tools/sim/expected.ts';
 import { SCENARIOS } from '../../tools/sim/scenarios.ts';
 import type { GroundTruth, MaliciousFrame } from '../../tools/sim/truth.ts';
-import { svde } from '../helpers/repo.ts';
+import { svdeSim } from '../helpers/repo.ts';
 
 interface Known {
   /** indicator/reason */
@@ -58,7 +58,7 @@ interface Run { truth: GroundTruth; verdicts: FrameVerdict[]; alarms: Alarm[]; f
 
 async function runScenario(dir: string, scenario: string): Promise<Run> {
   const file = path.join(dir, `${scenario}.pcap`);
-  const r = await svde(['simulate', '--out', file, '--scenario', scenario, '--mus', '2', '--duration', '2s', '--seed', '3']);
+  const r = await svdeSim(['--out', file, '--scenario', scenario, '--mus', '2', '--duration', '2s', '--seed', '3']);
   assert.equal(r.code, 0, r.stderr);
   const truth = JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth;
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));

@@ -53,7 +53,7 @@ const addonLoads = spawnSync(process.execPath, ['--input-type=module', '-e', `aw
 test('live output onto a missing interface fails clearly', { skip: !addonLoads && 'native addon does not load here' }, () => {
   const r = cli(['--iface', 'svde-no-such-if0', '--duration', '1s', '--mus', '1']);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /svde simulate: .*(svde-no-such-if0|addon|interface)/i);
+  assert.match(r.stderr, /svde-sim: .*(svde-no-such-if0|addon|interface)/i);
 });
 
 function haveTshark(): boolean {
