@@ -1,4 +1,4 @@
-// `svde simulate --channels FILE.scd[#svID]`: merging units that publish the dataset a real SCL file
+// `svde-sim --channels FILE.scd[#svID]`: merging units that publish the dataset a real SCL file
 // describes (order, kinds, phases, scaling) — read back through the importer and decoded by tshark.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `svde simulate` end to end: argument errors, --list, and a signed capture read back by tshark.
+// The simulator's command line (tools/svde-sim.ts) end to end: argument errors, --list, and a signed capture read back by tshark.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';

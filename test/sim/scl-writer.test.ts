@@ -211,7 +211,7 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('svde simulate writes <out>.scd beside the capture and names it in the truth (config.scl)', () => {
+test('svde-sim writes <out>.scd beside the capture and names it in the truth (config.scl)', () => {
   const d = mkdtempSync(join(dir, 'cli-'));
   const out = join(d, 'bay.pcapng');
   const r = cli(['--out', out, '--duration', '1s', '--mus', '2', '--channels', '4i', '--vlan', 'none', '--scenario', 'spoofed-mac']);
@@ -224,7 +224,7 @@ test('svde simulate writes <out>.scd beside the capture and names it in the trut
   checkStreams(importSclFile(join(d, truth.config.scl)), truth.config.streams, 50);
 });
 
-test('svde simulate --scl FILE, --no-scl, and refusals', () => {
+test('svde-sim --scl FILE, --no-scl, and refusals', () => {
   const d = mkdtempSync(join(dir, 'cli-'));
   const out = join(d, 'x.pcap');
   const custom = join(d, 'site.scd');
