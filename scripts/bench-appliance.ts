@@ -13,11 +13,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { createTestbed } from '../src/sim/testbed.ts';
-import type { GroundTruth } from '../src/sim/truth.ts';
+import { createTestbed } from '../tools/sim/testbed.ts';
+import type { GroundTruth } from '../tools/sim/truth.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const main = path.join(repoRoot, 'src/cli/main.ts');
+const simMain = path.join(repoRoot, 'tools/svde-sim.ts');
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{ latency: { p50: number; p99: number; average: number }; requests: { average: number }; non2xx: number; errors: number }>;
 
@@ -40,12 +41,12 @@ interface Report {
   latencyMs?: { p50: number; p99: number; max: number };
 }
 
-function run(args: string[]): Promise<string> {
+function run(args: string[], script = main): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`svde ${args[0]} exited with ${code}`))));
+    p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(script)} ${args[0]} exited with ${code}`))));
   });
 }
 
@@ -72,7 +73,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'svde-bench-app-'));
 const bed = createTestbed('bench');
 let app: ReturnType<typeof spawn> | undefined;
 try {
-  await run(['simulate', '--out', path.join(dir, 'bay.pcap'), '--mus', String(mus), '--rate', String(rate), '--duration', '1s']);
+  await run(['--out', path.join(dir, 'bay.pcap'), '--mus', String(mus), '--rate', String(rate), '--duration', '1s'], simMain);
   const truth = JSON.parse(readFileSync(path.join(dir, 'bay.pcap.truth.json'), 'utf8')) as GroundTruth;
   writeFileSync(path.join(dir, 'svde.json'), JSON.stringify({
     version: 1,
@@ -104,7 +105,7 @@ try {
   }
   if (url === undefined) throw new Error(`svde run did not start:\n${err}`);
 
-  const sim = run(['simulate', '--iface', bed.nsIf, '--netns', bed.ns, '--mus', String(mus), '--rate', String(rate), '--duration', `${2 * phaseS + 4}s`, '--no-scl', '--truth', path.join(dir, 'live.truth.json')]);
+  const sim = run(['--iface', bed.nsIf, '--netns', bed.ns, '--mus', String(mus), '--rate', String(rate), '--duration', `${2 * phaseS + 4}s`, '--no-scl', '--truth', path.join(dir, 'live.truth.json')], simMain);
   await new Promise((r) => setTimeout(r, 2000));
   const idleFrom = Date.now();
   await new Promise((r) => setTimeout(r, phaseS * 1000));

@@ -1,4 +1,4 @@
-// Live capture benchmark over a veth pair (src/sim/testbed.ts): N merging units × R frames/s sent
+// Live capture benchmark over a veth pair (tools/sim/testbed.ts): N merging units × R frames/s sent
 // by the native Sender from the root namespace; a receiver runs in a child process inside the
 // namespace: our LiveCapture, then, as a baseline, the npm `pcap` package (node_pcap) with
 // buffer_timeout 0. Prints one JSON object: frames lost, kernel drops, arrival-to-JS latency
@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultCaptureFilter, LiveCapture, readCaptureFile, realtimeNs, Sender } from '../src/native/index.ts';
-import { createTestbed } from '../src/sim/testbed.ts';
+import { createTestbed } from '../tools/sim/testbed.ts';
 
 const here = fileURLToPath(import.meta.url);
 const repoRoot = path.resolve(path.dirname(here), '..');

@@ -6,8 +6,8 @@
 //   node scripts/bench-chip.ts [--runs 5] [--bauds 115200,921600,3000000] [--in-flight 4]
 import { parseArgs } from 'node:util';
 import { ChipDriver, openSerialTransport } from '../src/crypto/chip/driver.ts';
-import { DEFAULT_LATENCY } from '../src/crypto/chip/emulator.ts';
-import { startPtyEmulator } from '../src/crypto/chip/pty-emulator.ts';
+import { DEFAULT_LATENCY } from '../tools/chip/emulator.ts';
+import { startPtyEmulator } from '../tools/chip/pty-emulator.ts';
 import { HEADER_LEN, TRAILER_LEN, VERIFY_ITEM_LEN, VERIFY_RESULT_LEN, wireSeconds } from '../src/crypto/chip/protocol.ts';
 import { bigToBytes, deriveKeyPair, sm2E, sm2Sign, sm2Z } from '../src/crypto/sm2.ts';
 

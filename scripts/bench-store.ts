@@ -21,8 +21,8 @@ import { EvidenceStore } from '../src/store/store.ts';
 import { EvidenceRecorder, registryStreamOf } from '../src/evidence/recorder.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { readCaptureFile } from '../src/native/index.ts';
-import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
-import type { GroundTruth } from '../src/sim/truth.ts';
+import { expectedStreamsOfTruth } from '../tools/sim/expected.ts';
+import type { GroundTruth } from '../tools/sim/truth.ts';
 import { readFileSync } from 'node:fs';
 import type { Alarm } from '../src/model/indicators.ts';
 
@@ -127,7 +127,7 @@ async function recovery(): Promise<Record<string, number>> {
 /** The recorder's cost on the capture path: ns per frame for onBatch (ring copy) over 8 simulated MUs. */
 function recorderCost(): Record<string, number> {
   const cap = path.join(dir, 'rec.pcap');
-  execFileSync(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), 'simulate', '--out', cap, '--scenario', 'normal', '--mus', '8', '--duration', '3s', '--seed', '1'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(repoRoot, 'tools/svde-sim.ts'), '--out', cap, '--scenario', 'normal', '--mus', '8', '--duration', '3s', '--seed', '1'], { stdio: 'ignore' });
   const truth = JSON.parse(readFileSync(`${cap}.truth.json`, 'utf8')) as GroundTruth;
   const store = new EvidenceStore({ path: path.join(dir, 'rec.db'), retentionEveryMs: 0 });
   const recorder = new EvidenceRecorder({ store });

@@ -20,7 +20,7 @@ import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startPtyEmulator, type PtyEmulator } from '../src/crypto/chip/pty-emulator.ts';
+import { startPtyEmulator, type PtyEmulator } from '../tools/chip/pty-emulator.ts';
 import { KeyStore } from '../src/crypto/keystore.ts';
 import { deriveKeyPair, signatureToRaw, SM2_DEFAULT_ID, sm2Sign } from '../src/crypto/sm2.ts';
 import { SoftwareVerifier } from '../src/crypto/software-verifier.ts';
@@ -31,8 +31,8 @@ import { SignatureStage } from '../src/detect/stages/signature.ts';
 import { type SignatureVerifier } from '../src/model/signature.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
 import { readCaptureFile } from '../src/native/index.ts';
-import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../src/sim/expected.ts';
-import type { GroundTruth } from '../src/sim/truth.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../tools/sim/expected.ts';
+import type { GroundTruth } from '../tools/sim/truth.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -70,7 +70,7 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 function capture(mode: 'block' | 'frame'): { file: string; truth: GroundTruth; keyStore: string } {
   const file = path.join(dir, `${mode}.pcap`);
-  execFileSync(process.execPath, [path.join(root, 'src/cli/main.ts'), 'simulate', '--out', file, '--mus', String(MUS), '--freq', '60', '--rate', String(RATE),
+  execFileSync(process.execPath, [path.join(root, 'tools/svde-sim.ts'), '--out', file, '--mus', String(MUS), '--freq', '60', '--rate', String(RATE),
     '--duration', `${seconds[mode]}s`, '--sign', mode === 'block' ? `block:${B}` : 'frame', '--seed', '5', '--no-scl'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const keyStore = path.join(dir, `${mode}-store`);
   const store = new KeyStore(keyStore);

@@ -3,7 +3,7 @@
 # appliance (or `SVDE_CHIP_PORT=<path> node --test test/crypto/chip/conformance.test.ts`) opens that path as
 # it would open the real chip's serial device. Ctrl-C / SIGTERM stops both processes and removes the links.
 #   scripts/chip-emulator.sh [--dir DIR] [emulator options, e.g. --baud 921600 --wrong-rate 0.01]
-# Emulator options: node src/crypto/chip/emulator-main.ts --help. The device key is kept in DIR/device-key.hex
+# Emulator options: node tools/chip/emulator-main.ts --help. The device key is kept in DIR/device-key.hex
 # (mode 0600; created on first start), DIR defaults to a fresh temporary directory.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +26,7 @@ socat -d -d "pty,raw,echo=0,link=$HOST" "pty,raw,echo=0,link=$CHIP" 2>"$DIR/soca
 SOCAT_PID=$!
 for _ in $(seq 100); do [ -e "$HOST" ] && [ -e "$CHIP" ] && break; sleep 0.05; done
 [ -e "$HOST" ] || { echo "socat did not create the pty pair" >&2; cat "$DIR/socat.log" >&2; exit 1; }
-node "$ROOT/src/crypto/chip/emulator-main.ts" --port "$CHIP" --key-file "$DIR/device-key.hex" "$@" >&2 &
+node "$ROOT/tools/chip/emulator-main.ts" --port "$CHIP" --key-file "$DIR/device-key.hex" "$@" >&2 &
 EMU_PID=$!
 echo "$HOST"
 wait "$EMU_PID"

@@ -7,15 +7,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { simulateCommand } from '../src/cli/simulate.ts';
+import { simulateCommand } from '../tools/sim/cli.ts';
 import { loadKeyDir, SoftwareVerifier } from '../src/crypto/software-verifier.ts';
 import { buildStages } from '../src/detect/engine.ts';
 import { Pipeline } from '../src/detect/pipeline.ts';
 import { StreamRegistry } from '../src/detect/streams.ts';
-import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../src/sim/expected.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../tools/sim/expected.ts';
 import type { FrameVerdict } from '../src/model/indicators.ts';
 import { monotonicNs, readCaptureFile } from '../src/native/index.ts';
-import type { GroundTruth } from '../src/sim/truth.ts';
+import type { GroundTruth } from '../tools/sim/truth.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' }, 'normal-seconds': { type: 'string', default: '600' }, 'throughput-only': { type: 'boolean', default: false }, repeat: { type: 'string', default: '3' } } });
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-eval-'));

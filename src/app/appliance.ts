@@ -2,18 +2,14 @@
 // store, the API with the local panel, the LED, syslog and systemd together. Every component stays ignorant
 // of the others; this file only passes batches, alarms and read functions between them.
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { startPtyEmulator } from '../crypto/chip/pty-emulator.ts';
 import { LiveCapture, realtimeNs, type FrameBatch, type LiveCaptureStats } from '../native/index.ts';
 import { StreamMonitor, type MonitorReport } from '../capture/stream-monitor.ts';
 import { DetectionEngine } from '../detect/engine.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import { INDICATORS, type Alarm, type IndicatorId } from '../model/indicators.ts';
 import type { RestoredIndicator } from '../detect/indicators.ts';
-import { canCreateTestbed, createTestbed } from '../sim/testbed.ts';
 import { Device, alarmRecordOf } from './device.ts';
 import type { HealthView } from '../model/device.ts';
-import { DemoPublisher, InProcessReplay } from './demo.ts';
 import { SystemdNotifier } from './systemd.ts';
 import { WaveformTap } from '../capture/waveforms.ts';
 import { EvidenceStore } from '../store/store.ts';
@@ -34,6 +30,27 @@ import { startVerification, type Verification } from '../crypto/verification.ts'
 
 export const VERSION = '0.2.0';
 
+/** What a frame source (the demo's simulated bay) is handed: where replayed batches go, scenario names. */
+export interface FrameSourceContext {
+  /** Batches replayed inside this process (their timestamps are file time, not arrival time). */
+  feed(b: FrameBatch): void;
+  /** The scripted scenario now playing (status, monitor, event log). */
+  onScenario(name: string): void;
+}
+
+/** A frame source other than a configured interface; the appliance starts and stops it. */
+export interface FrameSource {
+  /** Capture live on this interface (the appliance opens it before start()); absent: frames come through feed(). */
+  iface?: string;
+  /** What the capture health names as its interface when frames come through feed(). */
+  label: string;
+  start(): void;
+  /** Stops the frames (before the capture closes). */
+  stop(): Promise<void> | void;
+  /** Releases what is left (e.g. a test bed) once everything else has stopped. */
+  close?(): Promise<void> | void;
+}
+
 export interface ApplianceOptions {
   mode: 'demo' | 'live';
   streams: ExpectedStream[];
@@ -44,8 +61,8 @@ export interface ApplianceOptions {
   rate?: RateOptions;
   /** Live: the process-bus interface. */
   iface?: string;
-  /** inProcess: replay inside this process even where a veth pair could be made. */
-  demo?: { mus: number; scenarioSeconds: number; keysDir: string; inProcess?: boolean };
+  /** Demo: where the frames come from (tools/demo wires the simulated bay). */
+  source?: (ctx: FrameSourceContext) => FrameSource | Promise<FrameSource>;
   stateDir: string;
   /** The configuration file it was started from: engineers may replace it through the API (applied at restart). */
   configFile?: string;
@@ -61,8 +78,6 @@ export interface ApplianceOptions {
   signatures: {
     keysDir?: string;
     chip?: { path: string; baudRate: number };
-    /** Demo: run the chip emulator behind a pseudo-terminal pair and use it as the chip. */
-    emulateChip?: boolean;
     fallback: 'software' | 'none';
     deviceKeyFile: string;
   };
@@ -123,16 +138,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   store.event('start', `svde ${VERSION} started (${o.mode}${o.iface !== undefined ? ` on ${o.iface}` : ''})`, { streams: o.streams.length });
 
   // Signature verification: the chip when configured, else software; the device key signs local estimates.
-  let chip = o.signatures.chip;
-  if (o.signatures.emulateChip === true) {
-    const emu = await startPtyEmulator({ baud: 921600, exitOnSignal: false });
-    stoppers.push(() => emu.stop());
-    chip = { path: emu.hostPath, baudRate: emu.baud };
-    o.log(`chip emulator (a separate process) on ${emu.hostPath} at ${emu.baud} baud, through the production serial driver`);
-  }
   const verification: Verification = await startVerification({
     keyStoreDir: o.signatures.keysDir,
-    chip,
+    chip: o.signatures.chip,
     fallback: o.signatures.fallback,
     deviceKeyFile: o.signatures.deviceKeyFile,
     // Protection streams first when the chip is the bottleneck; streams default to protection (config `role`).
@@ -250,36 +258,25 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     if (o.iface === undefined) throw new Error('live mode needs a capture interface');
     startLiveCapture(o.iface);
   } else {
-    const demo = {
-      mus: o.demo?.mus ?? 8,
-      keysDir: o.demo?.keysDir ?? path.join(o.stateDir, 'sim-keys'),
-      scenarioSeconds: o.demo?.scenarioSeconds ?? 10,
-      log: o.log,
-      onScenario: (name: string) => {
+    if (o.source === undefined) throw new Error('demo mode needs a frame source');
+    const src = await o.source({
+      feed: (b) => onBatch(b, false),
+      onScenario: (name) => {
         scenario = name;
         monitor.setScenario(name);
         store.event('demo-scenario', `demo scenario ${name}`);
       },
-    };
-    if (o.demo?.inProcess !== true && canCreateTestbed()) {
-      const bed = createTestbed('demo');
-      stoppers.push(() => bed.cleanup());
-      captureIface = bed.hostIf;
-      startLiveCapture(bed.hostIf);
-      const pub = new DemoPublisher(bed, demo);
-      sources.push(() => pub.stop());
-      pub.start();
-      o.log(`embedded demo: ${demo.mus} simulated merging units in network namespace ${bed.ns} publish on veth ${bed.nsIf}; capturing on ${bed.hostIf}`);
+    });
+    if (src.close !== undefined) stoppers.push(() => src.close!());
+    if (src.iface !== undefined) {
+      captureIface = src.iface;
+      startLiveCapture(src.iface);
     } else {
       mode = 'demo-in-process';
-      captureIface = '(in-process replay)';
-      const replay = new InProcessReplay(demo, (b) => onBatch(b, false));
-      sources.push(() => replay.stop());
-      replay.start();
-      o.log(o.demo?.inProcess === true
-        ? 'embedded demo: --in-process, so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised'
-        : 'embedded demo: this process may not create network namespaces (not root, or no iproute2), so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised');
+      captureIface = src.label;
     }
+    sources.push(() => src.stop());
+    src.start();
   }
 
   // LED and relay (absent without GPIO: the appliance runs on, the panel shows the pattern).

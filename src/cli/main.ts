@@ -14,10 +14,6 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'decode a pcap/pcapng file: one JSON line per ASDU',
     load: async () => (await import('./decode.ts')).decodeCommand,
   },
-  simulate: {
-    summary: 'generate SV traffic (normal and attack scenarios) to a file or an interface',
-    load: async () => (await import('./simulate.ts')).simulateCommand,
-  },
   analyze: {
     summary: 'offline detection over a capture: one JSON line per alarm, then a summary',
     load: async () => (await import('./analyze.ts')).analyzeCommand,

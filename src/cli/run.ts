@@ -1,30 +1,30 @@
 // svde run — the appliance. With --config it runs as configured (capture interface, SCL, storage, API with
-// TLS and tokens, chip, LED). Without --config and --iface it runs the embedded demo of SPEC §4: a simulated
-// bay with scripted attacks, SQLite under a local state directory, the API and the panel on
-// http://127.0.0.1:8080 (read-only requests without a token from this machine; an operator token is printed).
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+// TLS and tokens, chip, LED). Without --config and --iface it hands over to the embedded demo of SPEC §4
+// (tools/demo/main.ts: a simulated bay with scripted attacks), which lives with the simulator in tools/ and
+// runs the appliance through runAppliance below.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import { fileURLToPath } from 'node:url';
 import { commandArgs } from './args.ts';
 import { StreamMonitor } from '../capture/stream-monitor.ts';
-import { ConfigError, loadConfigFile } from '../config/load.ts';
+import { bindConfig, ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
 import { expectedStreams } from '../config/expected.ts';
+import { importSclFile } from '../scl/import.ts';
 import { loadBoardProfile } from '../config/board.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import { epochString } from '../sv/asdu-record.ts';
-import { demoBayStreams, sclStreams } from '../app/demo.ts';
-import { startAppliance, type ApplianceOptions } from '../app/appliance.ts';
-import { TokenStore } from '../api/tokens.ts';
+import { startAppliance, type Appliance, type ApplianceOptions } from '../app/appliance.ts';
 
 const HELP = `usage: svde run [--config FILE] [options]
 
 The appliance: capture, decoding, detection, signature verification, evidence store, REST API, local panel
 and LED. Stop with SIGINT/SIGTERM (graceful: open alarms are closed and committed).
 
-Without --config and --iface: the embedded demo. A simulated bay (8 merging units, 9-2LE, 50 Hz, scripted
-attack scenarios one after another) publishes on a veth pair in a network namespace that svde creates and
-removes; the API and the panel listen on http://127.0.0.1:8080; state under ~/.local/state/svde-demo.
+Without --config and --iface: the embedded demo (development checkouts: tools/demo/main.ts). A simulated
+bay (8 merging units, 9-2LE, 50 Hz, scripted attack scenarios one after another) publishes on a veth pair in
+a network namespace that svde creates and removes; the API and the panel listen on http://127.0.0.1:8080;
+state under ~/.local/state/svde-demo.
   --config FILE     the appliance's configuration (docs/configuration.md)
   --iface IFACE     capture on this interface (overrides the configuration; without --config: no API tokens
                     exist yet, so create some with svde tokens add)
@@ -55,8 +55,23 @@ function parseListen(s: string): { host: string; port: number } {
 
 class UsageError extends Error {}
 
-export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = commandArgs('run', HELP, argv, {
+/** The options of `svde run`, checked (the demo entry takes the same ones). */
+export interface RunValues {
+  config?: string;
+  iface?: string;
+  scl?: string;
+  listen?: { host: string; port: number };
+  stateDir?: string;
+  mus: number;
+  scenarioSeconds: number;
+  inProcess: boolean;
+  json: boolean;
+  durationMs?: number;
+}
+
+/** Parses and checks the options; { exit } when it printed the usage or an error (as `svde COMMAND`). */
+export function parseRunArgs(command: string, help: string, argv: string[]): RunValues | { exit: number } {
+  const parsed = commandArgs(command, help, argv, {
     config: { type: 'string' },
     iface: { type: 'string' },
     scl: { type: 'string' },
@@ -68,17 +83,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     duration: { type: 'string' },
     'in-process': { type: 'boolean', default: false },
   });
-  if ('exit' in parsed) return parsed.exit;
+  if ('exit' in parsed) return parsed;
   const values = parsed.values;
-  const log = (line: string): void => void process.stderr.write(`svde: ${line}\n`);
-  let opts: ApplianceOptions;
-  let durationMs: number | undefined;
-  let demoToken: string | undefined;
   try {
     const mus = Number(values.mus);
     if (!Number.isInteger(mus) || mus < 1 || mus > 64) throw new UsageError(`--mus must be an integer 1..64, got '${values.mus}'`);
     const scenarioSeconds = Number(values['scenario-seconds']);
     if (!Number.isFinite(scenarioSeconds) || scenarioSeconds < 2 || scenarioSeconds > 3600) throw new UsageError(`--scenario-seconds must be 2..3600, got '${values['scenario-seconds']}'`);
+    let durationMs: number | undefined;
     try {
       durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
     } catch (err) {
@@ -90,29 +102,60 @@ export async function runCommand(argv: string[]): Promise<number> {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    if (values.config !== undefined) opts = configuredOptions(values.config, values.iface, listen, values['state-dir'], log);
-    else if (values.iface !== undefined) opts = bareLiveOptions(values.iface, values.scl, listen, values['state-dir'], log);
-    else {
-      opts = await demoOptions(mus, scenarioSeconds, values['in-process'], listen, values['state-dir'], log);
-      // The demo prints an operator token for this run (older demo tokens are revoked first).
-      const tokens = TokenStore.open(opts.http.tokensFile);
-      for (const t of tokens.list()) if (t.name === 'demo-operator') tokens.revoke(t.id);
-      demoToken = tokens.add('operator', 'demo-operator').token;
-    }
+    const r: RunValues = { mus, scenarioSeconds, inProcess: values['in-process'], json: values.json === true };
+    if (values.config !== undefined) r.config = values.config;
+    if (values.iface !== undefined) r.iface = values.iface;
+    if (values.scl !== undefined) r.scl = values.scl;
+    if (listen !== undefined) r.listen = listen;
+    if (values['state-dir'] !== undefined) r.stateDir = values['state-dir'];
+    if (durationMs !== undefined) r.durationMs = durationMs;
+    return r;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
-      process.stderr.write(`svde run: ${err.message}\n`);
-      return 2;
-    }
-    process.stderr.write(`svde run: ${(err as Error).message}\n`);
-    return 1;
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`svde ${command}: ${err.message}\n`);
+    return { exit: 2 };
   }
+}
 
-  const json = values.json === true;
+export const log = (line: string): void => void process.stderr.write(`svde: ${line}\n`);
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const v = parseRunArgs('run', HELP, argv);
+  if ('exit' in v) return v.exit;
+  if (v.config === undefined && v.iface === undefined) return runEmbeddedDemo(v);
+  let opts: ApplianceOptions;
+  try {
+    opts = v.config !== undefined ? configuredOptions(v.config, v.iface, v.listen, v.stateDir, log) : bareLiveOptions(v.iface!, v.scl, v.listen, v.stateDir, log);
+  } catch (err) {
+    process.stderr.write(`svde run: ${(err as Error).message}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+  return runAppliance(opts, v);
+}
+
+// DEV-ONLY: the one import of tools/ from src/. The embedded demo (simulator, test bed, chip emulator) is a
+// development checkout's, absent from an installed package; `node tools/demo/main.ts` starts it directly.
+const DEMO_ENTRY = fileURLToPath(new URL('../../tools/demo/main.ts', import.meta.url));
+async function runEmbeddedDemo(v: RunValues): Promise<number> {
+  if (!existsSync(DEMO_ENTRY)) {
+    process.stderr.write(`svde run: the embedded demo is not part of this installation (${DEMO_ENTRY} is missing: it comes with the development tools); run the appliance with --config FILE or --iface IFACE\n`);
+    return 2;
+  }
+  const demo = await import('../../tools/demo/main.ts'); // dev-only demo delegation
+  return demo.runDemo(v);
+}
+
+/**
+ * Runs the appliance until SIGINT/SIGTERM or --duration: prints alarms and the report of every second
+ * (text or JSON), announces the API; `announce` adds lines once it listens (the demo's token).
+ */
+export async function runAppliance(opts: ApplianceOptions, v: Pick<RunValues, 'json' | 'durationMs'>, announce?: (a: Appliance) => void): Promise<number> {
+  const json = v.json;
+  const durationMs = v.durationMs;
   opts.onAlarm = (a, id) => {
     if (!json) process.stdout.write(`ALARM #${id} ${epochString(a.firstTsNs)} grade ${a.grade} ${a.indicator}/${a.reason} stream ${a.stream} (frame ${a.firstFrame})\n`);
   };
-  let appliance: Awaited<ReturnType<typeof startAppliance>> | undefined;
+  let appliance: Appliance | undefined;
   opts.onReport = (r, nu) => {
     const d = appliance?.detection.report();
     if (json) process.stdout.write(`${JSON.stringify(d === undefined ? r : { ...r, detection: d })}\n`);
@@ -140,10 +183,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 1;
   }
   log(`API and panel on ${appliance.url}/ (OpenAPI: ${appliance.url}/api/v1/openapi.json)`);
-  if (opts.mode === 'demo') {
-    log(`demo: read-only requests from this machine need no token; to acknowledge alarms, log in on the panel with the operator token ${demoToken}`);
-    log(`demo: state (SQLite database, tokens, keys) in ${opts.stateDir}`);
-  }
+  announce?.(appliance);
   if (durationMs !== undefined) setTimeout(stop, durationMs).unref();
   await finished;
   process.off('SIGINT', stop);
@@ -152,13 +192,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-function demoStateDir(arg: string | undefined): string {
-  if (arg !== undefined) return path.resolve(arg);
-  const base = process.env['XDG_STATE_HOME'] !== undefined && process.env['XDG_STATE_HOME'] !== '' ? process.env['XDG_STATE_HOME'] : path.join(homedir(), '.local', 'state');
-  return path.join(base, 'svde-demo');
-}
-
-function stateFiles(stateDir: string): Pick<ApplianceOptions, 'storage'> & { tokensFile: string; keysDir: string; deviceKeyFile: string } {
+export function stateFiles(stateDir: string): Pick<ApplianceOptions, 'storage'> & { tokensFile: string; keysDir: string; deviceKeyFile: string } {
   return {
     storage: { path: path.join(stateDir, 'svde.db'), limitBytes: 512 * 1024 * 1024, alarmRetentionDays: 365, eventRetentionDays: 30 },
     tokensFile: path.join(stateDir, 'tokens.json'),
@@ -167,27 +201,11 @@ function stateFiles(stateDir: string): Pick<ApplianceOptions, 'storage'> & { tok
   };
 }
 
-async function demoOptions(mus: number, scenarioSeconds: number, inProcess: boolean, listen: { host: string; port: number } | undefined, stateArg: string | undefined, log: (l: string) => void): Promise<ApplianceOptions> {
-  const stateDir = demoStateDir(stateArg);
-  const f = stateFiles(stateDir);
-  const bay = await demoBayStreams(mus, f.keysDir);
-  return {
-    mode: 'demo',
-    streams: bay.streams,
-    signed: bay.signed,
-    demo: { mus, scenarioSeconds, keysDir: path.join(stateDir, 'sim-keys'), inProcess },
-    // The simulated MUs are one process on a shared machine, not hardware, restarted for every scenario: its
-    // start-up stalls hold all streams back together for tens of milliseconds. The arrival-timing checks
-    // (made for hardware publishers, µs jitter) would report every restart, so the demo leaves them out,
-    // and the burst window of the rate check allows such a hold-and-release.
-    logic: { timing: false },
-    rate: { burstSlackMs: 60 },
-    stateDir,
-    storage: { ...f.storage, limitBytes: 256 * 1024 * 1024, alarmRetentionDays: 7, eventRetentionDays: 1 },
-    http: { ...(listen ?? { host: '127.0.0.1', port: 8080 }), tokensFile: f.tokensFile, trustLoopbackAs: 'viewer' },
-    signatures: { keysDir: f.keysDir, emulateChip: true, fallback: 'software', deviceKeyFile: f.deviceKeyFile },
-    log,
-  };
+/** Expected streams from an SCL file alone (every source accepted, default settings). */
+export function sclStreams(file: string): ExpectedStream[] {
+  const cfg = parseConfig({}, '<defaults>');
+  const scl = importSclFile(file);
+  return expectedStreams({ file: '<defaults>', config: cfg, sclFile: file, scl, streams: bindConfig(cfg, scl) }).streams;
 }
 
 function bareLiveOptions(iface: string, scl: string | undefined, listen: { host: string; port: number } | undefined, stateArg: string | undefined, log: (l: string) => void): ApplianceOptions {

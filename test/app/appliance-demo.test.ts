@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { canCreateTestbed } from '../../src/sim/testbed.ts';
+import { canCreateTestbed } from '../../tools/sim/testbed.ts';
 import { eventually, startRun } from '../helpers/appliance.ts';
 import { svde } from '../helpers/repo.ts';
 

@@ -9,11 +9,11 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { canCreateTestbed, createTestbed } from '../../src/sim/testbed.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import { canCreateTestbed, createTestbed } from '../../tools/sim/testbed.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { eventually, startRun } from '../helpers/appliance.ts';
 import { sm2Verify } from '../../src/crypto/sm2.ts';
-import { svde } from '../helpers/repo.ts';
+import { svde, svdeSim } from '../helpers/repo.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-live-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,7 +74,7 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
     const bed = createTestbed('live');
     try {
       // The bay's SCD and its merging units' MACs, as commissioning would have them.
-      const sim = await svde(['simulate', '--out', path.join(dir, 'bay.pcap'), '--mus', '2', '--duration', '1s']);
+      const sim = await svdeSim(['--out', path.join(dir, 'bay.pcap'), '--mus', '2', '--duration', '1s']);
       assert.equal(sim.code, 0, sim.stderr);
       const truth = JSON.parse(readFileSync(path.join(dir, 'bay.pcap.truth.json'), 'utf8')) as GroundTruth;
       const tokensFile = path.join(dir, 'tokens.json');
@@ -110,7 +110,7 @@ describe('svde run --config: live capture, API over TLS with tokens and mutual T
         assert.equal((anon.body as { error: { code: string } }).error.code, 'UNAUTHORIZED');
 
         // An unknown source publishes into the bay.
-        const pub = await svde(['simulate', '--iface', bed.nsIf, '--netns', bed.ns, '--mus', '2', '--duration', '3s', '--scenario', 'unknown-source', '--no-scl', '--truth', path.join(dir, 'live.truth.json')]);
+        const pub = await svdeSim(['--iface', bed.nsIf, '--netns', bed.ns, '--mus', '2', '--duration', '3s', '--scenario', 'unknown-source', '--no-scl', '--truth', path.join(dir, 'live.truth.json')]);
         assert.equal(pub.code, 0, pub.stderr);
         const alarms = await eventually(async () => {
           const r = await request(`${app.url}/api/v1/alarms?indicator=mac`, { token: viewer });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { capturesDir, sclDir, svde } from '../helpers/repo.ts';
+import { capturesDir, sclDir, svde, svdeSim } from '../helpers/repo.ts';
 
 interface Line {
   frame?: number;
@@ -68,7 +68,7 @@ describe('svde analyze', () => {
   it('simulator output with its SCD and a clean baseline: each attack raises its indicator, clean traffic nothing', async () => {
     const sim = async (name: string, scenario: string, seed: string): Promise<string> => {
       const out = path.join(dir, `${name}.pcap`);
-      const r = await svde(['simulate', '--out', out, '--scenario', scenario, '--mus', '2', '--duration', '2s', '--seed', seed]);
+      const r = await svdeSim(['--out', out, '--scenario', scenario, '--mus', '2', '--duration', '2s', '--seed', seed]);
       assert.equal(r.code, 0, r.stderr);
       return out;
     };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import path from 'node:path';
 import { compareWithTshark } from '../helpers/decode-compare.ts';
-import { listCaptures, svde } from '../helpers/repo.ts';
+import { listCaptures, svdeSim } from '../helpers/repo.ts';
 
 describe('svde decode matches tshark on the public captures', () => {
   for (const file of listCaptures()) {
@@ -46,7 +46,7 @@ describe('svde decode matches tshark on simulator output of many shapes', () => 
     it(shape.name, async () => {
       const args = shape.args.map((a, k) => (shape.args[k - 1] === '--out' ? path.join(dir, a) : a));
       const out = args[args.indexOf('--out') + 1]!;
-      const sim = await svde(['simulate', ...args, '--seed', '7']);
+      const sim = await svdeSim([...args, '--seed', '7']);
       assert.equal(sim.code, 0, sim.stderr);
       const r = await compareWithTshark(out);
       assert.deepEqual(r.mismatches, []);

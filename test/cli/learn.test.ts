@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfigFile } from '../../src/config/load.ts';
-import { canCreateTestbed, createTestbed } from '../../src/sim/testbed.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
-import { repoRoot, svde } from '../helpers/repo.ts';
+import { canCreateTestbed, createTestbed } from '../../tools/sim/testbed.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
+import { repoRoot, svde, svdeSim } from '../helpers/repo.ts';
 
 interface Proposal {
   format: string;
@@ -32,7 +32,7 @@ describe('svde learn', () => {
   const sims = new Map<string, { pcap: string; scd: string; truth: GroundTruth }>();
   const sim = async (name: string, scenario: string, mus = '2'): Promise<{ pcap: string; scd: string; truth: GroundTruth }> => {
     const pcap = path.join(dir, `${name}.pcap`);
-    const r = await svde(['simulate', '--out', pcap, '--scenario', scenario, '--mus', mus, '--duration', '2s', '--seed', '4']);
+    const r = await svdeSim(['--out', pcap, '--scenario', scenario, '--mus', mus, '--duration', '2s', '--seed', '4']);
     assert.equal(r.code, 0, r.stderr);
     const s = { pcap, scd: pcap.replace(/\.pcap$/, '.scd'), truth: JSON.parse(readFileSync(`${pcap}.truth.json`, 'utf8')) as GroundTruth };
     sims.set(name, s);
@@ -200,7 +200,7 @@ describe('svde learn', () => {
       const done = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
       await started;
       await new Promise((r) => setTimeout(r, 500));
-      const s = await svde(['simulate', '--iface', tb.nsIf, '--netns', tb.ns, '--scenario', 'normal', '--mus', '2', '--duration', '1s', '--seed', '4']);
+      const s = await svdeSim(['--iface', tb.nsIf, '--netns', tb.ns, '--scenario', 'normal', '--mus', '2', '--duration', '1s', '--seed', '4']);
       assert.equal(s.code, 0, s.stderr);
       assert.equal(await done, 0, stderr);
       assert.ok(existsSync(out));

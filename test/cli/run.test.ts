@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { canCreateTestbed } from '../../src/sim/testbed.ts';
+import { canCreateTestbed } from '../../tools/sim/testbed.ts';
 import { svde } from '../helpers/repo.ts';
 
 interface Report {

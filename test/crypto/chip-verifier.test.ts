@@ -10,14 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import { readCaptureFile } from '../../src/native/index.ts';
 import { ChipVerifier, type FallbackPolicy } from '../../src/crypto/chip-verifier.ts';
 import { ChipDriver, openSerialTransport } from '../../src/crypto/chip/driver.ts';
-import { startPtyEmulator } from '../../src/crypto/chip/pty-emulator.ts';
+import { startPtyEmulator } from '../../tools/chip/pty-emulator.ts';
 import { loadKeyDir, SoftwareVerifier } from '../../src/crypto/software-verifier.ts';
 import { deriveKeyPair, signatureToRaw, sm2Sign } from '../../src/crypto/sm2.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { FrameVerdict } from '../../src/model/indicators.ts';
-import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../tools/sim/expected.ts';
 import { simulate } from '../detect/helpers.ts';
 
 describe('SM2 verification through the chip emulator', () => {

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startPtyEmulator, type PtyEmulator } from '../../src/crypto/chip/pty-emulator.ts';
+import { startPtyEmulator, type PtyEmulator } from '../../tools/chip/pty-emulator.ts';
 import { KeyStore } from '../../src/crypto/keystore.ts';
 import {
   bytesToBig, deriveKeyPair, publicKeyOf, publicKeyToPem, signatureFromRaw, signatureToDer, signatureToRaw, sm2Sign, sm2Verify,
@@ -21,8 +21,8 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { FrameVerdict } from '../../src/model/indicators.ts';
-import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../tools/sim/expected.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { simulate } from '../detect/helpers.ts';
 
 const BAUD = 921600;

@@ -13,7 +13,7 @@ import { MacStage } from '../../src/detect/stages/mac.ts';
 import { TripStage } from '../../src/detect/stages/trip.ts';
 import type { StreamRegistry } from '../../src/detect/streams.ts';
 import type { FrameVerdict } from '../../src/model/indicators.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { evaluate, runPipeline, simulate } from './helpers.ts';
 
 const stages = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new PhasorStage(r, [new TripStage(r), new BadDataStage(r)])];

@@ -7,13 +7,13 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import type { Stage } from '../../src/detect/stage.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { Alarm, FrameVerdict } from '../../src/model/indicators.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
-import { expectedStreamsOfTruth } from '../../src/sim/expected.ts';
-import { svde } from '../helpers/repo.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
+import { expectedStreamsOfTruth } from '../../tools/sim/expected.ts';
+import { svdeSim } from '../helpers/repo.ts';
 
 export async function simulate(dir: string, scenario: string, extra: string[] = []): Promise<{ file: string; truth: GroundTruth }> {
   const file = path.join(dir, `${scenario}.pcap`);
-  const r = await svde(['simulate', '--out', file, '--scenario', scenario, '--seed', '3', ...extra]);
+  const r = await svdeSim(['--out', file, '--scenario', scenario, '--seed', '3', ...extra]);
   if (r.code !== 0) throw new Error(`simulate ${scenario}: ${r.stderr}`);
   return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
 }

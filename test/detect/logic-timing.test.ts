@@ -10,7 +10,7 @@ import { LogicStage } from '../../src/detect/stages/logic.ts';
 import { MacStage } from '../../src/detect/stages/mac.ts';
 import type { StreamRegistry } from '../../src/detect/streams.ts';
 import { CaptureWriter } from '../../src/sv/pcap-writer.ts';
-import { Rng } from '../../src/sim/rng.ts';
+import { Rng } from '../../tools/sim/rng.ts';
 import { evaluate, runPipeline, simulate } from './helpers.ts';
 
 const TIMING = new Set(['arrival-early', 'arrival-late', 'jitter-burst']);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChannelPhasor, StreamPhasors } from '../../src/detect/phasor.ts';
-import { runSimulation, DEFAULT_OPTIONS } from '../../src/sim/engine.ts';
-import { findScenario } from '../../src/sim/scenarios.ts';
+import { runSimulation, DEFAULT_OPTIONS } from '../../tools/sim/engine.ts';
+import { findScenario } from '../../tools/sim/scenarios.ts';
 import { LE_4I4U } from '../../src/model/channels.ts';
 import { MemorySink, parseSv } from '../sim/frames.ts';
 

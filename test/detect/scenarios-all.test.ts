@@ -23,10 +23,10 @@ import { Pipeline } from '../../src/detect/pipeline.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { Alarm, FrameVerdict } from '../../src/model/indicators.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
-import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../src/sim/expected.ts';
-import { SCENARIOS } from '../../src/sim/scenarios.ts';
-import type { GroundTruth, MaliciousFrame } from '../../src/sim/truth.ts';
-import { svde } from '../helpers/repo.ts';
+import { expectedStreamsOfTruth, signedStreamsOfTruth } from '../../tools/sim/expected.ts';
+import { SCENARIOS } from '../../tools/sim/scenarios.ts';
+import type { GroundTruth, MaliciousFrame } from '../../tools/sim/truth.ts';
+import { svdeSim } from '../helpers/repo.ts';
 
 interface Known {
   /** indicator/reason */
@@ -58,7 +58,7 @@ interface Run { truth: GroundTruth; verdicts: FrameVerdict[]; alarms: Alarm[]; f
 
 async function runScenario(dir: string, scenario: string): Promise<Run> {
   const file = path.join(dir, `${scenario}.pcap`);
-  const r = await svde(['simulate', '--out', file, '--scenario', scenario, '--mus', '2', '--duration', '2s', '--seed', '3']);
+  const r = await svdeSim(['--out', file, '--scenario', scenario, '--mus', '2', '--duration', '2s', '--seed', '3']);
   assert.equal(r.code, 0, r.stderr);
   const truth = JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth;
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));

@@ -17,8 +17,8 @@ import { SignatureStage } from '../../src/detect/stages/signature.ts';
 import { type SignatureVerifier } from '../../src/model/signature.ts';
 import { StreamRegistry } from '../../src/detect/streams.ts';
 import type { FrameVerdict } from '../../src/model/indicators.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
-import { signedStreamsOfTruth } from '../../src/sim/expected.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
+import { signedStreamsOfTruth } from '../../tools/sim/expected.ts';
 import { readEncodedTrailer } from '../../src/sv/encode.ts';
 import { evaluate, expectedStreams, simulate } from './helpers.ts';
 

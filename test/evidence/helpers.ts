@@ -7,7 +7,7 @@ import type { Alarm } from '../../src/model/indicators.ts';
 import { EvidenceRecorder, registryStreamOf, streamInfoOf } from '../../src/evidence/recorder.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import type { EvidenceStore } from '../../src/store/store.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { expectedStreams } from '../detect/helpers.ts';
 
 export interface Captured { tsNs: bigint; stream: string; hex: string }

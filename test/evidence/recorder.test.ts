@@ -14,7 +14,7 @@ import { EvidenceRecorder, registryStreamOf, type EvidenceSink } from '../../src
 import { PreTriggerRing } from '../../src/evidence/ring.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import { EvidenceStore } from '../../src/store/store.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { expectedStreams, simulate } from '../detect/helpers.ts';
 import { captureFrames, run, type Captured } from './helpers.ts';
 

@@ -27,10 +27,19 @@ export interface RunResult {
 
 /** Runs the real `svde` command line (src/cli/main.ts) with the current Node. */
 export function svde(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return runScript('src/cli/main.ts', args, opts);
+}
+
+/** Runs the simulator's command line (tools/svde-sim.ts) with the current Node. */
+export function svdeSim(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return runScript('tools/svde-sim.ts', args, opts);
+}
+
+function runScript(script: string, args: string[], opts: { timeoutMs?: number }): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [path.join(repoRoot, 'src/cli/main.ts'), ...args],
+      [path.join(repoRoot, script), ...args],
       { maxBuffer: 1 << 30, timeout: opts.timeoutMs ?? 300_000 },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;

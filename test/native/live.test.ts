@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LiveCapture, readCaptureFile, realtimeNs, Sender } from '../../src/native/index.ts';
 import type { FrameBatch } from '../../src/native/index.ts';
-import { canCreateTestbed, createTestbed, netnsExists, udpNoise } from '../../src/sim/testbed.ts';
-import type { Testbed } from '../../src/sim/testbed.ts';
+import { canCreateTestbed, createTestbed, netnsExists, udpNoise } from '../../tools/sim/testbed.ts';
+import type { Testbed } from '../../tools/sim/testbed.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const capturesDir = path.resolve(repoRoot, '../shared/captures');

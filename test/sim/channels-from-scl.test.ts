@@ -1,4 +1,4 @@
-// `svde simulate --channels FILE.scd[#svID]`: merging units that publish the dataset a real SCL file
+// `svde-sim --channels FILE.scd[#svID]`: merging units that publish the dataset a real SCL file
 // describes (order, kinds, phases, scaling) — read back through the importer and decoded by tshark.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importSclFile } from '../../src/scl/import.ts';
-import type { GroundTruth } from '../../src/sim/truth.ts';
+import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { compareWithTshark } from '../helpers/decode-compare.ts';
-import { sclDir, svde } from '../helpers/repo.ts';
+import { sclDir, svde, svdeSim } from '../helpers/repo.ts';
 
 const shape = (chs: ReadonlyArray<{ kind: string; phase: string; scale: number }>): string[] => chs.map((c) => `${c.kind}:${c.phase}:${c.scale}`);
 
@@ -25,7 +25,7 @@ describe('simulator channel sets from SCL', () => {
       const src = importSclFile(file).streams.find((s) => s.channelSet !== null);
       assert.ok(src !== undefined, 'the file has a stream with a current/voltage dataset');
       const out = path.join(dir, `${name}.pcap`);
-      const r = await svde(['simulate', '--out', out, '--mus', '1', '--duration', '1s', '--channels', `${file}#${src.svID}`]);
+      const r = await svdeSim(['--out', out, '--mus', '1', '--duration', '1s', '--channels', `${file}#${src.svID}`]);
       assert.equal(r.code, 0, r.stderr);
       const truth = JSON.parse(readFileSync(`${out}.truth.json`, 'utf8')) as GroundTruth;
       assert.deepEqual(shape(truth.config.streams[0]!.channels), shape(src.channelSet!.channels));
@@ -41,7 +41,7 @@ describe('simulator channel sets from SCL', () => {
   }
 
   it('an unknown svID names the streams the file has', async () => {
-    const r = await svde(['simulate', '--out', path.join(dir, 'x.pcap'), '--channels', `${path.join(sclDir, 'libiec61850_sv.icd')}#NOPE`]);
+    const r = await svdeSim(['--out', path.join(dir, 'x.pcap'), '--channels', `${path.join(sclDir, 'libiec61850_sv.icd')}#NOPE`]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /no SampledValueControl "NOPE" in .*libiec61850_sv\.icd \(it has: /);
   });

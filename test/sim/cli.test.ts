@@ -1,14 +1,14 @@
-// `svde simulate` end to end: argument errors, --list, and a signed capture read back by tshark.
+// The simulator's command line (tools/svde-sim.ts) end to end: argument errors, --list, and a signed capture read back by tshark.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SCENARIOS } from '../../src/sim/scenarios.ts';
+import { SCENARIOS } from '../../tools/sim/scenarios.ts';
 import { deriveKeyPair, publicKeyFromPem } from '../../src/crypto/sm2.ts';
 
-const MODULE = resolve(import.meta.dirname, '../../src/cli/simulate.ts');
+const MODULE = resolve(import.meta.dirname, '../../tools/sim/cli.ts');
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e',
@@ -53,7 +53,7 @@ const addonLoads = spawnSync(process.execPath, ['--input-type=module', '-e', `aw
 test('live output onto a missing interface fails clearly', { skip: !addonLoads && 'native addon does not load here' }, () => {
   const r = cli(['--iface', 'svde-no-such-if0', '--duration', '1s', '--mus', '1']);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /svde simulate: .*(svde-no-such-if0|addon|interface)/i);
+  assert.match(r.stderr, /svde-sim: .*(svde-no-such-if0|addon|interface)/i);
 });
 
 function haveTshark(): boolean {

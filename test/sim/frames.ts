@@ -1,6 +1,6 @@
 // Test helpers: an in-memory frame sink and a small SV parser written independently of src/sv/encode.ts
 // (walks the BER structure generically), so simulator tests do not read frames with the code that wrote them.
-import type { AsyncFrameSink } from '../../src/sim/engine.ts';
+import type { AsyncFrameSink } from '../../tools/sim/engine.ts';
 
 export interface CapturedFrame { bytes: Uint8Array; sec: number; nsec: number }
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LiveCapture, readCaptureFile, STATUS_NOT_SV, type FrameBatch } from '../../src/native/index.ts';
-import { canCreateTestbed, createTestbed, type Testbed } from '../../src/sim/testbed.ts';
-import { svde } from '../helpers/repo.ts';
+import { canCreateTestbed, createTestbed, type Testbed } from '../../tools/sim/testbed.ts';
+import { svdeSim } from '../helpers/repo.ts';
 
 function svFrames(batches: Iterable<FrameBatch>): { frames: string[]; ts: bigint[] } {
   const frames: string[] = [];
@@ -39,13 +39,13 @@ describe('simulator live → veth → LiveCapture', { skip: !canCreateTestbed() 
   it('4 MUs × 4000 frames/s for 2 s: nothing lost, bytes identical to the file output, true rate', async () => {
     const args = ['--mus', '4', '--duration', '2s', '--seed', '11', '--vlan', '5:4', '--scenario', 'normal'];
     const file = path.join(dir, 'ref.pcap');
-    const ref = await svde(['simulate', ...args, '--out', file]);
+    const ref = await svdeSim([...args, '--out', file]);
     assert.equal(ref.code, 0, ref.stderr);
 
     const batches: FrameBatch[] = [];
     const cap = new LiveCapture({ iface: bed!.hostIf });
     cap.start((b) => batches.push(b));
-    const live = await svde(['simulate', ...args, '--iface', bed!.nsIf, '--netns', bed!.ns]);
+    const live = await svdeSim([...args, '--iface', bed!.nsIf, '--netns', bed!.ns]);
     assert.equal(live.code, 0, live.stderr);
     const summary = JSON.parse(live.stdout.trim()) as { frames: number; sender: { sent: number; errors: number } };
     await new Promise((r) => setTimeout(r, 200));

@@ -1,10 +1,10 @@
 // Every scenario's frames must really show what its ground truth says (read back with an independent parser).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_OPTIONS, runSimulation } from '../../src/sim/engine.ts';
-import type { SimOptions } from '../../src/sim/engine.ts';
-import { SCENARIOS, findScenario } from '../../src/sim/scenarios.ts';
-import type { GroundTruth, MaliciousFrame } from '../../src/sim/truth.ts';
+import { DEFAULT_OPTIONS, runSimulation } from '../../tools/sim/engine.ts';
+import type { SimOptions } from '../../tools/sim/engine.ts';
+import { SCENARIOS, findScenario } from '../../tools/sim/scenarios.ts';
+import type { GroundTruth, MaliciousFrame } from '../../tools/sim/truth.ts';
 import { blockMessage, keyContent } from '../../src/crypto/signed-frames.ts';
 import { deriveKeyPair, signatureFromRaw, sm2Verify } from '../../src/crypto/sm2.ts';
 import { sm3 } from '../../src/crypto/sm3.ts';

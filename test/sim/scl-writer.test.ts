@@ -7,13 +7,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_OPTIONS, runSimulation } from '../../src/sim/engine.ts';
-import type { SimOptions } from '../../src/sim/engine.ts';
+import { DEFAULT_OPTIONS, runSimulation } from '../../tools/sim/engine.ts';
+import type { SimOptions } from '../../tools/sim/engine.ts';
 import { CHANNEL_SETS } from '../../src/model/channels.ts';
-import { findScenario } from '../../src/sim/scenarios.ts';
-import { defaultSclPath, escapeAttr, writeScl } from '../../src/sim/scl-writer.ts';
-import type { SclWriterConfig } from '../../src/sim/scl-writer.ts';
-import type { TruthStream } from '../../src/sim/truth.ts';
+import { findScenario } from '../../tools/sim/scenarios.ts';
+import { defaultSclPath, escapeAttr, writeScl } from '../../tools/sim/scl-writer.ts';
+import type { SclWriterConfig } from '../../tools/sim/scl-writer.ts';
+import type { TruthStream } from '../../tools/sim/truth.ts';
 import { importSclFile, samplesPerSecond } from '../../src/scl/import.ts';
 import type { SclImport, SclStream } from '../../src/scl/model.ts';
 import { MemorySink, parseSv } from './frames.ts';
@@ -150,7 +150,7 @@ test('the SCD describes the genuine configuration, not the attack (config-mismat
 test('bays: redundant MUs share the CT/VT phases of their bay in the Substation section', async () => {
   const { config } = await simulate({ mus: 3 });
   const { xml } = writeAndImport(config);
-  // MU1 and MU2 measure BAY1, MU3 alone BAY2 (src/sim/README.md)
+  // MU1 and MU2 measure BAY1, MU3 alone BAY2 (tools/sim/README.md)
   const bay = (name: string) => xml.slice(xml.indexOf(`<Bay name="${name}">`), xml.indexOf('</Bay>', xml.indexOf(`<Bay name="${name}">`)));
   assert.match(bay('BAY1'), /iedName="MU1"[^>]*lnClass="TCTR" lnInst="1"[\s\S]*iedName="MU2"[^>]*lnClass="TCTR" lnInst="1"/);
   assert.doesNotMatch(bay('BAY1'), /MU3/);
@@ -204,14 +204,14 @@ test('defaultSclPath replaces the capture extension', () => {
 
 // ---- the command line ----
 
-const MODULE = resolve(import.meta.dirname, '../../src/cli/simulate.ts');
+const MODULE = resolve(import.meta.dirname, '../../tools/sim/cli.ts');
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e',
     `import { simulateCommand } from ${JSON.stringify(MODULE)}; process.exitCode = await simulateCommand(${JSON.stringify(args)});`], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('svde simulate writes <out>.scd beside the capture and names it in the truth (config.scl)', () => {
+test('svde-sim writes <out>.scd beside the capture and names it in the truth (config.scl)', () => {
   const d = mkdtempSync(join(dir, 'cli-'));
   const out = join(d, 'bay.pcapng');
   const r = cli(['--out', out, '--duration', '1s', '--mus', '2', '--channels', '4i', '--vlan', 'none', '--scenario', 'spoofed-mac']);
@@ -224,7 +224,7 @@ test('svde simulate writes <out>.scd beside the capture and names it in the trut
   checkStreams(importSclFile(join(d, truth.config.scl)), truth.config.streams, 50);
 });
 
-test('svde simulate --scl FILE, --no-scl, and refusals', () => {
+test('svde-sim --scl FILE, --no-scl, and refusals', () => {
   const d = mkdtempSync(join(dir, 'cli-'));
   const out = join(d, 'x.pcap');
   const custom = join(d, 'site.scd');

@@ -1,10 +1,10 @@
 // Physical properties of the simulated signals, measured with a DFT written here (not the generator's tables).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BaySignal, DEFAULT_BAY } from '../../src/sim/waveforms.ts';
-import type { BayParams } from '../../src/sim/waveforms.ts';
-import { runSimulation, DEFAULT_OPTIONS } from '../../src/sim/engine.ts';
-import { findScenario } from '../../src/sim/scenarios.ts';
+import { BaySignal, DEFAULT_BAY } from '../../tools/sim/waveforms.ts';
+import type { BayParams } from '../../tools/sim/waveforms.ts';
+import { runSimulation, DEFAULT_OPTIONS } from '../../tools/sim/engine.ts';
+import { findScenario } from '../../tools/sim/scenarios.ts';
 import { MemorySink, parseSv } from './frames.ts';
 
 /** Complex DFT coefficient at frequency f over x (fs), scaled to the RMS phasor. */

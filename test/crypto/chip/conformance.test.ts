@@ -2,9 +2,9 @@
 // SVDE_CHIP_PORT names its serial device (SVDE_CHIP_BAUD sets the speed, default 115200).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chipConformance } from '../../../src/crypto/chip/conformance.ts';
+import { chipConformance } from '../../../tools/chip/conformance.ts';
 import { openSerialTransport } from '../../../src/crypto/chip/driver.ts';
-import { startPtyEmulator } from '../../../src/crypto/chip/pty-emulator.ts';
+import { startPtyEmulator } from '../../../tools/chip/pty-emulator.ts';
 
 function assertAllPass(results: { name: string; ok: boolean; detail: string }[]): void {
   assert.ok(results.length >= 14, `only ${results.length} checks ran`);

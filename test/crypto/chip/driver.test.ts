@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bigToBytes, deriveKeyPair, sm2E, sm2Sign, sm2VerifyDigest, sm2Z, type Sm2KeyPair, type Sm2Signature } from '../../../src/crypto/sm2.ts';
 import { ChipDriver, ChipError, openSerialTransport, type ChipTransport, type Health } from '../../../src/crypto/chip/driver.ts';
-import { loadOrCreateDeviceKey, ONE_SHOTS, type ControlReply, type ControlRequest } from '../../../src/crypto/chip/emulator.ts';
+import { loadOrCreateDeviceKey, ONE_SHOTS, type ControlReply, type ControlRequest } from '../../../tools/chip/emulator.ts';
 import { Cmd, FrameParser, Status } from '../../../src/crypto/chip/protocol.ts';
-import { startPtyEmulator, type PtyEmulator } from '../../../src/crypto/chip/pty-emulator.ts';
+import { startPtyEmulator, type PtyEmulator } from '../../../tools/chip/pty-emulator.ts';
 
 interface Case { slot: number; e: Uint8Array; sig: Sm2Signature; truth: boolean }
 

@@ -1,8 +1,8 @@
 // Test helper: run a simulator scenario in memory, decode its frames with the independent test parser,
 // run one StreamPhasors per stream and call back once per cycle with every stream's phasors of that cycle.
-import { runSimulation, DEFAULT_OPTIONS } from '../../../src/sim/engine.ts';
-import type { SimOptions, SimResult } from '../../../src/sim/engine.ts';
-import { findScenario } from '../../../src/sim/scenarios.ts';
+import { runSimulation, DEFAULT_OPTIONS } from '../../../tools/sim/engine.ts';
+import type { SimOptions, SimResult } from '../../../tools/sim/engine.ts';
+import { findScenario } from '../../../tools/sim/scenarios.ts';
 import type { ChannelDescription } from '../../../src/model/channels.ts';
 import { StreamPhasors } from '../../../src/detect/phasor.ts';
 import { MemorySink, parseSv } from '../../sim/frames.ts';

@@ -2,19 +2,19 @@
 // plan, then merges the MUs' frames in time order into a sink (pcap/pcapng writer or the live sender).
 // Scenarios see every genuine frame before it is written and may pass it, modify it, drop it, or
 // schedule extra frames (injected, replayed, flooded); every such frame carries its ground-truth label.
-import { CHANNEL_SETS, LE_4I4U } from '../model/channels.ts';
-import type { ChannelSet } from '../model/channels.ts';
+import { CHANNEL_SETS, LE_4I4U } from '../../src/model/channels.ts';
+import type { ChannelSet } from '../../src/model/channels.ts';
 import { DEFAULT_BAY, BaySignal } from './waveforms.ts';
 import type { BayParams } from './waveforms.ts';
 import { MergingUnit } from './merging-unit.ts';
 import type { MergingUnitConfig, ProducedFrame } from './merging-unit.ts';
 import { Rng } from './rng.ts';
-import { deriveKeyPair, SM2_DEFAULT_ID } from '../crypto/sm2.ts';
-import type { Sm2KeyPair } from '../crypto/sm2.ts';
-import type { SignMode } from '../crypto/signed-frames.ts';
-import type { VlanTag } from '../sv/types.ts';
-import { readEncodedTrailer } from '../sv/encode.ts';
-import { epochString } from '../sv/asdu-record.ts';
+import { deriveKeyPair, SM2_DEFAULT_ID } from '../../src/crypto/sm2.ts';
+import type { Sm2KeyPair } from '../../src/crypto/sm2.ts';
+import type { SignMode } from '../../src/crypto/signed-frames.ts';
+import type { VlanTag } from '../../src/sv/types.ts';
+import { readEncodedTrailer } from '../../src/sv/encode.ts';
+import { epochString } from '../../src/sv/asdu-record.ts';
 import type { DeletedRange, GenuineEvent, GroundTruth, MaliciousFrame, TruthIndicator, TruthStream, Verdict } from './truth.ts';
 
 export interface SimOptions {

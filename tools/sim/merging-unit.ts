@@ -1,13 +1,13 @@
 // A merging unit: samples its bay's primary quantities at fs, quantises them per its channel set,
 // and publishes SV frames of nofASDU consecutive samples. The frame is encoded once as a template; per
 // frame only smpCnt, refrTm, seqData and the security trailer are patched in place.
-import { encodeFrameInto, encodedFrameLength, patchU16, patchU32, readU16, writeUtcTime } from '../sv/encode.ts';
-import type { FrameLayout, SvAsdu, SvFrame, VlanTag } from '../sv/types.ts';
-import { FrameSigner } from '../crypto/signed-frames.ts';
-import type { SignMode } from '../crypto/signed-frames.ts';
-import type { Sm2KeyPair } from '../crypto/sm2.ts';
-import type { ChannelSet } from '../model/channels.ts';
-import { QUALITY } from '../model/channels.ts';
+import { encodeFrameInto, encodedFrameLength, patchU16, patchU32, readU16, writeUtcTime } from '../../src/sv/encode.ts';
+import type { FrameLayout, SvAsdu, SvFrame, VlanTag } from '../../src/sv/types.ts';
+import { FrameSigner } from '../../src/crypto/signed-frames.ts';
+import type { SignMode } from '../../src/crypto/signed-frames.ts';
+import type { Sm2KeyPair } from '../../src/crypto/sm2.ts';
+import type { ChannelSet } from '../../src/model/channels.ts';
+import { QUALITY } from '../../src/model/channels.ts';
 import type { BaySignal } from './waveforms.ts';
 import { Rng } from './rng.ts';
 

@@ -1,24 +1,25 @@
-// `svde simulate`: generate SV traffic (normal and labelled attack scenarios) into a pcap/pcapng file
-// with a ground-truth sidecar, or live onto an interface through the native sender.
+// The simulator's command line (tools/svde-sim.ts): generate SV traffic (normal and labelled attack
+// scenarios) into a pcap/pcapng file with a ground-truth sidecar, or live onto an interface through the
+// native sender. A development and test tool: the appliance never loads it.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import process from 'node:process';
-import { CaptureWriter, formatFromPath } from '../sv/pcap-writer.ts';
-import type { CaptureFormat } from '../sv/pcap-writer.ts';
-import type { VlanTag } from '../sv/types.ts';
-import { CHANNEL_SETS, type ChannelSet } from '../model/channels.ts';
-import { importSclFile } from '../scl/import.ts';
-import { DEFAULT_OPTIONS, runSimulation } from '../sim/engine.ts';
-import type { AsyncFrameSink, SimOptions } from '../sim/engine.ts';
-import { SCENARIOS, findScenario } from '../sim/scenarios.ts';
-import { defaultSclPath, writeScl } from '../sim/scl-writer.ts';
-import type { SignMode } from '../crypto/signed-frames.ts';
-import { publicKeyToPem } from '../crypto/sm2.ts';
+import { CaptureWriter, formatFromPath } from '../../src/sv/pcap-writer.ts';
+import type { CaptureFormat } from '../../src/sv/pcap-writer.ts';
+import type { VlanTag } from '../../src/sv/types.ts';
+import { CHANNEL_SETS, type ChannelSet } from '../../src/model/channels.ts';
+import { importSclFile } from '../../src/scl/import.ts';
+import { DEFAULT_OPTIONS, runSimulation } from './engine.ts';
+import type { AsyncFrameSink, SimOptions } from './engine.ts';
+import { SCENARIOS, findScenario } from './scenarios.ts';
+import { defaultSclPath, writeScl } from './scl-writer.ts';
+import type { SignMode } from '../../src/crypto/signed-frames.ts';
+import { publicKeyToPem } from '../../src/crypto/sm2.ts';
 
-const USAGE = `usage: svde simulate --out FILE.pcap|FILE.pcapng [options]
-       svde simulate --iface IFACE [options]       (live, at the true rate)
-       svde simulate --list
+const USAGE = `usage: svde-sim --out FILE.pcap|FILE.pcapng [options]
+       svde-sim --iface IFACE [options]       (live, at the true rate)
+       svde-sim --list
 options:
   --format pcap|pcapng        default from the file extension (pcap otherwise)
   --ts-resolution ns|us       classic pcap timestamp resolution (default ns)
@@ -125,7 +126,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   const opts: SimOptions = { ...DEFAULT_OPTIONS };
   const scenario = v.scenario ?? 'normal';
   if (list || help) return { opts, scenario, format: 'pcap', resolution: 'ns', list, help };
-  if (!findScenario(scenario)) throw new ArgError(`--scenario: unknown scenario "${scenario}" (svde simulate --list shows them)`);
+  if (!findScenario(scenario)) throw new ArgError(`--scenario: unknown scenario "${scenario}" (svde-sim --list shows them)`);
   if (v.out && v.iface) throw new ArgError('--out and --iface are exclusive: write a file or send live');
   if (!v.out && !v.iface) throw new ArgError('missing --out FILE (or --iface IFACE for live output)');
   if (v.duration !== undefined) opts.durationS = parseDuration(v.duration);
@@ -212,9 +213,9 @@ interface LiveSink extends AsyncFrameSink { wantsFlush: boolean; result?: unknow
 
 /** Live output through the native sender (src/native/index.ts), batching frames with their departure times. */
 async function openLiveSink(iface: string, netns?: string): Promise<LiveSink> {
-  let native: typeof import('../native/index.ts');
+  let native: typeof import('../../src/native/index.ts');
   try {
-    native = await import('../native/index.ts');
+    native = await import('../../src/native/index.ts');
   } catch (e) {
     throw new Error(`live output needs the native addon's Sender (src/native/index.ts), which could not be loaded: ${(e as Error).message}`);
   }
@@ -264,7 +265,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   try {
     a = parseSimulateArgs(argv);
   } catch (e) {
-    if (e instanceof ArgError) { process.stderr.write(`svde simulate: ${e.message}\n${USAGE}\n`); return 2; }
+    if (e instanceof ArgError) { process.stderr.write(`svde-sim: ${e.message}\n${USAGE}\n`); return 2; }
     throw e;
   }
   if (a.help) { process.stdout.write(`${USAGE}\n`); return 0; }
@@ -278,7 +279,7 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   try {
     sink = a.iface ? await openLiveSink(a.iface, a.netns) : new CaptureWriter(a.out!, { format: a.format, resolution: a.resolution });
   } catch (e) {
-    process.stderr.write(`svde simulate: ${(e as Error).message}\n`);
+    process.stderr.write(`svde-sim: ${(e as Error).message}\n`);
     return 1;
   }
   const t0 = process.hrtime.bigint();

@@ -20,7 +20,7 @@ export interface SclWriterOptions {
   refreshTime?: boolean;
   /** Header id (default "SVDE-simulated-bay"). */
   headerId?: string;
-  /** Header toolID (default "svde simulate"). */
+  /** Header toolID (default "svde-sim"). */
   toolID?: string;
 }
 
@@ -181,7 +181,7 @@ export function writeScl(config: SclWriterConfig, opts: SclWriterOptions = {}): 
   });
   const x = new Xml();
   x.open('SCL', { xmlns: SCL_NAMESPACE, version: '2007', revision: 'B', release: '4' });
-  x.empty('Header', { id: opts.headerId ?? 'SVDE-simulated-bay', version: '1', revision: 'A', toolID: opts.toolID ?? 'svde simulate', nameStructure: 'IEDName' });
+  x.empty('Header', { id: opts.headerId ?? 'SVDE-simulated-bay', version: '1', revision: 'A', toolID: opts.toolID ?? 'svde-sim', nameStructure: 'IEDName' });
 
   // Substation: per bay one CT and one VT whose phases carry the LNodes of every MU measuring them.
   const bays = config.bays ?? groupBays(streams);

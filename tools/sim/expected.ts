@@ -1,9 +1,9 @@
 // What a commissioned appliance would expect of a simulated bay (the ground truth's `config`) as the
 // detection engine's stream table: used by the evaluation script and the detection tests.
-import type { ExpectedStream } from '../model/streams.ts';
-import type { ChannelKind, ChannelPhase } from '../model/channels.ts';
+import type { ExpectedStream } from '../../src/model/streams.ts';
+import type { ChannelKind, ChannelPhase } from '../../src/model/channels.ts';
 import type { GroundTruth } from './truth.ts';
-import type { SignedStream } from '../model/signature.ts';
+import type { SignedStream } from '../../src/model/signature.ts';
 
 export function expectedStreamsOfTruth(truth: GroundTruth): ExpectedStream[] {
   return truth.config.streams.map((s) => ({

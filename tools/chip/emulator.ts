@@ -4,14 +4,14 @@
 // Transport-agnostic: feed received bytes to receive(), it calls write() with paced output.
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { sm3 } from '../sm3.ts';
-import { publicKeyOf, SM2_N, Sm2Point, sm2SignDigest, type Sm2PublicKey } from '../sm2.ts';
+import { sm3 } from '../../src/crypto/sm3.ts';
+import { publicKeyOf, SM2_N, Sm2Point, sm2SignDigest, type Sm2PublicKey } from '../../src/crypto/sm2.ts';
 import {
   bigFrom, bigTo32, Cmd, decodeLoadKey, decodeVerify, decodeVerifyBatch, encodeBoot, encodeFrame, encodeInfo,
   encodeSignature, encodeVerifyBatchResult, encodeVerifyResult, FrameParser, InfoFlag, MAX_BATCH, MAX_PAYLOAD,
   PROTOCOL_VERSION, ProtocolError, RESPONSE_BIT, responsePayload, SEQ_UNSOLICITED, SLOT_COUNT, Status, Verdict,
   wireSeconds, type Frame, type VerifyItem, type VerifyResult,
-} from './protocol.ts';
+} from '../../src/crypto/chip/protocol.ts';
 
 /** Per-operation latency in milliseconds (assumed SSM0901-class figures; docs/chip-protocol.md §Timing). */
 export interface Latency {

@@ -1,11 +1,11 @@
 // Labelled scenarios: normal operation, every attack class of SPEC §2 and genuine faults. Each one
-// documents what it does; the table of scenario → indicator → reason is in src/sim/README.md.
+// documents what it does; the table of scenario → indicator → reason is in tools/sim/README.md.
 // Attacks target stream MU1; MU2 (when present) is its redundant twin on the same bay and stays genuine.
-import { encodeFrame, patchSeqData, patchU32, readI32, setSimulateBit } from '../sv/encode.ts';
-import type { SvFrame } from '../sv/types.ts';
-import { deriveKeyPair, signatureToRaw, sm2Sign } from '../crypto/sm2.ts';
-import { keyContent } from '../crypto/signed-frames.ts';
-import type { ChannelKind, ChannelPhase } from '../model/channels.ts';
+import { encodeFrame, patchSeqData, patchU32, readI32, setSimulateBit } from '../../src/sv/encode.ts';
+import type { SvFrame } from '../../src/sv/types.ts';
+import { deriveKeyPair, signatureToRaw, sm2Sign } from '../../src/crypto/sm2.ts';
+import { keyContent } from '../../src/crypto/signed-frames.ts';
+import type { ChannelKind, ChannelPhase } from '../../src/model/channels.ts';
 import type { MergingUnit, ProducedFrame } from './merging-unit.ts';
 import type { Scenario, SimContext, SimPlan } from './engine.ts';
 import type { FaultEvent } from './waveforms.ts';

@@ -1,13 +1,13 @@
 // Conformance suite of the chip protocol (docs/chip-protocol.md), run on the raw byte level so that it judges the
 // chip, not the driver. The same function runs against the emulator over a socat pty and against a real chip
 // (test/crypto/chip/conformance.test.ts with SVDE_CHIP_PORT). Known answers come from GM/T 0003.5 Annex A.
-import { SM2_N, Sm2Point, sm2VerifyDigest } from '../sm2.ts';
-import type { ChipTransport } from './driver.ts';
+import { SM2_N, Sm2Point, sm2VerifyDigest } from '../../src/crypto/sm2.ts';
+import type { ChipTransport } from '../../src/crypto/chip/driver.ts';
 import {
   bigTo32, Cmd, decodeBoot, decodeInfo, decodeSignature, decodeVerifyBatchResult, decodeVerifyResult, encodeFrame,
   encodeLoadKey, encodeVerify, encodeVerifyBatch, FrameParser, PROTOCOL_VERSION, RESPONSE_BIT, SOF, Status, statusName,
   Verdict, type ChipInfo, type Frame,
-} from './protocol.ts';
+} from '../../src/crypto/chip/protocol.ts';
 
 export interface ConformanceResult { name: string; ok: boolean; detail: string }
 
