@@ -17,9 +17,9 @@ import { readCaptureFile, Sender } from '../src/native/index.ts';
 import { RealtimeCore } from '../src/realtime/host.ts';
 import { LatencyHistogram } from '../src/realtime/histogram.ts';
 import { seedEntries } from '../src/detect/history/seed.ts';
-import { createTestbed } from '../src/sim/testbed.ts';
-import { expectedStreamsOfTruth } from '../src/sim/expected.ts';
-import type { GroundTruth } from '../src/sim/truth.ts';
+import { createTestbed } from '../tools/sim/testbed.ts';
+import { expectedStreamsOfTruth } from '../tools/sim/expected.ts';
+import type { GroundTruth } from '../tools/sim/truth.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({
@@ -37,7 +37,7 @@ const TICK_S = 100; // clock ticks per second of /proc/<pid>/task/<tid>/stat (US
 
 function simulate(dir: string, mus: number): { file: string; truth: GroundTruth } {
   const file = path.join(dir, `bay-${mus}.pcap`);
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), 'simulate', '--out', file, '--mus', String(mus), '--rate', String(rate),
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'tools/svde-sim.ts'), '--out', file, '--mus', String(mus), '--rate', String(rate),
     '--duration', `${seconds + 1}s`, '--scenario', 'normal', '--seed', '7', '--no-scl'], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`simulate exited with ${r.status}`);
   return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
