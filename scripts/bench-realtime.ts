@@ -73,7 +73,7 @@ async function step(dir: string, mus: number): Promise<Record<string, unknown>> 
   try {
     const core = new RealtimeCore({
       streams: expectedStreamsOfTruth(truth), signed: [], source: { kind: 'live', iface: bed.nsIf, netns: bed.ns },
-      verification: { fallback: 'none', priorityStreams: [] }, library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })),
+      keys: [], library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })),
       knobs: {}, expireByWallClock: true,
     }, { onAlarms: () => undefined, onEvidence: () => undefined, onFatal: (m) => { throw new Error(m); } });
     await core.ready;

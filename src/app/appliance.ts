@@ -1,19 +1,20 @@
-// The composition root: the one place that wires capture, detection, signature verification, the evidence
-// store, the API with the local panel, the LED, syslog and systemd together. Every component stays ignorant
-// of the others; this file only passes batches, alarms and read functions between them.
+// The main thread's composition root: it starts the real-time thread (capture, decode, detection:
+// src/realtime/worker.ts), answers its signature verifications (chip or software), and wires what follows its verdicts — the alarm journal into the evidence store,
+// the indicator board and νn, the LED, syslog, the API with the local panel, and systemd. Every component
+// stays ignorant of the others; this file only passes alarms, reports and read functions between them.
 import { mkdirSync } from 'node:fs';
-import { LiveCapture, realtimeNs, type FrameBatch, type LiveCaptureStats } from '../native/index.ts';
-import { StreamMonitor, type MonitorReport } from '../capture/stream-monitor.ts';
-import { DetectionEngine } from '../detect/engine.ts';
+import { realtimeNs, type FrameBatch } from '../native/index.ts';
+import type { MonitorReport } from '../capture/stream-monitor.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import { INDICATORS, type Alarm, type IndicatorId } from '../model/indicators.ts';
-import type { RestoredIndicator } from '../detect/indicators.ts';
+import { IndicatorBoard, type RestoredIndicator } from '../detect/indicators.ts';
+import { UpstreamInputError } from '../detect/upstream.ts';
+import type { DetectionReport } from '../detect/engine.ts';
 import { Device, alarmRecordOf } from './device.ts';
-import type { HealthView } from '../model/device.ts';
+import type { HealthView, RealtimeView } from '../model/device.ts';
 import { SystemdNotifier } from './systemd.ts';
-import { WaveformTap } from '../capture/waveforms.ts';
+import { AlarmJournal } from './journal.ts';
 import { EvidenceStore } from '../store/store.ts';
-import { EvidenceRecorder, streamInfoOf } from '../evidence/recorder.ts';
 import { exportComtrade, exportPcap } from '../export/index.ts';
 import { buildApi } from '../api/server.ts';
 import { TokenStore, type Role } from '../api/tokens.ts';
@@ -27,6 +28,9 @@ import { storedFaultLibrary } from '../store/fault-library.ts';
 import { SyslogSender } from '../notify/syslog.ts';
 import { ConfigurationFile } from '../config/admin.ts';
 import { startVerification, type Verification } from '../crypto/verification.ts';
+import { RealtimeCore, RealtimeRequestError, type RealtimeReady } from '../realtime/host.ts';
+import { LatencyHistogram } from '../realtime/histogram.ts';
+import type { RealtimeKnobs, TickReport } from '../realtime/protocol.ts';
 
 export const VERSION = '0.2.0';
 
@@ -81,7 +85,7 @@ export interface ApplianceOptions {
     fallback: 'software' | 'none';
     deviceKeyFile: string;
   };
-  /** Board profile: LED and relay lines (the capture interface and chip port are resolved by the caller). */
+  /** Board profile: LED and relay lines, the real-time thread's knobs (the capture interface and chip port are resolved by the caller). */
   board?: BoardProfile;
   syslog?: { host: string; port: number; transport: 'udp' | 'tcp'; appName: string };
   log: (line: string) => void;
@@ -94,12 +98,14 @@ export interface ApplianceOptions {
 export interface Appliance {
   url: string;
   device: Device;
-  detection: DetectionEngine;
   store: EvidenceStore;
+  core: RealtimeCore;
+  /** νn, the indicators and the alarms raised since the previous call (the CLI's per-second line). */
+  report(): DetectionReport;
   close(): Promise<void>;
 }
 
-/** How long capture may stay silent before the watchdog stops pinging (a hung capture thread or event loop). */
+/** How long capture may stay silent before the watchdog stops pinging (a hung capture or real-time thread). */
 const CAPTURE_STALL_NS = 5_000_000_000n;
 
 export async function startAppliance(o: ApplianceOptions): Promise<Appliance> {
@@ -122,6 +128,36 @@ export async function startAppliance(o: ApplianceOptions): Promise<Appliance> {
   }
 }
 
+/** The board profile's knobs for the real-time thread. */
+export function knobsOf(board: BoardProfile | undefined): RealtimeKnobs {
+  if (board === undefined) return {};
+  const cpu = board.cpu;
+  const cpus = cpu.realtimeCores ?? (cpu.captureCore !== null ? [cpu.captureCore] : null);
+  return {
+    ...(cpus !== null ? { cpus } : {}),
+    ...(cpu.fifoPriority !== null ? { fifoPriority: cpu.fifoPriority } : {}),
+    ...(cpu.mlockall ? { mlockall: true } : {}),
+    ringBytes: board.capture.bufferBytes,
+    flushMicros: board.capture.flushMicros,
+    ...(cpu.realtimeHeapMb !== null ? { heap: { maxOldGenerationSizeMb: cpu.realtimeHeapMb } } : {}),
+  };
+}
+
+function restoredFrom(recovered: ReturnType<EvidenceStore['recoverAtStart']>, lastStoreAlarm: Map<string, number>): { restored: Partial<Record<IndicatorId, RestoredIndicator>>; waiting: number } {
+  const restored: Partial<Record<IndicatorId, RestoredIndicator>> = {};
+  let waiting = 0;
+  for (const id of INDICATORS) {
+    const r = recovered.indicators[id];
+    if (r === undefined) continue;
+    restored[id] = { count: r.count, latched: r.unacknowledged > 0 };
+    if (r.lastUnacknowledgedId !== null) lastStoreAlarm.set(id, r.lastUnacknowledgedId);
+    waiting += r.unacknowledged;
+  }
+  return { restored, waiting };
+}
+
+const summaryOf = (h: LatencyHistogram): RealtimeView['verdictLatencyUs'] => h.summary();
+
 async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | void>, stopAll: () => Promise<void>): Promise<Appliance> {
   mkdirSync(o.stateDir, { recursive: true, mode: 0o750 });
   const systemd = new SystemdNotifier();
@@ -133,11 +169,68 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   });
   stoppers.push(() => store.close());
   // A crash, kill or power loss may have left alarms open and unacknowledged: end the open ones (saying
-  // why) and bring back below the latches and counts the store holds.
+  // why) and bring back the latches and counts the store holds.
   const recovered = store.recoverAtStart();
   store.event('start', `svde ${VERSION} started (${o.mode}${o.iface !== undefined ? ` on ${o.iface}` : ''})`, { streams: o.streams.length });
 
+  // The indicator board of this thread: fed by the journal in the order the real-time thread raised and
+  // ended episodes, so it is the board that thread keeps, plus acknowledgements made here.
+  const lastStoreAlarm = new Map<string, number>();
+  const board = new IndicatorBoard();
+  const { restored, waiting } = restoredFrom(recovered, lastStoreAlarm);
+  board.restore(restored);
+  if (waiting > 0 || recovered.endedAtRestart.length > 0) {
+    o.log(`from the previous run: ${waiting} alarm(s) wait for acknowledgement${recovered.endedAtRestart.length > 0 ? `, ${recovered.endedAtRestart.length} left open were ended at restart` : ''}`);
+  }
+
+  const journal = new AlarmJournal(store, alarmRecordOf);
+  // When each alarm was raised on the real-time thread (wall time), for MTTD/MTTR and verdict→LED; bounded.
+  const raisedAt = new Map<number, bigint>();
+  const recent: DetectionReport['alarms'] = [];
+  let ledDueSince: bigint[] = [];
+  const verdictToLed = new LatencyHistogram();
+  let device: Device | undefined;
+  let ledDue = false;
+  const refreshStatus = (): void => {
+    // At most once per turn of the event loop: an alarm storm must not recompute the status per alarm.
+    if (ledDue) return;
+    ledDue = true;
+    setImmediate(() => {
+      ledDue = false;
+      if (device === undefined) return;
+      // νn and the LED (which follows status events) change the moment an alarm is raised or ends.
+      device.emit({ type: 'status', data: device.status() });
+      const now = realtimeNs();
+      for (const t of ledDueSince) verdictToLed.record(Number(now - t) / 1000);
+      ledDueSince = [];
+    });
+  };
+  const syslog = o.syslog !== undefined ? new SyslogSender(o.syslog) : undefined;
+  if (syslog !== undefined) stoppers.push(() => syslog.close());
+  let pendingRaise = new Map<number, bigint>();
+  journal.subscribe({
+    raised(a, rec) {
+      board.raise(a);
+      lastStoreAlarm.set(a.indicator, rec.id);
+      const at = pendingRaise.get(a.id) ?? realtimeNs();
+      raisedAt.set(rec.id, at);
+      if (raisedAt.size > 20_000) raisedAt.delete(raisedAt.keys().next().value!);
+      if (ledDueSince.length < 1024) ledDueSince.push(at);
+      if (recent.length < 1000) recent.push({ id: rec.id, indicator: a.indicator, grade: a.grade, stream: a.stream, reason: a.reason, frame: a.firstFrame });
+      syslog?.alarm(rec);
+      device?.emit({ type: 'alarm', data: rec });
+      refreshStatus();
+      o.onAlarm?.(a, rec.id);
+    },
+    ended(a, rec) {
+      board.clear(a);
+      device?.emit({ type: 'alarm-update', data: rec });
+      refreshStatus();
+    },
+  });
+
   // Signature verification: the chip when configured, else software; the device key signs local estimates.
+  // It lives on this thread: the serial binding cannot run on a worker (it polls on the default loop).
   const verification: Verification = await startVerification({
     keyStoreDir: o.signatures.keysDir,
     chip: o.signatures.chip,
@@ -148,147 +241,83 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   });
   stoppers.push(() => verification.close());
   verification.on('state', (h) => store.event('chip-state', `signature verification ${h.state}${h.detail !== null ? `: ${h.detail}` : ''}`));
-  verification.on('keys', (dropped) => {
-    for (const k of dropped) store.event('key-dropped', `key ${k.keyId} no longer verifies: ${k.status}`, { keyId: k.keyId, status: k.status });
-  });
 
-  // Detection, and what follows an alarm: store, evidence, syslog, live events, LED.
-  const syslog = o.syslog !== undefined ? new SyslogSender(o.syslog) : undefined;
-  if (syslog !== undefined) stoppers.push(() => syslog.close());
-  const storeIds = new Map<number, number>();
-  // The newest alarm of each indicator by its store id (the id the API serves); detection numbers its
-  // episodes on its own, and those numbers restart with the process.
-  const lastStoreAlarm = new Map<string, number>();
-  // When each alarm was raised (wall time), for the MTTD/MTTR of the risk report; bounded.
-  const raisedAt = new Map<number, bigint>();
-  const open = new Map<number, Alarm>();
-  let device: Device | undefined;
-  let led: LedDriver | undefined;
-  let ledDue = false;
-  const refreshLed = (): void => {
-    // At most once per turn of the event loop: an alarm storm must not recompute the status per alarm.
-    if (ledDue) return;
-    ledDue = true;
-    setImmediate(() => {
-      ledDue = false;
-      if (device === undefined) return;
-      // νn and the LED change the moment an alarm is raised or ends, not at the next second's tick.
-      const st = device.status();
-      led?.update(st);
-      device.emit({ type: 'status', data: st });
-    });
-  };
-  const recorder = new EvidenceRecorder({ store, streamInfo: streamInfoOf(o.streams) });
-  const detection = new DetectionEngine(o.streams, {
-    verifier: verification.verifier,
+  // The real-time thread.
+  const libraryEntries = storedFaultLibrary(store).entries();
+  let captureError: string | null = null;
+  let lastTick: TickReport | undefined;
+  let lastFramesNs = realtimeNs();
+  let lastFrames = 0;
+  let onTick: (r: TickReport) => void = () => undefined;
+  let scenario: string | null = null;
+  let feedCore: RealtimeCore | undefined;
+  const source = o.mode === 'demo' ? await startSource(o, store, (b) => feedCore?.feed(b.buffer), (name) => { scenario = name; }) : undefined;
+  const iface = o.mode === 'live' ? o.iface : source?.src.iface;
+  if (o.mode === 'live' && iface === undefined) throw new Error('live mode needs a capture interface');
+  const mode: 'demo' | 'demo-in-process' | 'live' = o.mode === 'live' ? 'live' : iface !== undefined ? 'demo' : 'demo-in-process';
+  const captureIface = iface ?? source?.src.label ?? '';
+  let fatal: ((m: string) => void) | undefined;
+  const core = new RealtimeCore({
+    streams: o.streams,
     signed: o.signed ?? [],
-    library: storedFaultLibrary(store),
     ...(o.logic !== undefined ? { logic: o.logic } : {}),
     ...(o.rate !== undefined ? { rate: o.rate } : {}),
-    onAlarm(a: Alarm) {
-      const id = store.alarmRaised(a);
-      storeIds.set(a.id, id);
-      lastStoreAlarm.set(a.indicator, id);
-      raisedAt.set(id, realtimeNs());
-      if (raisedAt.size > 20_000) raisedAt.delete(raisedAt.keys().next().value!);
-      open.set(a.id, a);
-      recorder.onAlarm(id, a);
-      const rec = alarmRecordOf(id, a, false);
-      syslog?.alarm(rec);
-      device?.emit({ type: 'alarm', data: rec });
-      refreshLed();
-      o.onAlarm?.(a, id);
+    source: iface !== undefined ? { kind: 'live', iface } : { kind: 'feed' },
+    keys: verification.keyTable(),
+    library: libraryEntries,
+    knobs: knobsOf(o.board),
+    // Live capture time is wall time: an episode whose stream went silent still ends after its hold time.
+    expireByWallClock: mode !== 'demo-in-process',
+  }, {
+    onAlarms: (items) => {
+      for (const it of items) if (it.k === 'raise') pendingRaise.set(it.a.id, it.atNs);
+      journal.onAlarms(items);
+      pendingRaise = new Map();
     },
-    onAlarmEnd(a: Alarm) {
-      const id = storeIds.get(a.id);
-      open.delete(a.id);
-      if (id === undefined) return;
-      store.alarmUpdated(id, a, true);
-      device?.emit({ type: 'alarm-update', data: alarmRecordOf(id, a, true) });
-      refreshLed();
+    onEvidence: (items) => journal.onEvidence(items),
+    onTick: (r) => onTick(r),
+    verifier: verification.verifier,
+    onCaptureError: (message) => {
+      captureError = message;
+      store.event('capture-failed', `capture on ${captureIface} stopped: ${message}`);
+      o.log(`capture on ${captureIface} stopped: ${message}`);
+      refreshStatus();
+    },
+    onFatal: (message) => {
+      captureError = `real-time thread failed: ${message.split('\n')[0]}`;
+      store.event('realtime-failed', captureError);
+      o.log(`${captureError}; the watchdog stops, so systemd restarts the appliance`);
+      fatal?.(message);
     },
   });
-
-  const restored: Partial<Record<IndicatorId, RestoredIndicator>> = {};
-  let waiting = 0;
-  for (const id of INDICATORS) {
-    const r = recovered.indicators[id];
-    if (r === undefined) continue;
-    restored[id] = { count: r.count, latched: r.unacknowledged > 0 };
-    if (r.lastUnacknowledgedId !== null) lastStoreAlarm.set(id, r.lastUnacknowledgedId);
-    waiting += r.unacknowledged;
+  feedCore = core;
+  stoppers.push(() => core.close());
+  let ready: RealtimeReady;
+  try {
+    ready = await core.ready;
+  } catch (err) {
+    await source?.src.close?.();
+    throw err;
   }
-  detection.pipeline.board.restore(restored);
-  if (waiting > 0 || recovered.endedAtRestart.length > 0) {
-    o.log(`from the previous run: ${waiting} alarm(s) wait for acknowledgement${recovered.endedAtRestart.length > 0 ? `, ${recovered.endedAtRestart.length} left open were ended at restart` : ''}`);
+  if (source?.src.close !== undefined) stoppers.push(() => source.src.close!());
+  verification.on('keys', (dropped) => {
+    for (const k of dropped) store.event('key-dropped', `key ${k.keyId} no longer verifies: ${k.status}`, { keyId: k.keyId, status: k.status });
+    core.setKeys(verification.keyTable());
+  });
+  for (const k of ready.knobs) {
+    if (!k.applied) o.log(`board knob ${k.name}=${k.requested} not applied: ${k.detail ?? 'refused'}`);
   }
-
-  const monitor = new StreamMonitor();
-  const waveforms = new WaveformTap(o.streams);
-  let lastBatchNs = realtimeNs();
-  const onBatch = (b: FrameBatch, live: boolean): void => {
-    lastBatchNs = realtimeNs();
-    monitor.onBatch(b, live ? lastBatchNs : undefined);
-    // Evidence first: the alarm's own frame is then already in the pre-trigger ring.
-    recorder.onBatch(b, detection.streamOf);
-    detection.onBatch(b);
-    waveforms.onBatch(b);
-  };
-
-  // Capture source. Sources stop first at shutdown (their stoppers run before the rest).
-  const sources: Array<() => Promise<void> | void> = [];
-  let scenario: string | null = null;
-  let captureStats: (() => LiveCaptureStats) | undefined;
-  let captureIface = o.iface ?? '';
-  let captureError: string | null = null;
-  let mode: 'demo' | 'demo-in-process' | 'live' = o.mode;
-  const startLiveCapture = (iface: string): void => {
-    const cap = new LiveCapture({ iface });
-    cap.start((b) => onBatch(b, true), (err) => {
-      captureError = err.message;
-      store.event('capture-failed', `capture on ${iface} stopped: ${err.message}`);
-      o.log(`capture on ${iface} stopped: ${err.message}`);
-      refreshLed();
-    });
-    captureStats = () => cap.stats();
-    monitor.attachCapture(captureStats);
-    sources.push(() => cap.close());
-  };
-  if (o.mode === 'live') {
-    if (o.iface === undefined) throw new Error('live mode needs a capture interface');
-    startLiveCapture(o.iface);
-  } else {
-    if (o.source === undefined) throw new Error('demo mode needs a frame source');
-    const src = await o.source({
-      feed: (b) => onBatch(b, false),
-      onScenario: (name) => {
-        scenario = name;
-        monitor.setScenario(name);
-        store.event('demo-scenario', `demo scenario ${name}`);
-      },
-    });
-    if (src.close !== undefined) stoppers.push(() => src.close!());
-    if (src.iface !== undefined) {
-      captureIface = src.iface;
-      startLiveCapture(src.iface);
-    } else {
-      mode = 'demo-in-process';
-      captureIface = src.label;
-    }
-    sources.push(() => src.stop());
-    src.start();
-  }
+  o.log(`real-time thread ${ready.tid} on CPU ${ready.cpus.join(',')}`);
 
   // LED and relay (absent without GPIO: the appliance runs on, the panel shows the pattern).
-  led = await LedDriver.open(o.board ?? { gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu', heartbeatDuringAlarm: true } });
-  const ledDriver = led;
+  const ledDriver = await LedDriver.open(o.board ?? { gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu', heartbeatDuringAlarm: true } } as BoardProfile);
   stoppers.push(() => ledDriver.close());
 
-  let lastReport: MonitorReport | undefined;
   const captureHealth = (): HealthView['capture'] => {
-    const st = captureStats?.();
-    const stalled = captureStats !== undefined && realtimeNs() - lastBatchNs > CAPTURE_STALL_NS;
-    const linkDown = st !== undefined && !st.linkUp;
+    const st = lastTick?.capture ?? null;
+    const stalled = realtimeNs() - lastFramesNs > CAPTURE_STALL_NS;
+    const linkDown = st !== null && !st.linkUp;
+    const latency = lastTick?.monitor.latencyMs;
     return {
       state: captureError !== null ? 'failed' : linkDown || stalled ? 'degraded' : 'ok',
       iface: captureIface,
@@ -296,22 +325,38 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       kernelDrops: st?.kernelDrops ?? 0,
       ifDrops: st?.ifDrops ?? 0,
       queueDrops: st?.queueDrops ?? 0,
-      latencyP99Us: lastReport?.latencyMs !== undefined ? Math.round(lastReport.latencyMs.p99 * 1000) : null,
+      latencyP99Us: latency !== undefined ? Math.round(latency.p99 * 1000) : null,
       detail: captureError ?? (linkDown ? 'link down' : stalled ? 'no frames for 5 s' : null),
     };
   };
-  const savedEstimates = new Set<string>();
+  const realtimeView = (): RealtimeView | null => {
+    const t = lastTick;
+    if (t === undefined) return null;
+    return {
+      thread: { tid: ready.tid, cpus: ready.cpus },
+      knobs: ready.knobs,
+      verdictLatencyUs: summaryOf(LatencyHistogram.from(t.verdictLatency)),
+      signatureLagUs: summaryOf(LatencyHistogram.from(t.signatureLag)),
+      verdictToLedUs: summaryOf(verdictToLed),
+      frames: t.frames,
+      cpuNsPerFrame: t.frames > 0 ? Math.round((t.cpuUs * 1000) / t.frames) : null,
+      evidenceDropped: t.lanes.evidenceDropped,
+      heapUsedBytes: t.heapUsedBytes,
+      restarts: t.restarts,
+    };
+  };
   const tokens = TokenStore.open(o.http.tokensFile);
   device = new Device({
     mode,
     version: VERSION,
     store,
-    board: () => detection.pipeline.board,
+    board: () => board,
     lastAlarmId: (indicator) => lastStoreAlarm.get(indicator) ?? null,
     configured: o.streams,
-    monitorReport: () => lastReport,
+    monitorReport: () => (lastTick === undefined ? undefined : { ...lastTick.monitor, ...(scenario !== null ? { scenario } : {}) }),
     scenario: () => scenario,
-    waveforms,
+    waveforms: { view: (name) => core.waveform(name) },
+    realtime: realtimeView,
     health: {
       capture: captureHealth,
       chip: () => verification.health(),
@@ -322,12 +367,19 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       led: () => ledDriver.health(),
     },
     ledPattern: (st) => ledPatternOf(st),
-    signatureCoverage: (name) => detection.signatureCoverage(name),
+    signatureCoverage: (name) => core.signatureCoverage(name),
     estimates: {
-      list: (since) => detection.localEstimates(since),
-      check: (input) => {
-        const r = detection.submitMasterEstimate(input);
-        const storeId = r.alarmId === null ? null : storeIds.get(r.alarmId) ?? null;
+      list: (since) => core.localEstimates(since),
+      check: async (input) => {
+        let r;
+        try {
+          r = await core.submitMasterEstimate(input);
+        } catch (err) {
+          if (err instanceof RealtimeRequestError && err.name === 'UpstreamInputError') throw new UpstreamInputError(err.message);
+          throw err;
+        }
+        // The alarm of a forgery or tamper verdict arrived before this answer (one port, in order).
+        const storeId = r.alarmId === null ? null : journal.storeIdOf(r.alarmId) ?? null;
         const result = { ...r, alarmId: storeId };
         store.saveMasterEstimate(input, result);
         return result;
@@ -343,13 +395,91 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     },
   });
   const deviceView = device;
+  const url = await startApi(o, deviceView, tokens, store, stoppers);
+  // The LED follows one source: the device's status (now, and every status event).
+  stoppers.push(ledDriver.follow(deviceView));
 
-  // API and panel.
+  // Once a second, when the real-time thread reports: counters, capture loss, estimates, live events.
+  let lastDrops = 0;
+  const lastCounts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(board.snapshot())) lastCounts[k] = v.count;
+  onTick = (r) => {
+    lastTick = r;
+    if (r.frames > lastFrames) { lastFrames = r.frames; lastFramesNs = realtimeNs(); }
+    const monitor: MonitorReport = { ...r.monitor, ...(scenario !== null ? { scenario } : {}) };
+    const c = r.monitor.capture;
+    const drops = (c?.kernelDrops ?? 0) + (c?.ifDrops ?? 0) + (c?.queueDrops ?? 0);
+    const dropsBefore = lastDrops;
+    if (drops > lastDrops) store.event('capture-loss', `${drops - lastDrops} frames lost by the capture (not by the network)`, { total: drops });
+    lastDrops = drops;
+    for (const e of r.estimates) store.saveLocalEstimate(e);
+    const status = deviceView.status();
+    // Counter samples hold what happened in the interval (the cumulative counters are in the status).
+    const counts: Record<string, number> = {};
+    for (const [k, v] of Object.entries(status.indicators)) {
+      if (v.count > (lastCounts[k] ?? 0)) counts[k] = v.count - (lastCounts[k] ?? 0);
+      lastCounts[k] = v.count;
+    }
+    store.counterSample({ tsNs: realtimeNs().toString(), counts, frames: Math.round(r.monitor.framesPerS * r.monitor.intervalS), lost: drops - dropsBefore });
+    deviceView.tick();
+    o.onReport?.(monitor, status.nu);
+    systemd.status(`νn=${status.nu}, ${r.monitor.framesPerS} frames/s from ${r.monitor.streams.length} streams, LED ${status.led}`);
+  };
+
+  systemd.ready(`capturing on ${captureIface}; API on ${url}`);
+  let rtAlive = true;
+  fatal = () => { rtAlive = false; };
+  systemd.startWatchdog(() => rtAlive && captureError === null && realtimeNs() - lastFramesNs < CAPTURE_STALL_NS);
+  stoppers.push(() => systemd.stopping());
+  source?.src.start();
+  installTestHooks(o.log);
+
+  let closed = false;
+  return {
+    url,
+    device: deviceView,
+    store,
+    core,
+    report: () => {
+      const r: DetectionReport = { nu: board.nu, indicators: board.snapshot(), alarms: recent.splice(0), restarts: lastTick?.restarts ?? 0 };
+      return r;
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      // Frames stop first, then the real-time thread ends every open episode (committed through the journal).
+      try {
+        await source?.src.stop();
+      } catch (err) {
+        o.log(`while stopping the frame source: ${(err as Error).message}`);
+      }
+      await core.close();
+      store.event('stop', 'svde stopped');
+      await stopAll();
+    },
+  };
+}
+
+/** The demo's frame source; it starts only once the real-time thread is ready, so `feed` has a target. */
+async function startSource(o: ApplianceOptions, store: EvidenceStore, feed: (b: FrameBatch) => void, onScenario: (name: string) => void): Promise<{ src: FrameSource }> {
+  if (o.source === undefined) throw new Error('demo mode needs a frame source');
+  const src = await o.source({
+    feed,
+    onScenario: (name) => {
+      onScenario(name);
+      store.event('demo-scenario', `demo scenario ${name}`);
+    },
+  });
+  return { src };
+}
+
+/** The API with the local panel, listening; returns its URL. */
+async function startApi(o: ApplianceOptions, device: Device, tokens: TokenStore, store: EvidenceStore, stoppers: Array<() => Promise<void> | void>): Promise<string> {
   const markExported = (id: number): void => {
     store.markExported(id).catch((err: unknown) => { o.log(`alarm ${id}: marking its evidence exported failed: ${(err as Error).message}`); });
   };
   const api = await buildApi({
-    device: deviceView,
+    device,
     tokens,
     evidence: {
       // Marking exported is committed by the writer thread after the download is served; should it fail,
@@ -375,77 +505,21 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   });
   stoppers.push(() => api.close());
   const address = await api.listen({ host: o.http.host, port: o.http.port });
-  const url = address.replace('[::1]', 'localhost');
-  const unfollow = ledDriver.follow(deviceView);
-  stoppers.push(unfollow);
+  return address.replace('[::1]', 'localhost');
+}
 
-  // Once a second: reports, live events, counters, open alarms, capture loss, local estimates.
-  let lastDrops = 0;
-  // Starts from the restored counts: a sample holds only what happened in its interval.
-  const lastCounts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(detection.pipeline.board.snapshot())) lastCounts[k] = v.count;
-  const tick = (): void => {
-    lastReport = monitor.report();
-    const c = lastReport.capture;
-    const drops = (c?.kernelDrops ?? 0) + (c?.ifDrops ?? 0) + (c?.queueDrops ?? 0);
-    const dropsBefore = lastDrops;
-    if (drops > lastDrops) {
-      detection.setCaptureDrops(drops);
-      store.event('capture-loss', `${drops - lastDrops} frames lost by the capture (not by the network)`, { total: drops });
-    }
-    lastDrops = drops;
-    // Live capture time is wall time: an episode whose stream went silent still ends after its hold time.
-    if (mode !== 'demo-in-process') detection.pipeline.alarms.expire(realtimeNs());
-    for (const a of open.values()) {
-      const id = storeIds.get(a.id);
-      if (id !== undefined) store.alarmUpdated(id, a, false);
-    }
-    for (const e of detection.localEstimates()) {
-      if (savedEstimates.has(e.id)) continue;
-      savedEstimates.add(e.id);
-      store.saveLocalEstimate(e);
-    }
-    if (savedEstimates.size > 10_000) savedEstimates.clear();
-    const status = deviceView.status();
-    // Counter samples hold what happened in the interval (the cumulative counters are in the status).
-    const counts: Record<string, number> = {};
-    for (const [k, v] of Object.entries(status.indicators)) {
-      if (v.count > (lastCounts[k] ?? 0)) counts[k] = v.count - (lastCounts[k] ?? 0);
-      lastCounts[k] = v.count;
-    }
-    store.counterSample({ tsNs: realtimeNs().toString(), counts, frames: Math.round(lastReport.framesPerS * lastReport.intervalS), lost: drops - dropsBefore });
-    deviceView.tick();
-    o.onReport?.(lastReport, status.nu);
-    systemd.status(`νn=${status.nu}, ${lastReport.framesPerS} frames/s from ${lastReport.streams.length} streams, LED ${status.led}`);
-  };
-  const timer = setInterval(tick, 1000);
-  stoppers.push(() => clearInterval(timer));
-
-  systemd.ready(`capturing on ${captureIface}; API on ${url}`);
-  systemd.startWatchdog(() => captureError === null && realtimeNs() - lastBatchNs < CAPTURE_STALL_NS);
-  stoppers.push(() => systemd.stopping());
-
-  let closed = false;
-  return {
-    url,
-    device: deviceView,
-    detection,
-    store,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      // Sources first (no new frames), then every open episode is ended and committed, then the rest.
-      for (const s of sources.reverse()) {
-        try {
-          await s();
-        } catch (err) {
-          o.log(`while stopping capture: ${(err as Error).message}`);
-        }
-      }
-      detection.pipeline.alarms.flush();
-      recorder.close();
-      store.event('stop', 'svde stopped');
-      await stopAll();
-    },
-  };
+let hooksInstalled = false;
+/**
+ * SVDE_TEST_HOOKS=1 (benchmarks and tests only): SIGUSR2 blocks this, the main thread, for SVDE_TEST_STALL_MS
+ * (default 100) — a stand-in for a slow API, store or GC pause, which must delay no verdict.
+ */
+function installTestHooks(log: (line: string) => void): void {
+  if (process.env['SVDE_TEST_HOOKS'] !== '1' || hooksInstalled) return;
+  hooksInstalled = true;
+  const ms = Number(process.env['SVDE_TEST_STALL_MS'] ?? 100);
+  process.on('SIGUSR2', () => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) { /* stalled on purpose */ }
+  });
+  log(`test hooks on: SIGUSR2 stalls the main thread for ${ms} ms`);
 }

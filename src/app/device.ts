@@ -6,9 +6,8 @@ import type { IndicatorBoard } from '../detect/indicators.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import type { MonitorReport } from '../capture/stream-monitor.ts';
 import type { AlarmRecord, StoreReader } from '../model/records.ts';
-import type { AckTarget, DeviceView, HealthView, IndicatorView, LedPattern, LiveEvent, StatusView, StreamView, WaveformView } from '../model/device.ts';
+import type { AckTarget, DeviceView, HealthView, IndicatorView, LedPattern, LiveEvent, RealtimeView, StatusView, StreamView, WaveformView } from '../model/device.ts';
 import type { EstimateView, MasterEstimateInput, SignedEstimates, UpstreamResult } from '../model/estimates.ts';
-import type { WaveformTap } from '../capture/waveforms.ts';
 import { assessRisk } from '../detect/risk.ts';
 import { type AlarmTiming, type ApplianceObservation, type RiskReport, type StreamObservation } from '../model/risk.ts';
 
@@ -27,7 +26,10 @@ export interface DeviceDeps {
   configured: readonly ExpectedStream[];
   monitorReport: () => MonitorReport | undefined;
   scenario: () => string | null;
-  waveforms: WaveformTap;
+  /** The last cycles of each stream (the real-time thread's tap, as of its last report). */
+  waveforms: { view(stream: string): WaveformView | undefined };
+  /** The real-time thread's own figures (null before its first report). */
+  realtime?: () => RealtimeView | null;
   health: {
     capture: () => HealthView['capture'];
     chip: () => HealthView['chip'];
@@ -39,7 +41,7 @@ export interface DeviceDeps {
   signatureCoverage: (stream: string) => number | null;
   estimates: {
     list: (sinceNs?: bigint) => EstimateView[];
-    check: (input: MasterEstimateInput) => UpstreamResult;
+    check: (input: MasterEstimateInput) => UpstreamResult | Promise<UpstreamResult>;
     sign: (message: Uint8Array) => Promise<NonNullable<SignedEstimates['signature']>>;
   };
   nowNs: () => bigint;
@@ -101,6 +103,7 @@ export class Device implements DeviceView {
       startedNs: this.#startedNs.toString(),
       nowNs: this.#d.nowNs().toString(),
       version: this.#d.version,
+      ...(this.#d.realtime !== undefined ? { realtime: this.#d.realtime() } : {}),
     };
   }
 
@@ -241,7 +244,7 @@ export class Device implements DeviceView {
     return { estimates, signature };
   }
 
-  submitMasterEstimate(input: MasterEstimateInput): UpstreamResult {
+  submitMasterEstimate(input: MasterEstimateInput): UpstreamResult | Promise<UpstreamResult> {
     return this.#d.estimates.check(input);
   }
 

@@ -157,7 +157,7 @@ export async function runAppliance(opts: ApplianceOptions, v: Pick<RunValues, 'j
   };
   let appliance: Appliance | undefined;
   opts.onReport = (r, nu) => {
-    const d = appliance?.detection.report();
+    const d = appliance?.report();
     if (json) process.stdout.write(`${JSON.stringify(d === undefined ? r : { ...r, detection: d })}\n`);
     else {
       process.stdout.write(`${StreamMonitor.format(r)}\n`);

@@ -37,7 +37,16 @@ export const BoardSchema = Type.Object({
     heartbeatDuringAlarm: Type.Boolean({ default: true }),
   }, { additionalProperties: false }),
   cpu: Type.Object({
+    /** CPU of the real-time thread (capture, detection) when realtimeCores is not given. */
     captureCore: Type.Union([Type.Integer({ minimum: 0, maximum: 1023 }), Type.Null()], { default: null }),
+    /** CPUs the real-time thread and the capture thread it starts may run on. */
+    realtimeCores: Type.Union([Type.Array(Type.Integer({ minimum: 0, maximum: 1023 }), { minItems: 1, maxItems: 64 }), Type.Null()], { default: null }),
+    /** SCHED_FIFO priority of the real-time thread (needs CAP_SYS_NICE; skipped with a warning otherwise). */
+    fifoPriority: Type.Union([Type.Integer({ minimum: 1, maximum: 99 }), Type.Null()], { default: null }),
+    /** Asks for mlockall; refused with the reason (V8 cannot run with locked heap pages). */
+    mlockall: Type.Boolean({ default: false }),
+    /** V8 old-generation heap limit of the real-time thread, MiB. */
+    realtimeHeapMb: Type.Union([Type.Integer({ minimum: 64, maximum: 16384 }), Type.Null()], { default: null }),
   }, { additionalProperties: false, default: {} }),
 }, { additionalProperties: false });
 

@@ -92,6 +92,12 @@ export interface VerificationOptions {
 }
 
 /** A key no longer used: expired or revoked (or gone from the store) while running. */
+export interface KeyTableEntry {
+  keyId: number;
+  streams: string[];
+  notAfterMs: number | null;
+}
+
 export interface DroppedKey {
   keyId: number;
   status: Exclude<KeyStatus, 'valid'> | 'removed';
@@ -102,6 +108,11 @@ export interface Verification {
   readonly signer: DeviceSigner;
   /** keyIds by where they are verified (chip slots, software). */
   keys(): { chip: number[]; software: number[] };
+  /**
+   * The keys that verify now: the streams each may sign (empty: any) and its notAfter (ms since the epoch),
+   * what a verifier on another thread needs to answer knows() without asking.
+   */
+  keyTable(): KeyTableEntry[];
   health(): VerificationHealth;
   stats(): VerificationStats;
   /**
@@ -216,6 +227,10 @@ class VerificationService extends EventEmitter implements Verification {
     };
     const signerId = this.#signerId;
     this.signer = { signerId, sign: (m) => this.#sign(m) };
+  }
+
+  keyTable(): KeyTableEntry[] {
+    return this.#keys.map((k) => ({ keyId: k.keyId, streams: [...k.streams], notAfterMs: this.#notAfter.get(k.keyId) ?? null }));
   }
 
   keys(): { chip: number[]; software: number[] } {

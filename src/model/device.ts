@@ -22,6 +22,35 @@ export interface IndicatorView {
   lastAlarmId: number | null;
 }
 
+/** A latency distribution in µs (log-bucket histogram: quantiles are within 1/32 below the true value). */
+export interface LatencySummaryView {
+  count: number;
+  p50: number | null;
+  p99: number | null;
+  p999: number | null;
+  max: number | null;
+}
+
+/** The real-time thread: where it runs, how its knobs came out, and what it measures of itself. */
+export interface RealtimeView {
+  thread: { tid: number; cpus: number[] };
+  knobs: Array<{ name: string; requested: string; applied: boolean; detail: string | null }>;
+  /** Kernel timestamp of each frame → its verdict, every frame since start. */
+  verdictLatencyUs: LatencySummaryView;
+  /** Signature requested (signed frame or block end) → verified. */
+  signatureLagUs: LatencySummaryView;
+  /** Alarm raised on the real-time thread → LED pattern set on this one. */
+  verdictToLedUs: LatencySummaryView;
+  frames: number;
+  /** CPU of the real-time thread per frame since start, ns. */
+  cpuNsPerFrame: number | null;
+  /** Evidence the real-time thread dropped because this thread was slow (alarms are never dropped). */
+  evidenceDropped: number;
+  heapUsedBytes: number;
+  /** Per-stream state started afresh after the bus fell silent. */
+  restarts: number;
+}
+
 export interface StatusView {
   nu: 0 | 1;
   led: LedPattern;
@@ -34,6 +63,8 @@ export interface StatusView {
   startedNs: string;
   nowNs: string;
   version: string;
+  /** Absent before the real-time thread reported (and in test doubles). */
+  realtime?: RealtimeView | null;
 }
 
 export interface StreamView {
@@ -103,7 +134,7 @@ export interface DeviceView {
   /** Risk of every stream and of the appliance (SPEC §3), with MTTD/MTTR. */
   risk(): RiskReport;
   localEstimates(sinceNs?: bigint): Promise<SignedEstimates>;
-  submitMasterEstimate(input: MasterEstimateInput): UpstreamResult;
+  submitMasterEstimate(input: MasterEstimateInput): UpstreamResult | Promise<UpstreamResult>;
   /** Live events for SSE; returns the unsubscribe function. `waveform` events only for the chosen stream. */
   subscribe(listener: (e: LiveEvent) => void, opts?: { waveformStream?: string }): () => void;
 }

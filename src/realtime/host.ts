@@ -1,12 +1,14 @@
 // The main thread's handle on the real-time thread: starts it, receives its lanes and hands them to the
 // main thread's root, answers for it synchronously from the last report (status, coverage, waveforms,
-// estimates), and forwards the few requests that need it (a master estimate, a signature, close).
+// estimates), forwards the few requests that need it (a master estimate, a report, close), and verifies the
+// signatures it asks for through `verifier` (the chip's driver and the software worker live on this thread).
 // A real-time thread that dies is reported through onFatal: the root stops the appliance and systemd's
 // watchdog restarts it.
 import { Worker } from 'node:worker_threads';
 import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
 import type { WaveformView } from '../model/device.ts';
-import type { DeviceSignature, VerificationHealth } from '../crypto/verification.ts';
+import type { KeyTableEntry } from '../crypto/verification.ts';
+import type { SignatureVerifier } from '../model/signature.ts';
 import { LatencyHistogram } from './histogram.ts';
 import type { AlarmItem, EvidenceItem, KnobReport, MainMessage, RealtimeInit, Request, TickReport, WorkerMessage } from './protocol.ts';
 
@@ -16,8 +18,8 @@ export interface RealtimeHandlers {
   /** Evidence; its credit returns to the real-time thread once this returns. */
   onEvidence(items: readonly EvidenceItem[]): void;
   onTick?(r: TickReport): void;
-  onVerification?(h: VerificationHealth): void;
-  onKeysDropped?(keys: Array<{ keyId: number; status: string }>): void;
+  /** Answers the real-time thread's signature verifications (absent: every one is unverified). */
+  verifier?: SignatureVerifier;
   onCaptureError?(message: string): void;
   /** The real-time thread failed or exited unexpectedly. */
   onFatal(message: string): void;
@@ -29,6 +31,12 @@ export class RealtimeRequestError extends Error {
     super(message);
     this.name = name;
   }
+}
+
+export interface RealtimeReady {
+  knobs: KnobReport[];
+  tid: number;
+  cpus: number[];
 }
 
 const ESTIMATES_KEPT = 2000;
@@ -44,7 +52,7 @@ export class RealtimeCore {
   #waveforms = new Map<string, WaveformView>();
   #closing = false;
   #exited = false;
-  readonly ready: Promise<{ knobs: KnobReport[]; tid: number; cpus: number[] }>;
+  readonly ready: Promise<RealtimeReady>;
 
   constructor(init: RealtimeInit, handlers: RealtimeHandlers) {
     this.#h = handlers;
@@ -53,7 +61,7 @@ export class RealtimeCore {
       workerData: init,
       ...(heap !== undefined ? { resourceLimits: { ...heap } } : {}),
     });
-    let readyResolve!: (v: { knobs: KnobReport[]; tid: number; cpus: number[] }) => void;
+    let readyResolve!: (v: RealtimeReady) => void;
     let readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
     // onFatal reports a failed start too: a caller that does not await `ready` must not crash on it.
@@ -70,8 +78,7 @@ export class RealtimeCore {
           }
           break;
         case 'tick': this.#onTick(m.r); break;
-        case 'verification': this.#h.onVerification?.(m.h); break;
-        case 'keys-dropped': this.#h.onKeysDropped?.(m.keys); break;
+        case 'verify': this.#verify(m); break;
         case 'capture-error': this.#h.onCaptureError?.(m.message); break;
         case 'reply': {
           const p = this.#pending.get(m.id);
@@ -115,6 +122,23 @@ export class RealtimeCore {
     });
   }
 
+  #verify(m: Extract<WorkerMessage, { t: 'verify' }>): void {
+    const v = this.#h.verifier;
+    if (v === undefined) {
+      this.#post({ t: 'verified', id: m.id, ok: null });
+      return;
+    }
+    v.verify(m.keyId, m.message, m.signature, m.stream).then(
+      (ok) => this.#post({ t: 'verified', id: m.id, ok }),
+      () => this.#post({ t: 'verified', id: m.id, ok: null }),
+    );
+  }
+
+  /** The keys that verify changed (expired, revoked): knows() on the real-time thread follows. */
+  setKeys(keys: KeyTableEntry[]): void {
+    this.#post({ t: 'keys', keys });
+  }
+
   #onTick(r: TickReport): void {
     this.#last = r;
     for (const e of r.estimates) this.#estimates.push(e);
@@ -125,7 +149,9 @@ export class RealtimeCore {
 
   /** In-process replay: a batch buffer made on this thread, moved (not copied) to the real-time thread. */
   feed(buffer: ArrayBuffer, live = false): void {
-    this.#post({ t: 'feed', buffer, live }, [buffer]);
+    // A copy moved across: the addon's buffers cannot be transferred, and the caller may keep its batch.
+    const copy = buffer.slice(0);
+    this.#post({ t: 'feed', buffer: copy, live }, [copy]);
   }
 
   /** The newest once-a-second report, if one came yet. */
@@ -165,10 +191,6 @@ export class RealtimeCore {
   /** The real-time thread's report now (not a second old); its estimates are not taken from the stream. */
   async report(): Promise<TickReport> {
     return (await this.#request({ op: 'report' })) as TickReport;
-  }
-
-  async sign(message: Uint8Array): Promise<DeviceSignature> {
-    return (await this.#request({ op: 'sign', message })) as DeviceSignature;
   }
 
   /** Stops capture, ends every open episode (their lanes arrive before this resolves), then the thread. */

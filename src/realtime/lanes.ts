@@ -25,8 +25,8 @@ export class Lanes implements EvidenceSink {
     this.#credit = creditBytes;
   }
 
-  alarm(k: AlarmItem['k'], a: Alarm): void {
-    this.#alarms.push({ k, a });
+  alarm(k: AlarmItem['k'], a: Alarm, atNs: bigint): void {
+    this.#alarms.push({ k, a, atNs });
   }
 
   /** The main thread consumed this many bytes of evidence. */

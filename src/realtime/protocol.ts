@@ -6,7 +6,10 @@
 //   evidence  frames around alarms, stream descriptions, library additions — bounded by credit: while the
 //             main thread has not consumed `evidenceCreditBytes`, new evidence is dropped and counted;
 //   tick      once a second: monitor report, coverage, estimates, waveforms, latency histograms, counters.
-// main → worker: requests with an id (master estimate, sign, close), credit returns, and fed batches.
+// main → worker: requests with an id (master estimate, report, close), credit returns, fed batches, the key
+// table, and the answers to signature verifications. Verification itself (the chip's serial port, the
+// software worker) stays on the main thread: the serial binding polls on the process's default loop and
+// cannot run on a worker. Its answers are asynchronous anyway; their lag is measured apart.
 import type { Alarm } from '../model/indicators.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import type { SignedStream } from '../model/signature.ts';
@@ -17,8 +20,7 @@ import type { WaveformView } from '../model/device.ts';
 import type { MonitorReport } from '../capture/stream-monitor.ts';
 import type { LogicOptions } from '../detect/stages/logic.ts';
 import type { RateOptions } from '../detect/stages/rate.ts';
-import type { VerificationHealth, VerificationOptions } from '../crypto/verification.ts';
-import type { DeviceSignature } from '../crypto/verification.ts';
+import type { KeyTableEntry } from '../crypto/verification.ts';
 import type { LiveCaptureStats } from '../native/index.ts';
 
 /** Board-profile knobs of the real-time thread (docs/performance.md says what each buys). */
@@ -56,8 +58,8 @@ export interface RealtimeInit {
   logic?: LogicOptions;
   rate?: RateOptions;
   source: RealtimeSource;
-  /** Verification as startVerification takes it, less what cannot cross a thread. */
-  verification: Pick<VerificationOptions, 'keyStoreDir' | 'chip' | 'fallback' | 'deviceKeyFile'> & { priorityStreams: string[] };
+  /** The keys that verify (knows() is answered here; verify() asks the main thread). */
+  keys: KeyTableEntry[];
   library: LibraryEntryInit[];
   knobs: RealtimeKnobs;
   /** Bytes of evidence in flight before new evidence is dropped (default 64 MiB). */
@@ -66,7 +68,8 @@ export interface RealtimeInit {
   expireByWallClock: boolean;
 }
 
-export type AlarmItem = { k: 'raise' | 'update' | 'end'; a: Alarm };
+/** atNs: wall time on the real-time thread when the episode began, changed or ended (verdict time). */
+export type AlarmItem = { k: 'raise' | 'update' | 'end'; a: Alarm; atNs: bigint };
 
 export type EvidenceItem =
   | { k: 'chunk'; ref: number; stream: string; data: Uint8Array; frames: number; fromNs: bigint; toNs: bigint }
@@ -98,7 +101,8 @@ export interface TickReport {
   /** CPU time of the real-time thread, µs, and the frames it handled, since start. */
   cpuUs: number;
   frames: number;
-  verification: VerificationHealth;
+  /** Verifications asked of the main thread and not answered yet. */
+  verifyPending: number;
   lanes: LaneCounters;
   restarts: number;
   heapUsedBytes: number;
@@ -109,8 +113,7 @@ export type WorkerMessage =
   | { t: 'alarms'; items: AlarmItem[] }
   | { t: 'evidence'; items: EvidenceItem[]; bytes: number }
   | { t: 'tick'; r: TickReport }
-  | { t: 'verification'; h: VerificationHealth }
-  | { t: 'keys-dropped'; keys: Array<{ keyId: number; status: string }> }
+  | { t: 'verify'; id: number; keyId: number; message: Uint8Array; signature: Uint8Array; stream: string | undefined }
   | { t: 'capture-error'; message: string }
   | { t: 'reply'; id: number; ok: true; value: unknown }
   | { t: 'reply'; id: number; ok: false; error: { name: string; message: string } }
@@ -118,14 +121,15 @@ export type WorkerMessage =
 
 export type Request =
   | { op: 'master'; input: MasterEstimateInput }
-  | { op: 'sign'; message: Uint8Array }
   /** The report now (benchmarks, and close-out figures), besides the one each second. */
   | { op: 'report' }
   | { op: 'close' };
 
-export type RequestResult = { master: UpstreamResult; sign: DeviceSignature; report: TickReport; close: null };
+export type RequestResult = { master: UpstreamResult; report: TickReport; close: null };
 
 export type MainMessage =
   | { t: 'req'; id: number; req: Request }
   | { t: 'credit'; bytes: number }
-  | { t: 'feed'; buffer: ArrayBuffer; live: boolean };
+  | { t: 'feed'; buffer: ArrayBuffer; live: boolean }
+  | { t: 'keys'; keys: KeyTableEntry[] }
+  | { t: 'verified'; id: number; ok: boolean | null };

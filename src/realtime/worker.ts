@@ -1,15 +1,15 @@
 // The real-time thread's composition root: capture → decode (native) → monitor → pre-trigger ring →
-// detection engine (grade 1–3, and grade 4 on request) → verdict, on its own isolate and heap. It owns
-// signature verification (the chip's serial port, or the software worker) so no verdict waits on the main
-// thread. Out go alarms (reserved lane), evidence (credit-bounded lane) and a report once a second; the
-// main thread's root (src/app/appliance.ts) stores, serves and shows them.
+// detection engine (grade 1–3, and grade 4 on request) → verdict, on its own isolate and heap. Out go
+// alarms (reserved lane), evidence (credit-bounded lane) and a report once a second; the main thread's
+// root (src/app/appliance.ts) stores, serves and shows them. Signatures are verified on the main thread
+// (see protocol.ts): the signature stage asks, never waits, and counts what is not answered as unverified.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchView, LiveCapture, realtimeNs, setThreadAffinity, setThreadFifo, threadInfo, type FrameBatch } from '../native/index.ts';
 import { DetectionEngine } from '../detect/engine.ts';
 import { StreamMonitor } from '../capture/stream-monitor.ts';
 import { WaveformTap } from '../capture/waveforms.ts';
 import { EvidenceRecorder, streamInfoOf } from '../evidence/recorder.ts';
-import { startVerification } from '../crypto/verification.ts';
+import type { KeyTableEntry } from '../crypto/verification.ts';
 import type { SignatureVerifier } from '../model/signature.ts';
 import type { Alarm } from '../model/indicators.ts';
 import { LatencyHistogram } from './histogram.ts';
@@ -21,6 +21,7 @@ if (parentPort === null) throw new Error('src/realtime/worker.ts runs as a worke
 const port = parentPort;
 const init = workerData as RealtimeInit;
 const post = (m: WorkerMessage): void => port.postMessage(m);
+const MAX_ASKED = 4096;
 
 function applyKnobs(): KnobReport[] {
   const k = init.knobs;
@@ -47,23 +48,36 @@ function applyKnobs(): KnobReport[] {
 async function main(): Promise<void> {
   const knobs = applyKnobs();
   const lanes = new Lanes(post, init.evidenceCreditBytes);
-  const verification = await startVerification({ ...init.verification, priorityStreams: new Set(init.verification.priorityStreams) });
-  verification.on('state', (h) => post({ t: 'verification', h }));
-  verification.on('keys', (dropped) => post({ t: 'keys-dropped', keys: dropped.map((d) => ({ keyId: d.keyId, status: d.status })) }));
-
   // Signature lag: from the stage's request (at the signed frame or block end) to the verifier's answer.
   const signatureLag = new LatencyHistogram();
-  const inner = verification.verifier;
+  let keys = new Map<number, KeyTableEntry>();
+  const setKeys = (table: KeyTableEntry[]): void => { keys = new Map(table.map((k) => [k.keyId, k])); };
+  setKeys(init.keys);
+  const asked = new Map<number, { resolve: (ok: boolean) => void; reject: (e: Error) => void; t0: bigint }>();
+  let askId = 0;
   const verifier: SignatureVerifier = {
-    knows: (keyId, stream) => inner.knows(keyId, stream),
-    verify: async (keyId, message, signature, stream) => {
-      const t0 = realtimeNs();
-      try {
-        return await inner.verify(keyId, message, signature, stream);
-      } finally {
-        signatureLag.record(Number(realtimeNs() - t0) / 1000);
-      }
+    knows: (keyId, stream) => {
+      const k = keys.get(keyId);
+      if (k === undefined || (k.notAfterMs !== null && Date.now() > k.notAfterMs)) return false;
+      return k.streams.length === 0 || k.streams.includes(stream);
     },
+    verify: (keyId, message, signature, stream) => {
+      // Bounded: past this many unanswered, a frame is unverified at once (never good).
+      if (asked.size >= MAX_ASKED) return Promise.reject(new Error('verification backlog full'));
+      const id = ++askId;
+      return new Promise<boolean>((resolve, reject) => {
+        asked.set(id, { resolve, reject, t0: realtimeNs() });
+        post({ t: 'verify', id, keyId, message: message.slice(), signature: signature.slice(), stream });
+      });
+    },
+  };
+  const answered = (id: number, ok: boolean | null): void => {
+    const a = asked.get(id);
+    if (a === undefined) return;
+    asked.delete(id);
+    signatureLag.record(Number(realtimeNs() - a.t0) / 1000);
+    if (ok === null) a.reject(new Error('not verified'));
+    else a.resolve(ok);
   };
 
   const open = new Map<number, Alarm>();
@@ -76,13 +90,13 @@ async function main(): Promise<void> {
     ...(init.rate !== undefined ? { rate: init.rate } : {}),
     onAlarm(a) {
       open.set(a.id, a);
-      lanes.alarm('raise', a);
+      lanes.alarm('raise', a, realtimeNs());
       // The recorder names the alarm by detection's id; the main thread's journal maps it to the store's.
       recorder.onAlarm(a.id, a);
     },
     onAlarmEnd(a) {
       open.delete(a.id);
-      lanes.alarm('end', a);
+      lanes.alarm('end', a, realtimeNs());
     },
   });
   const monitor = new StreamMonitor();
@@ -131,7 +145,8 @@ async function main(): Promise<void> {
     if (drops > lastDrops) engine.setCaptureDrops(drops);
     lastDrops = drops;
     if (init.expireByWallClock) engine.pipeline.alarms.expire(realtimeNs());
-    for (const a of open.values()) lanes.alarm('update', a);
+    const now = realtimeNs();
+    for (const a of open.values()) lanes.alarm('update', a, now);
     lanes.flush();
     const coverage: Record<string, number | null> = {};
     for (const s of init.signed) coverage[s.stream] = engine.signatureCoverage(s.stream);
@@ -146,7 +161,7 @@ async function main(): Promise<void> {
     return {
       monitor: report, capture: capture?.stats() ?? null, coverage, estimates, waveforms: wf,
       verdictLatency: verdictLatency.copy(), signatureLag: signatureLag.copy(),
-      cpuUs: used.user + used.system, frames, verification: verification.health(), lanes: { ...lanes.counters },
+      cpuUs: used.user + used.system, frames, verifyPending: asked.size, lanes: { ...lanes.counters },
       restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed,
     };
   };
@@ -161,8 +176,6 @@ async function main(): Promise<void> {
         lanes.flush();
         return r;
       }
-      case 'sign':
-        return verification.signer.sign(req.message);
       case 'report':
         return makeReport();
       case 'close': {
@@ -172,7 +185,8 @@ async function main(): Promise<void> {
         engine.pipeline.alarms.flush();
         recorder.close();
         lanes.flush();
-        await verification.close();
+        // Signatures the main thread will no longer answer: unverified, never good.
+        for (const id of [...asked.keys()]) answered(id, null);
         return null;
       }
     }
@@ -180,6 +194,8 @@ async function main(): Promise<void> {
   port.on('message', (m: MainMessage) => {
     if (m.t === 'credit') lanes.credit(m.bytes);
     else if (m.t === 'feed') onBatch(new BatchView(m.buffer), m.live);
+    else if (m.t === 'verified') answered(m.id, m.ok);
+    else if (m.t === 'keys') setKeys(m.keys);
     else if (m.t === 'req') {
       answer(m.req).then(
         (value) => post({ t: 'reply', id: m.id, ok: true, value }),

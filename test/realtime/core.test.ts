@@ -21,7 +21,7 @@ import { expectedStreams, simulate } from '../detect/helpers.ts';
 
 function initFor(streams: ExpectedStream[], extra: Partial<RealtimeInit> = {}): RealtimeInit {
   return {
-    streams, signed: [], source: { kind: 'feed' }, verification: { fallback: 'none', priorityStreams: [] },
+    streams, signed: [], source: { kind: 'feed' }, keys: [],
     library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })), knobs: {}, expireByWallClock: false, ...extra,
   };
 }
@@ -34,7 +34,7 @@ function collect(): { h: RealtimeHandlers; alarms: AlarmItem[]; evidence: Eviden
 }
 
 async function feedFile(core: RealtimeCore, file: string): Promise<void> {
-  for (const b of readCaptureFile(file)) core.feed(b.buffer.slice(0));
+  for (const b of readCaptureFile(file)) core.feed(b.buffer);
 }
 
 describe('real-time core', () => {

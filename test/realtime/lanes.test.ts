@@ -11,7 +11,7 @@ describe('lanes', () => {
   it('posts alarms before evidence, one message per lane per flush', () => {
     const sent: WorkerMessage[] = [];
     const l = new Lanes((m) => sent.push(m), 1000);
-    l.alarm('raise', alarm(1));
+    l.alarm('raise', alarm(1), 1n);
     const ref = l.addChunk('MU1', new Uint8Array(100), 3, 1n, 2n);
     l.linkEvidence(1, [ref], false);
     l.flush();
@@ -26,7 +26,7 @@ describe('lanes', () => {
     const sent: WorkerMessage[] = [];
     const l = new Lanes((m) => sent.push(m), 250);
     for (let k = 0; k < 5; k++) {
-      l.alarm('raise', alarm(k));
+      l.alarm('raise', alarm(k), 1n);
       l.addChunk('MU1', new Uint8Array(100), 1, 1n, 2n);
       l.flush();
     }
