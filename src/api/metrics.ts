@@ -3,7 +3,7 @@
 // counters are updated per request.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { INDICATORS } from '../model/indicators.ts';
-import type { ComponentState, DeviceView } from '../model/device.ts';
+import type { ComponentState, DeviceView, LatencySummaryView, StatusView } from '../model/device.ts';
 
 const STATES: readonly ComponentState[] = ['ok', 'degraded', 'failed', 'absent'];
 
@@ -149,6 +149,39 @@ export function createMetrics(device: DeviceView, liveClients: () => number = ()
     registers: reg,
     collect() {
       this.set(liveClients());
+    },
+  });
+  // The real-time thread's own figures (kernel timestamp → verdict over every frame; no metric until it reported).
+  const latency = (name: string, help: string, pick: (r: NonNullable<StatusView['realtime']>) => LatencySummaryView): void => {
+    new Gauge({
+      name, help, labelNames: ['quantile'], registers: reg,
+      collect() {
+        const r = device.status().realtime;
+        if (r === undefined || r === null) return;
+        const l = pick(r);
+        for (const [q, v] of [['0.5', l.p50], ['0.99', l.p99], ['0.999', l.p999], ['1', l.max]] as const) if (v !== null) this.set({ quantile: q }, v);
+      },
+    });
+  };
+  latency('svde_verdict_latency_microseconds', 'Arrival (kernel timestamp) to verdict of every frame since start, µs', (r) => r.verdictLatencyUs);
+  latency('svde_signature_lag_microseconds', 'Signature verification asked to answered, µs', (r) => r.signatureLagUs);
+  latency('svde_verdict_to_led_microseconds', 'Alarm raised on the real-time thread to LED pattern set, µs', (r) => r.verdictToLedUs);
+  new Counter({
+    name: 'svde_evidence_dropped_total',
+    help: 'Evidence items the real-time thread dropped because the main thread was slow (alarms are never dropped)',
+    registers: reg,
+    collect() {
+      const r = device.status().realtime;
+      if (r !== undefined && r !== null) setCounter(this, null, r.evidenceDropped);
+    },
+  });
+  new Gauge({
+    name: 'svde_realtime_cpu_ns_per_frame',
+    help: 'CPU of the real-time thread per frame since start, ns',
+    registers: reg,
+    collect() {
+      const r = device.status().realtime;
+      if (r !== undefined && r !== null && r.cpuNsPerFrame !== null) this.set(r.cpuNsPerFrame);
     },
   });
   const http = new Counter({

@@ -40,6 +40,28 @@ export const IndicatorViewSchema = Type.Object({
   lastAlarmId: Nullable(Type.Integer()),
 });
 
+const LatencySummarySchema = Type.Object({
+  count: Type.Integer(),
+  p50: Nullable(Type.Number()),
+  p99: Nullable(Type.Number()),
+  p999: Nullable(Type.Number()),
+  max: Nullable(Type.Number()),
+}, { description: 'µs; log-bucket histogram: quantiles within 1/32 below the true value' });
+
+/** The real-time thread (capture, decode, detection): its thread, board knobs and its own figures. */
+const RealtimeSchema = Type.Object({
+  thread: Type.Object({ tid: Type.Integer(), cpus: Type.Array(Type.Integer()) }),
+  knobs: Type.Array(Type.Object({ name: Type.String(), requested: Type.String(), applied: Type.Boolean(), detail: Nullable(Type.String()) })),
+  verdictLatencyUs: LatencySummarySchema,
+  signatureLagUs: LatencySummarySchema,
+  verdictToLedUs: LatencySummarySchema,
+  frames: Type.Integer(),
+  cpuNsPerFrame: Nullable(Type.Integer()),
+  evidenceDropped: Type.Integer(),
+  heapUsedBytes: Type.Integer(),
+  restarts: Type.Integer(),
+});
+
 export const StatusSchema = Type.Object({
   nu: Type.Union([Type.Literal(0), Type.Literal(1)], { description: 'anomaly index νn: 1 while any indicator is latched' }),
   led: LedPattern,
@@ -50,6 +72,7 @@ export const StatusSchema = Type.Object({
   startedNs: NsString,
   nowNs: NsString,
   version: Type.String(),
+  realtime: Type.Optional(Nullable(RealtimeSchema)),
 });
 
 export const StreamSchema = Type.Object({
