@@ -1,8 +1,10 @@
 // The whole appliance under load: `svde run --config` capturing N merging units × R frames/s (simulator in a
 // network namespace, live over a veth pair), first with the API idle, then with C concurrent pollers
-// (autocannon) on GET /api/v1/status and /api/v1/alarms. Prints one JSON object: per phase the appliance's
-// own per-second reports (arrival→JS latency p50/p99 per second, kernel and queue drops, frames/s) and,
-// for the loaded phase, the API's latency p50/p99 and requests/s.
+// (autocannon) on GET /api/v1/status and /api/v1/alarms, then with the main thread stalled for 100 ms once a
+// second (SIGUSR2 test hook). Prints one JSON object: per phase arrival→verdict over EVERY frame of the phase
+// (`verdictLatencyUs`, from the real-time thread's histogram, reset at the phase start with SIGUSR1), the
+// frames lost, the appliance's per-second reports (arrival→JS latency, drops, frames/s) and, for the loaded
+// phase, the API's latency p50/p99 and requests/s.
 //
 //   node scripts/bench-appliance.ts [--mus 8] [--rate 4800] [--phase 20] [--connections 50]
 // Needs root (network namespace). Uses a temporary state directory.
@@ -65,7 +67,7 @@ function summarise(reports: Report[]): Record<string, number> {
     latencyP99MsMedian: median(steady.map((r) => r.latencyMs?.p99 ?? NaN)),
     latencyP99MsWorst: Math.max(...steady.map((r) => r.latencyMs?.p99 ?? 0)),
     latencyMaxMs: Math.max(...steady.map((r) => r.latencyMs?.max ?? 0)),
-    captureLoss: drops(steady[steady.length - 1]) - drops(reports[1]),
+    lostFrames: drops(steady[steady.length - 1]) - drops(reports[1]),
   };
 }
 
@@ -85,7 +87,9 @@ try {
   const token = (JSON.parse(tokenOut) as { token: string }).token;
 
   const reports: Array<{ t: number; r: Report }> = [];
-  app = spawn(process.execPath, [main, 'run', '--config', path.join(dir, 'svde.json'), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  app = spawn(process.execPath, [main, 'run', '--config', path.join(dir, 'svde.json'), '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SVDE_TEST_HOOKS: '1', SVDE_TEST_STALL_MS: '100' },
+  });
   let err = '';
   app.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   let buf = '';
@@ -105,25 +109,42 @@ try {
   }
   if (url === undefined) throw new Error(`svde run did not start:\n${err}`);
 
-  const sim = run(['--iface', bed.nsIf, '--netns', bed.ns, '--mus', String(mus), '--rate', String(rate), '--duration', `${2 * phaseS + 4}s`, '--no-scl', '--truth', path.join(dir, 'live.truth.json')], simMain);
+  const sim = run(['--iface', bed.nsIf, '--netns', bed.ns, '--mus', String(mus), '--rate', String(rate), '--duration', `${3 * phaseS + 5}s`, '--no-scl', '--truth', path.join(dir, 'live.truth.json')], simMain);
+  const headers = { authorization: `Bearer ${token}` };
+  const child = app;
+  const verdicts = async (): Promise<unknown> => {
+    const r = await fetch(`${url}/api/v1/status`, { headers });
+    const st = (await r.json()) as { realtime?: { verdictLatencyUs: { p50: number; p99: number; p999: number; max: number; count: number } } | null };
+    return st.realtime?.verdictLatencyUs ?? null;
+  };
   await new Promise((r) => setTimeout(r, 2000));
+  child.kill('SIGUSR1');
   const idleFrom = Date.now();
   await new Promise((r) => setTimeout(r, phaseS * 1000));
+  const idleVerdicts = await verdicts();
+  child.kill('SIGUSR1');
   const loadFrom = Date.now();
-  const headers = { authorization: `Bearer ${token}` };
   const half = Math.max(1, Math.floor(connections / 2));
   const [status, alarms] = await Promise.all([
     autocannon({ url: `${url}/api/v1/status`, connections: half, duration: phaseS, headers }),
     autocannon({ url: `${url}/api/v1/alarms?limit=50`, connections: connections - half, duration: phaseS, headers }),
   ]);
   const loadTo = Date.now();
+  const loadedVerdicts = await verdicts();
+  child.kill('SIGUSR1');
+  const stall = setInterval(() => child.kill('SIGUSR2'), 1000);
+  await new Promise((r) => setTimeout(r, phaseS * 1000));
+  clearInterval(stall);
+  const stallTo = Date.now();
+  const stalledVerdicts = await verdicts();
   await sim;
   const phase = (from: number, to: number): Report[] => reports.filter((x) => x.t > from && x.t <= to).map((x) => x.r);
   const api = (r: Awaited<ReturnType<typeof autocannon>>): Record<string, number> => ({ p50Ms: r.latency.p50, p99Ms: r.latency.p99, requestsPerS: r.requests.average, non2xx: r.non2xx, errors: r.errors });
   process.stdout.write(`${JSON.stringify({
     mus, rate, framesPerSecond: mus * rate, connections,
-    apiIdle: summarise(phase(idleFrom, loadFrom)),
-    apiLoaded: summarise(phase(loadFrom, loadTo)),
+    apiIdle: { verdictLatencyUs: idleVerdicts, ...summarise(phase(idleFrom, loadFrom)) },
+    apiLoaded: { verdictLatencyUs: loadedVerdicts, ...summarise(phase(loadFrom, loadTo)) },
+    mainStalled100msPerS: { verdictLatencyUs: stalledVerdicts, ...summarise(phase(loadTo, stallTo)) },
     api: { status: api(status), alarms: api(alarms) },
   }, null, 1)}\n`);
 } finally {

@@ -432,7 +432,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   systemd.startWatchdog(() => rtAlive && captureError === null && realtimeNs() - lastFramesNs < CAPTURE_STALL_NS);
   stoppers.push(() => systemd.stopping());
   source?.src.start();
-  installTestHooks(o.log);
+  installTestHooks(o.log, core);
 
   let closed = false;
   return {
@@ -511,9 +511,10 @@ async function startApi(o: ApplianceOptions, device: Device, tokens: TokenStore,
 let hooksInstalled = false;
 /**
  * SVDE_TEST_HOOKS=1 (benchmarks and tests only): SIGUSR2 blocks this, the main thread, for SVDE_TEST_STALL_MS
- * (default 100) — a stand-in for a slow API, store or GC pause, which must delay no verdict.
+ * (default 100) — a stand-in for a slow API, store or GC pause, which must delay no verdict; SIGUSR1 starts
+ * the real-time thread's latency histograms afresh (one benchmark phase at a time).
  */
-function installTestHooks(log: (line: string) => void): void {
+function installTestHooks(log: (line: string) => void, core: RealtimeCore): void {
   if (process.env['SVDE_TEST_HOOKS'] !== '1' || hooksInstalled) return;
   hooksInstalled = true;
   const ms = Number(process.env['SVDE_TEST_STALL_MS'] ?? 100);
@@ -521,5 +522,6 @@ function installTestHooks(log: (line: string) => void): void {
     const end = Date.now() + ms;
     while (Date.now() < end) { /* stalled on purpose */ }
   });
-  log(`test hooks on: SIGUSR2 stalls the main thread for ${ms} ms`);
+  process.on('SIGUSR1', () => core.resetLatency());
+  log(`test hooks on: SIGUSR2 stalls the main thread for ${ms} ms, SIGUSR1 resets the latency histograms`);
 }

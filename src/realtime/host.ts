@@ -134,6 +134,11 @@ export class RealtimeCore {
     );
   }
 
+  /** Benchmarks: the real-time thread's latency histograms start afresh. */
+  resetLatency(): void {
+    this.#post({ t: 'reset-latency' });
+  }
+
   /** The keys that verify changed (expired, revoked): knows() on the real-time thread follows. */
   setKeys(keys: KeyTableEntry[]): void {
     this.#post({ t: 'keys', keys });

@@ -132,4 +132,6 @@ export type MainMessage =
   | { t: 'credit'; bytes: number }
   | { t: 'feed'; buffer: ArrayBuffer; live: boolean }
   | { t: 'keys'; keys: KeyTableEntry[] }
+  /** Benchmarks: the latency histograms start afresh (a phase measured on its own). */
+  | { t: 'reset-latency' }
   | { t: 'verified'; id: number; ok: boolean | null };

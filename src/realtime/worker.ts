@@ -196,6 +196,7 @@ async function main(): Promise<void> {
     else if (m.t === 'feed') onBatch(new BatchView(m.buffer), m.live);
     else if (m.t === 'verified') answered(m.id, m.ok);
     else if (m.t === 'keys') setKeys(m.keys);
+    else if (m.t === 'reset-latency') { verdictLatency.reset(); signatureLag.reset(); }
     else if (m.t === 'req') {
       answer(m.req).then(
         (value) => post({ t: 'reply', id: m.id, ok: true, value }),
