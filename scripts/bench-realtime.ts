@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readCaptureFile, Sender } from '../src/native/index.ts';
 import { RealtimeCore } from '../src/realtime/host.ts';
-import { LatencyHistogram } from '../src/realtime/histogram.ts';
+import { LatencyHistogram } from '../src/capture/histogram.ts';
 import { seedEntries } from '../src/detect/history/seed.ts';
 import { createTestbed } from '../tools/sim/testbed.ts';
 import { expectedStreamsOfTruth } from '../tools/sim/expected.ts';

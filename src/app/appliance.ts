@@ -29,7 +29,7 @@ import { SyslogSender } from '../notify/syslog.ts';
 import { ConfigurationFile } from '../config/admin.ts';
 import { startVerification, type Verification } from '../crypto/verification.ts';
 import { RealtimeCore, RealtimeRequestError, type RealtimeReady } from '../realtime/host.ts';
-import { LatencyHistogram } from '../realtime/histogram.ts';
+import { LatencyHistogram } from '../capture/histogram.ts';
 import type { RealtimeKnobs, TickReport } from '../realtime/protocol.ts';
 
 export const VERSION = '0.2.0';

@@ -2,6 +2,7 @@
 // runs — which merging units publish (source MAC, APPID, svID), at what rate, their last smpCnt, decode
 // errors, capture loss (kernel and queue drops, never confused with missing samples) and the
 // arrival-to-JS latency of the frames. Works on the batch columns; no per-frame allocation.
+import { LatencyHistogram } from './histogram.ts';
 import { STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, type FrameBatch } from '../native/index.ts';
 import type { LiveCaptureStats } from '../native/index.ts';
 
@@ -45,7 +46,6 @@ interface StreamState {
 }
 
 const MAX_STREAMS = 1024; // bounded state: a flood of random sources cannot grow memory without limit
-const LATENCY_SAMPLES = 1 << 18;
 
 export class StreamMonitor {
   #streams = new Map<number, Map<number, StreamState>>();
@@ -54,9 +54,8 @@ export class StreamMonitor {
   #frames = 0;
   #intervalFrames = 0;
   #decodeErrors = 0;
-  #latency = new Float64Array(LATENCY_SAMPLES);
-  #latencyN = 0;
-  #latencyMax = 0;
+  // A log-bucket histogram: constant memory and no sort at report time (the real-time thread reports).
+  readonly #latency = new LatencyHistogram();
   #since = process.hrtime.bigint();
   #scenario: string | undefined;
   #captureStats: (() => LiveCaptureStats) | undefined;
@@ -115,8 +114,7 @@ export class StreamMonitor {
     if (arrivalNs !== undefined) {
       for (let i = 0; i < b.count; i++) {
         const lat = Number(arrivalNs - c.tsNs[i]!);
-        if (lat > this.#latencyMax) this.#latencyMax = lat;
-        if (this.#latencyN < LATENCY_SAMPLES) this.#latency[this.#latencyN++] = lat;
+        this.#latency.record(lat / 1000);
       }
     }
   }
@@ -159,13 +157,10 @@ export class StreamMonitor {
       const s = this.#captureStats();
       r.capture = { received: s.received, kernelDrops: s.kernelDrops, ifDrops: s.ifDrops, queueDrops: s.queueDrops, linkUp: s.linkUp };
     }
-    if (this.#latencyN > 0) {
-      const v = this.#latency.subarray(0, this.#latencyN).sort();
-      const q = (p: number): number => v[Math.min(v.length - 1, Math.ceil(p * v.length) - 1)]!;
-      const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
-      r.latencyMs = { p50: ms(q(0.5)), p99: ms(q(0.99)), max: ms(this.#latencyMax) };
-      this.#latencyN = 0;
-      this.#latencyMax = 0;
+    if (this.#latency.count > 0) {
+      const ms = (us: number | null): number => Math.round(us ?? 0) / 1e3;
+      r.latencyMs = { p50: ms(this.#latency.quantile(0.5)), p99: ms(this.#latency.quantile(0.99)), max: ms(this.#latency.max) };
+      this.#latency.reset();
     }
     return r;
   }

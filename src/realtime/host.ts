@@ -9,7 +9,7 @@ import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model
 import type { WaveformView } from '../model/device.ts';
 import type { KeyTableEntry } from '../crypto/verification.ts';
 import type { SignatureVerifier } from '../model/signature.ts';
-import { LatencyHistogram } from './histogram.ts';
+import { LatencyHistogram } from '../capture/histogram.ts';
 import type { AlarmItem, EvidenceItem, KnobReport, MainMessage, RealtimeInit, Request, TickReport, WorkerMessage } from './protocol.ts';
 
 export interface RealtimeHandlers {

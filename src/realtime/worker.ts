@@ -12,7 +12,7 @@ import { EvidenceRecorder, streamInfoOf } from '../evidence/recorder.ts';
 import type { KeyTableEntry } from '../crypto/verification.ts';
 import type { SignatureVerifier } from '../model/signature.ts';
 import type { Alarm } from '../model/indicators.ts';
-import { LatencyHistogram } from './histogram.ts';
+import { LatencyHistogram } from '../capture/histogram.ts';
 import { Lanes } from './lanes.ts';
 import { ForwardingLibrary } from './library.ts';
 import type { KnobReport, MainMessage, RealtimeInit, Request, TickReport, WorkerMessage } from './protocol.ts';

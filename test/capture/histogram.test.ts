@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { HISTOGRAM_BUCKETS, LatencyHistogram } from '../../src/realtime/histogram.ts';
+import { HISTOGRAM_BUCKETS, LatencyHistogram } from '../../src/capture/histogram.ts';
 
 describe('latency histogram', () => {
   it('is empty at first', () => {
