@@ -109,7 +109,7 @@ function columnsOf(b: FrameBatch, skip: ReadonlySet<string>): Record<string, unk
   const out: Record<string, unknown[]> = {};
   for (const c of BATCH_LAYOUT.columns) {
     if (skip.has(c.name)) continue;
-    out[c.name] = [...(b.cols as unknown as Record<string, ArrayLike<unknown>>)[c.name]!] as unknown[];
+    out[c.name] = Array.from((b.cols as unknown as Record<string, ArrayLike<unknown>>)[c.name]!);
   }
   return out;
 }
