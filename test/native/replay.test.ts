@@ -132,3 +132,21 @@ test("replaying a file through the addon's offline reader serves the frames read
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('LiveCapture runs on an injected binding: batches wrapped as FrameBatch, errors as Error', async () => {
+  const { LiveCapture } = await import('../../src/native/index.ts');
+  const opened: unknown[] = [];
+  const buf = buildBatch([{ frame: svFrame({ smpCnt: 42 }) }]);
+  class FakeLive {
+    constructor(o: unknown) { opened.push(o); }
+    start(onBatch: (ab: ArrayBuffer) => void, onError?: (m: string) => void): void { onBatch(buf); onError?.('the interface disappeared'); }
+    stats() { return { received: 1, kernelDrops: 0, ifDrops: 0, captured: 1, delivered: 1, batches: 1, queueDrops: 0, decodeErrors: 0, linkUp: false }; }
+    close(): Promise<void> { return Promise.resolve(); }
+  }
+  const cap: CaptureBinding = new LiveCapture({ iface: 'eth9' }, { LiveCapture: FakeLive as unknown as NativeBinding['LiveCapture'] });
+  const { got, errors } = collect(cap);
+  assert.deepEqual(opened, [{ iface: 'eth9' }]);
+  assert.equal(got[0]!.smpCnt(0), 42);
+  assert.deepEqual(errors.map((e) => e.message), ['the interface disappeared']);
+  assert.equal(cap.stats().linkUp, false);
+});
