@@ -1,19 +1,15 @@
-// The one place that loads the native addon; everything else imports the typed interface from here
-// (through src/native/index.ts). Loaded once per module instance (main thread or worker).
+// The one place that loads the native addon, lazily: loadNative() loads it on first call (once per module
+// instance: main thread or worker) and checks its tables against src/native/layout.ts. Importing
+// src/native (or detection) never loads it; only the functions and classes that run native code call
+// loadNative(), and those take an optional binding so tests can pass their own.
+//
+// SVDE_NATIVE=off makes loadNative() throw as if the addon were not built (tests prove that detection and
+// everything else that needs no native code runs without it).
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-export type ColumnType = 'u8' | 'u16' | 'i16' | 'u32' | 'i32' | 'f64' | 'i64';
-export type SectionName = 'frame' | 'asdu' | 'value' | 'raw' | 'text';
-
-export interface NativeBatchLayout {
-  readonly magic: number;
-  readonly version: number;
-  readonly headerFixedWords: number;
-  readonly columns: ReadonlyArray<{ readonly name: string; readonly type: ColumnType; readonly section: SectionName }>;
-}
+import { checkBindingTables, type BatchLayout } from './layout.ts';
 
 export interface NativeCaptureStats {
   received: number;
@@ -73,14 +69,15 @@ export interface NativeSender {
   close(): void;
 }
 
-export interface NativeAddon {
+/** What the .node exports (native/addon.cc Init). */
+export interface NativeBinding {
   OfflineReader: new (path: string, batchFrames?: number) => NativeOfflineReader;
   LiveCapture: new (opts: NativeLiveCaptureOptions) => NativeLiveCapture;
   Sender: new (opts: NativeSenderOptions) => NativeSender;
   realtimeNs(): bigint;
   sdNotify(socketPath: string, state: string): string;
   monotonicNs(): bigint;
-  batchLayout(): NativeBatchLayout;
+  batchLayout(): BatchLayout;
   statusNames(): string[];
   warningNames(): string[];
   decodeBench(path: string, rounds?: number): DecodeBenchResult;
@@ -110,7 +107,7 @@ export interface DecodeBenchResult {
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function load(): NativeAddon {
+function requireAddon(): NativeBinding {
   const candidates = ['build/Release/svde_native.node', 'build/Debug/svde_native.node'].map((p) =>
     path.join(repoRoot, p),
   );
@@ -122,7 +119,7 @@ function load(): NativeAddon {
   }
   const require = createRequire(import.meta.url);
   try {
-    return require(found) as NativeAddon;
+    return require(found) as NativeBinding;
   } catch (err) {
     throw new Error(`svde native addon ${found} failed to load: ${(err as Error).message}; run npm install to rebuild it`, {
       cause: err,
@@ -130,4 +127,20 @@ function load(): NativeAddon {
   }
 }
 
-export const addon: NativeAddon = load();
+let loaded: NativeBinding | undefined;
+
+/**
+ * The native addon, loaded on the first call and then memoised. Throws when it is not built, does not
+ * load, was turned off (SVDE_NATIVE=off), or its batch layout / status names / warning names differ
+ * from src/native/layout.ts (the error names the first difference).
+ */
+export function loadNative(): NativeBinding {
+  if (loaded !== undefined) return loaded;
+  if (process.env['SVDE_NATIVE'] === 'off') {
+    throw new Error('svde native addon is turned off (SVDE_NATIVE=off)');
+  }
+  const b = requireAddon();
+  checkBindingTables(b);
+  loaded = b;
+  return b;
+}

@@ -1,26 +1,14 @@
-// Typed-array views on one native batch (layout: native/README.md). No copies: raw(), seqData(),
-// values() … are subarrays of the batch's single ArrayBuffer.
-import { addon } from './addon.ts';
-import type { ColumnType } from './addon.ts';
+// Typed-array views on one native batch (layout: native/README.md, tables: layout.ts). No copies: raw(),
+// seqData(), values() … are subarrays of the batch's single ArrayBuffer. Pure TypeScript: a batch from the
+// addon and one packed in TS (batch-pack.ts) read the same.
+import {
+  AsduFlag, BATCH_LAYOUT, HEADER_COLUMN_COUNT_WORD, SECTION_COUNT_WORD, STATUS_NAMES, WARNING_NAMES,
+  type ColumnType,
+} from './layout.ts';
 
-/** Presence bits of optional ASDU fields (native/sv_decode.h AsduFlags). */
-export const AsduFlag = {
-  datSet: 1 << 0,
-  refrTm: 1 << 1,
-  smpSynch: 1 << 2,
-  smpRate: 1 << 3,
-  smpMod: 1 << 4,
-  gmIdentity: 1 << 5,
-} as const;
-
+export { AsduFlag, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, WARNING_NAMES } from './layout.ts';
 /** Decoder status names by numeric status (index = status; 0 = 'ok'). */
-export const statusNames: readonly string[] = Object.freeze(addon.statusNames());
-/** Names of the decoder's warning bits (native/sv_decode.h enum Warning), by bit number. */
-export const WARNING_NAMES: readonly string[] = Object.freeze(addon.warningNames());
-/** Status of a frame that is not SV at all (another EtherType), e.g. GOOSE read from a file. */
-export const STATUS_NOT_SV: number = statusNames.indexOf('not-sv');
-/** Status of a frame too short to tell whether it is SV. */
-export const STATUS_TRUNCATED_ETHERNET: number = statusNames.indexOf('truncated-ethernet');
+export const statusNames: readonly string[] = STATUS_NAMES;
 
 export interface BatchColumns {
   // per frame
@@ -160,12 +148,10 @@ const ctors: Record<ColumnType, TypedArrayCtor> = {
   i64: BigInt64Array,
 };
 
-const layout = addon.batchLayout();
+const layout = BATCH_LAYOUT;
 const sectionIndex = { frame: 0, asdu: 1, value: 2, raw: 3, text: 4 } as const;
-// Header words (native/batch.h): magic, version, headerBytes, totalBytes, frames, asdus, values,
-// rawBytes, textBytes, columnCount, then one byte offset per column.
-const H_FRAMES = 4;
-const H_COLS = 9;
+const H_FRAMES = SECTION_COUNT_WORD.frame;
+const H_COLS = HEADER_COLUMN_COUNT_WORD;
 
 const hex: string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
@@ -233,10 +219,10 @@ export class BatchView implements FrameBatch {
     if (buffer.byteLength < fixed * 4) throw new Error('svde batch: buffer too short');
     const head = new Uint32Array(buffer, 0, fixed);
     if (head[0] !== layout.magic || head[1] !== layout.version || head[H_COLS] !== layout.columns.length) {
-      throw new Error('svde batch: layout mismatch between the addon and src/native (rebuild with npm install)');
+      throw new Error(`svde batch: not a batch of layout version ${layout.version} (magic 0x${(head[0] ?? 0).toString(16)}, version ${head[1]}, ${head[H_COLS]} columns)`);
     }
     const dir = new Uint32Array(buffer, fixed * 4, layout.columns.length);
-    const counts = [head[H_FRAMES]!, head[5]!, head[6]!, head[7]!, head[8]!];
+    const counts = [head[H_FRAMES]!, head[H_FRAMES + 1]!, head[H_FRAMES + 2]!, head[H_FRAMES + 3]!, head[H_FRAMES + 4]!];
     // Column views are made on first use: a batch handler typically reads a handful of them.
     const cols = new LazyColumns(buffer, dir, counts);
     this.buffer = buffer;
@@ -346,26 +332,5 @@ export class BatchView implements FrameBatch {
     if (n === 0) return undefined;
     const s = this.cols.valueStart[j]!;
     return this.cols.quality.subarray(s, s + n);
-  }
-}
-
-// The TS column list must match the addon's layout exactly (names and types), checked once at load.
-const expected: Record<string, ColumnType> = {
-  tsNs: 'i64', frameNo: 'f64', capLen: 'u32', wireLen: 'u32', rawOff: 'u32', errorOffset: 'u32',
-  warnings: 'u32', asduStart: 'u32', secCnt: 'u32', errTextOff: 'u32', errTextLen: 'u32', errorAsdu: 'i16',
-  tci0: 'u16', tci1: 'u16', tpid0: 'u16', tpid1: 'u16', svOffset: 'u16', appId: 'u16', length: 'u16',
-  reserved1: 'u16', reserved2: 'u16', noAsdu: 'u16', asduCount: 'u16', padding: 'u16', trailerOff: 'u16',
-  trailerLen: 'u16', keyId: 'u16', blockLen: 'u16', sigOff: 'u16', sigLen: 'u16', status: 'u8',
-  trailerStatus: 'u8', trailerPresent: 'u8', trailerVersion: 'u8', trailerMode: 'u8', vlanCount: 'u8',
-  asduFrame: 'u32', smpCnt: 'u32', confRev: 'u32', smpSynch: 'u32', smpRate: 'u32', smpMod: 'u32',
-  valueStart: 'u32', valueCount: 'u32', flags: 'u16', svIdOff: 'u16', svIdLen: 'u16', datSetOff: 'u16',
-  datSetLen: 'u16', refrTmOff: 'u16', refrTmLen: 'u16', seqDataOff: 'u16', seqDataLen: 'u16',
-  gmIdentityOff: 'u16', gmIdentityLen: 'u16', values: 'i32', quality: 'u32', raw: 'u8', text: 'u8',
-};
-{
-  const got = new Map(layout.columns.map((c) => [c.name, c.type]));
-  const bad = Object.entries(expected).filter(([n, t]) => got.get(n) !== t).map(([n]) => n);
-  if (bad.length > 0 || got.size !== Object.keys(expected).length) {
-    throw new Error(`svde native addon batch layout differs from src/native/batch.ts (${bad.join(', ') || 'column count'}): run npm install`);
   }
 }

@@ -1,81 +1,65 @@
-// Typed interface of the native addon: offline reading, live capture, paced sending, clocks.
-import { addon } from './addon.ts';
-import type { DecodeBenchResult, NativeSm2Key, NativeCaptureStats, NativeLiveCapture, NativeSender, NativeSenderStats } from './addon.ts';
+// Typed interface of the native addon: offline reading, live capture, paced sending, clocks. Importing this
+// module loads nothing native: each function or class below loads the addon on first use (loadNative) and
+// takes an optional binding instead, for tests.
+import { loadNative } from './addon.ts';
+import type { DecodeBenchResult, NativeBinding, NativeSm2Key, NativeLiveCapture, NativeSender, NativeSenderStats } from './addon.ts';
 import { BatchView } from './batch.ts';
 import type { FrameBatch } from './batch.ts';
+import type { CaptureBinding, LiveCaptureStats } from './capture-binding.ts';
 
 export { AsduFlag, BatchView, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, statusNames, WARNING_NAMES } from './batch.ts';
 export type { BatchColumns, FrameBatch, TrailerInfo } from './batch.ts';
-export type { DecodeBenchResult, NativeSm2Key, NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
+export { loadNative } from './addon.ts';
+export type { DecodeBenchResult, NativeBinding, NativeSm2Key, NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
+export type { CaptureBinding, LiveCaptureStats } from './capture-binding.ts';
+export { readCaptureFile, type ReadOptions } from './offline.ts';
+export { ReplayCapture, type ReplayOptions } from './replay.ts';
 
 /**
  * An SM2 public key (65 bytes 04‖x‖y) for verification through the OpenSSL that Node links, with the signer
  * ID set explicitly. Throws when the point is not on sm2p256v1.
  */
-export function nativeSm2Key(pub: Uint8Array): NativeSm2Key {
-  return new addon.Sm2Key(pub);
+export function nativeSm2Key(pub: Uint8Array, binding: Pick<NativeBinding, 'Sm2Key'> = loadNative()): NativeSm2Key {
+  return new binding.Sm2Key(pub);
 }
 
 /** Decoder throughput in C++ alone: loads the capture into memory and decodes it `rounds` times. */
 export function decodeBench(path: string, rounds = 5): DecodeBenchResult {
-  return addon.decodeBench(path, rounds);
+  return loadNative().decodeBench(path, rounds);
+}
+
+/** One sd_notify(3) datagram to `socketPath` ($NOTIFY_SOCKET); returns '' or the reason it failed. */
+export function sdNotify(socketPath: string, state: string): string {
+  return loadNative().sdNotify(socketPath, state);
 }
 
 /** CLOCK_REALTIME in ns (same clock as live capture timestamps). */
-/** One sd_notify(3) datagram to `socketPath` ($NOTIFY_SOCKET); returns '' or the reason it failed. */
-export function sdNotify(socketPath: string, state: string): string {
-  return addon.sdNotify(socketPath, state);
-}
-
 export function realtimeNs(): bigint {
-  return addon.realtimeNs();
+  return loadNative().realtimeNs();
 }
 /** CLOCK_MONOTONIC in ns (the Sender's pacing clock). */
 export function monotonicNs(): bigint {
-  return addon.monotonicNs();
+  return loadNative().monotonicNs();
 }
 /** The BPF filter LiveCapture uses by default: SV with 0, 1 or 2 VLAN tags. */
 /** Pins the calling thread (and the threads it creates later) to these CPUs; '' or the reason it could not. */
 export function setThreadAffinity(cpus: number[]): string {
-  return addon.rtKnob('affinity', cpus);
+  return loadNative().rtKnob('affinity', cpus);
 }
 
 /** SCHED_FIFO at this priority for the calling thread (needs CAP_SYS_NICE); '' or the reason it could not. */
 export function setThreadFifo(priority: number): string {
-  return addon.rtKnob('fifo', priority);
+  return loadNative().rtKnob('fifo', priority);
 }
 
 /** The kernel's id of the calling thread and the CPUs it may run on. */
 export function threadInfo(): { tid: number; cpus: number[] } {
-  return { tid: addon.rtKnob('tid'), cpus: addon.rtKnob('cpus') };
+  const n = loadNative();
+  return { tid: n.rtKnob('tid'), cpus: n.rtKnob('cpus') };
 }
 
-export const defaultCaptureFilter: string = addon.defaultFilter;
-
-export interface ReadOptions {
-  /** Frames per batch (default 1024). */
-  batchFrames?: number;
-}
-
-/**
- * Reads a pcap or pcapng file (format from the magic number) in batches. Frame numbers are
- * 1-based as in Wireshark; timestamps are ns since the epoch. Throws at once when the file cannot
- * be opened; a read error mid-file is thrown after the frames read before it were yielded.
- */
-export function readCaptureFile(path: string, opts: ReadOptions = {}): IterableIterator<FrameBatch> {
-  const reader = new addon.OfflineReader(path, opts.batchFrames);
-  function* iterate(): Generator<FrameBatch, void, undefined> {
-    try {
-      for (;;) {
-        const ab = reader.next();
-        if (ab === null) return;
-        yield new BatchView(ab);
-      }
-    } finally {
-      reader.close();
-    }
-  }
-  return iterate();
+export function defaultCaptureFilter(): string {
+  return loadNative().defaultFilter;
 }
 
 export interface LiveCaptureOptions {
@@ -102,34 +86,13 @@ export interface LiveCaptureOptions {
   promisc?: boolean;
 }
 
-export interface LiveCaptureStats {
-  /** Frames the kernel passed through the filter (pcap_stats ps_recv). */
-  received: number;
-  /** Frames the kernel dropped because the ring was full (ps_drop). */
-  kernelDrops: number;
-  /** Frames dropped by the interface/driver (ps_ifdrop). */
-  ifDrops: number;
-  /** Frames read from the ring by the capture thread. */
-  captured: number;
-  /** Frames handed to JS. */
-  delivered: number;
-  batches: number;
-  /** Frames dropped because JS did not keep up (native queue full). */
-  queueDrops: number;
-  /** Frames whose decoder status is not ok (still delivered). */
-  decodeErrors: number;
-  /** Interface up with carrier (checked every 100 ms); capture resumes by itself when it returns. */
-  linkUp: boolean;
-  /** Set when the capture thread stopped on an error (e.g. the interface went down). */
-  error?: string;
-}
-
-export class LiveCapture {
+/** The addon's capture on a NIC: one CaptureBinding (ReplayCapture is the other). */
+export class LiveCapture implements CaptureBinding {
   #native: NativeLiveCapture;
 
   /** Opens and activates the interface at once: errors (no such device, permissions) throw here. */
-  constructor(opts: LiveCaptureOptions) {
-    this.#native = new addon.LiveCapture(opts);
+  constructor(opts: LiveCaptureOptions, binding: Pick<NativeBinding, 'LiveCapture'> = loadNative()) {
+    this.#native = new binding.LiveCapture(opts);
   }
 
   /**
@@ -145,8 +108,7 @@ export class LiveCapture {
   }
 
   stats(): LiveCaptureStats {
-    const s: NativeCaptureStats = this.#native.stats();
-    return s;
+    return this.#native.stats();
   }
 
   /** Stops the thread; resolves after the last batch was delivered. */
@@ -179,8 +141,8 @@ export interface SenderResult {
 export class Sender {
   #native: NativeSender;
 
-  constructor(opts: SenderOptions) {
-    this.#native = new addon.Sender(opts);
+  constructor(opts: SenderOptions, binding: Pick<NativeBinding, 'Sender'> = loadNative()) {
+    this.#native = new binding.Sender(opts);
   }
 
   /**

@@ -48,7 +48,7 @@ test('bad arguments: precise message, exit code 2', () => {
 });
 
 const NATIVE = resolve(import.meta.dirname, '../../src/native/index.ts');
-const addonLoads = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(NATIVE)})`]).status === 0;
+const addonLoads = spawnSync(process.execPath, ['--input-type=module', '-e', `(await import(${JSON.stringify(NATIVE)})).loadNative()`]).status === 0;
 
 test('live output onto a missing interface fails clearly', { skip: !addonLoads && 'native addon does not load here' }, () => {
   const r = cli(['--iface', 'svde-no-such-if0', '--duration', '1s', '--mus', '1']);

@@ -213,9 +213,9 @@ interface LiveSink extends AsyncFrameSink { wantsFlush: boolean; result?: unknow
 
 /** Live output through the native sender (src/native/index.ts), batching frames with their departure times. */
 async function openLiveSink(iface: string, netns?: string): Promise<LiveSink> {
-  let native: typeof import('../../src/native/index.ts');
+  const native = await import('../../src/native/index.ts');
   try {
-    native = await import('../../src/native/index.ts');
+    native.loadNative();
   } catch (e) {
     throw new Error(`live output needs the native addon's Sender (src/native/index.ts), which could not be loaded: ${(e as Error).message}`);
   }
