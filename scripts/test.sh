@@ -17,6 +17,9 @@ passed=0; failed=0
 echo "== type check"
 if npx tsc --noEmit -p tsconfig.json; then passed=$((passed+1)); else failed=$((failed+1)); echo "type check FAILED"; fi
 
+echo "== import layers"
+if node scripts/check-layers.ts; then passed=$((passed+1)); else failed=$((failed+1)); echo "import-layer check FAILED"; fi
+
 echo "== native decoder: sanitizer unit tests and fuzzing (${fuzz_seconds}s)"
 bash "$here/native-check.sh" --fuzz-seconds "$fuzz_seconds" 2>&1 | tee "$out/native-check.log"
 native_rc=${PIPESTATUS[0]}

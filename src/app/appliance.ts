@@ -25,6 +25,7 @@ import type { SignedStream } from '../model/signature.ts';
 import type { LogicOptions } from '../detect/stages/logic.ts';
 import type { RateOptions } from '../detect/stages/rate.ts';
 import { storedFaultLibrary } from '../store/fault-library.ts';
+import { seedEntries } from '../detect/history/seed.ts';
 import { SyslogSender } from '../notify/syslog.ts';
 import { ConfigurationFile } from '../config/admin.ts';
 import { startVerification, type Verification } from '../crypto/verification.ts';
@@ -243,7 +244,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   verification.on('state', (h) => store.event('chip-state', `signature verification ${h.state}${h.detail !== null ? `: ${h.detail}` : ''}`));
 
   // The real-time thread.
-  const libraryEntries = storedFaultLibrary(store).entries();
+  const libraryEntries = storedFaultLibrary(store, seedEntries()).entries();
   let captureError: string | null = null;
   let lastTick: TickReport | undefined;
   let lastFramesNs = realtimeNs();

@@ -4,7 +4,7 @@
 // and writes the evidence lane through to the store, matching chunk references to the store's chunks.
 import type { Alarm } from '../model/indicators.ts';
 import type { AlarmRecord, EvidenceStreamInfo } from '../model/records.ts';
-import type { LibraryEntry } from '../detect/history/library.ts';
+import type { LibraryEntry } from '../model/library.ts';
 import type { EvidenceChunkRef } from '../store/store.ts';
 import type { AlarmItem, EvidenceItem } from '../realtime/protocol.ts';
 

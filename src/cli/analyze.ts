@@ -20,6 +20,7 @@ import { epochString } from '../sv/asdu-record.ts';
 import { LineWriter } from './line-writer.ts';
 import { EvidenceStore } from '../store/store.ts';
 import { storedFaultLibrary } from '../store/fault-library.ts';
+import { seedEntries } from '../detect/history/seed.ts';
 import { EvidenceRecorder, registryStreamOf, streamInfoOf } from '../evidence/recorder.ts';
 
 const HELP = `usage: svde analyze FILE.pcap|.pcapng --scl FILE.scd [--baseline CLEAN.pcap] [--config FILE] [--keys DIR] [--db FILE]
@@ -141,7 +142,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     badData,
     signed,
     ...(verifier !== undefined ? { verifier } : {}),
-    ...(store !== undefined ? { library: storedFaultLibrary(store) } : {}),
+    ...(store !== undefined ? { library: storedFaultLibrary(store, seedEntries()) } : {}),
   });
   const { stages, signature: sig } = built;
   const attackMatch = built.attackMatch!;

@@ -22,7 +22,8 @@ import { BadDataStage, type BadDataStageOptions, type CycleEstimate } from './st
 import { AttackMatchStage } from './stages/attack-match.ts';
 import { FaultMatchStage } from './stages/fault-match.ts';
 import { FingerprintStore } from './history/fingerprints.ts';
-import { MemoryFaultLibrary, type FaultLibrary } from './history/library.ts';
+import { MemoryFaultLibrary } from './history/library.ts';
+import { type FaultLibrary } from '../model/library.ts';
 import { seedEntries } from './history/seed.ts';
 import { checkMasterEstimate, LocalEstimateLog, type LocalEstimateLogOptions } from './upstream.ts';
 import { SignatureStage } from './stages/signature.ts';

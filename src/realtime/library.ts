@@ -1,7 +1,7 @@
 // The fault/attack library as the real-time thread holds it: the store's entries copied in at start,
 // served from memory, and additions forwarded to the main thread, whose store writes them through. Ids
 // continue from the store's highest, so they agree with the rows the store assigns (it alone adds).
-import type { FaultLibrary, LibraryEntry, LibraryKind } from '../detect/history/library.ts';
+import type { FaultLibrary, LibraryEntry, LibraryKind } from '../model/library.ts';
 
 export type LibraryEntryInit = LibraryEntry;
 

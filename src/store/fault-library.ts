@@ -1,14 +1,14 @@
 // The fault/attack library (SPEC §2 step 6) kept in the evidence store: read once (seeded with the built-in
 // library on first use), then served from memory — the history stages consult it per event, never per
 // frame, and must not wait on the disk — and new entries are written through.
-import type { FaultLibrary, LibraryEntry, LibraryKind } from '../detect/history/library.ts';
-import { seedEntries } from '../detect/history/seed.ts';
+import type { FaultLibrary, LibraryEntry, LibraryKind } from '../model/library.ts';
 import type { EvidenceStore } from './store.ts';
 
-export function storedFaultLibrary(store: EvidenceStore): FaultLibrary {
+/** `seed`: the built-in entries written once into an empty library (the caller's, so the store runs no detection code). */
+export function storedFaultLibrary(store: EvidenceStore, seed: readonly Omit<LibraryEntry, 'id'>[]): FaultLibrary {
   let entries = store.libraryEntries() as LibraryEntry[];
   if (entries.length === 0) {
-    for (const e of seedEntries()) store.addLibraryEntry({ ...e, createdNs: BigInt(e.createdNs) });
+    for (const e of seed) store.addLibraryEntry({ ...e, createdNs: BigInt(e.createdNs) });
     entries = store.libraryEntries() as LibraryEntry[];
   }
   return {

@@ -2,25 +2,8 @@
 // models (γlsit), each a named feature vector (./features.ts) compared by ./similarity.ts. The interface is
 // what detection needs; the appliance backs it with its SQLite store (features kept as opaque JSON), tests
 // and `svde analyze` without a database use the in-memory implementation seeded by ./seed.ts.
+import type { FaultLibrary, LibraryEntry, LibraryKind } from '../../model/library.ts';
 
-export type LibraryKind = 'fault' | 'attack';
-
-export interface LibraryEntry {
-  id: number;
-  kind: LibraryKind;
-  label: string;
-  /** Feature name → value (numbers compared with a scale, strings must be equal; see similarity.ts). */
-  features: Record<string, number | string>;
-  /** Where the entry came from: 'seed:simulator', a capture file, an alarm id … */
-  source: string;
-  /** Creation time, ns since the epoch, as a decimal string. */
-  createdNs: string;
-}
-
-export interface FaultLibrary {
-  entries(kind?: LibraryKind): LibraryEntry[];
-  add(e: Omit<LibraryEntry, 'id'>): number;
-}
 
 /** A library kept in memory (bounded: the oldest non-seed entries go first when full). */
 export class MemoryFaultLibrary implements FaultLibrary {

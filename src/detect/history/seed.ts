@@ -2,7 +2,7 @@
 // models SVDE knows out of the box. The entries are data (seed-faults.json beside this file, generated once
 // by tools/history/make-seed.ts, which documents what they are and records its parameters in the file).
 import { readFileSync } from 'node:fs';
-import type { LibraryEntry } from './library.ts';
+import type { LibraryEntry } from '../../model/library.ts';
 
 export type SeedEntry = Omit<LibraryEntry, 'id'>;
 

@@ -7,7 +7,7 @@
 // there is no match (d = Infinity); entries and events sharing no numeric feature never match.
 // An event matches an entry when d ≤ MATCH_THRESHOLD (1.0: on average within one scale per feature).
 import type { Features } from './features.ts';
-import type { LibraryEntry } from './library.ts';
+import type { LibraryEntry } from '../../model/library.ts';
 
 export const FEATURE_SCALES: Readonly<Record<string, { scale: number; weight: number }>> = Object.freeze({
   iMult: { scale: 1.2, weight: 0.5 },

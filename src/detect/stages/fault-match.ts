@@ -15,7 +15,7 @@
 // fault are an attack signal").
 import { samplesPerCycle, type CycleEvent, type CycleListener } from '../cycles.ts';
 import { DECIDE, ENDED, EventDetector, TRIGGERED, type Features } from '../history/features.ts';
-import type { FaultLibrary } from '../history/library.ts';
+import type { FaultLibrary } from '../../model/library.ts';
 import { MemoryFaultLibrary } from '../history/library.ts';
 import { seedEntries } from '../history/seed.ts';
 import { matches, MATCH_THRESHOLD, nearest, type Match } from '../history/similarity.ts';
