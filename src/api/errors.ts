@@ -1,5 +1,6 @@
 // Every error the API returns has one JSON shape, {error: {code, message, details?}}, so the control centre
 // and the panel branch on `code` and show `message` as is. Validation errors name the field and the rule.
+import { SvdeError } from '../model/errors.ts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 export type ErrorCode =
@@ -33,7 +34,7 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
-export class ApiError extends Error {
+export class ApiError extends SvdeError {
   readonly code: ErrorCode;
   readonly statusCode: number;
   readonly details: unknown;

@@ -3,6 +3,7 @@
 // trying every hash, the 256-bit secret is what is checked. Verified tokens are remembered in memory by a
 // SHA-256 of the presented string so that polling at hundreds of requests per second does not pay scrypt
 // each time; the cache is dropped whenever the file changes (a `svde tokens revoke` takes effect at once).
+import { SvdeError } from '../model/errors.ts';
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, chmodSync } from 'node:fs';
 import path from 'node:path';
@@ -34,7 +35,8 @@ interface TokenFile {
   tokens: TokenEntry[];
 }
 
-export class TokenError extends Error {
+export class TokenError extends SvdeError {
+  readonly code = 'TOKEN';
   constructor(message: string) {
     super(message);
     this.name = 'TokenError';

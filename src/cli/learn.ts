@@ -5,6 +5,7 @@
 // describe, several source MACs for one stream, SCL streams never seen, addressing that differs from the
 // SCL, repeated counters (a second publisher in the "clean" capture). A proposal to review, never applied
 // by itself; --merge prints a configuration with it merged and leaves every disagreement to the engineer.
+import { parseDuration } from '../model/duration.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -195,11 +196,10 @@ export function mergeProposal(file: string, raw: Record<string, unknown>, scl: S
   return { config: out, notes, conflicts };
 }
 
-function parseDuration(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) return undefined;
-  const v = Number(m[1]) * (m[2] === 'ms' ? 0.001 : m[2] === 'm' ? 60 : m[2] === 'h' ? 3600 : 1);
-  return v > 0 && v <= 7 * 86400 ? v : undefined;
+/** A learn duration: more than 0, at most a week. */
+function learnDuration(s: string): number | undefined {
+  const v = parseDuration(s);
+  return v !== undefined && v > 0 && v <= 7 * 86400 ? v : undefined;
 }
 
 async function learnLive(learner: StreamLearner, iface: string, netns: string | undefined, durationS: number): Promise<number> {
@@ -291,7 +291,7 @@ export async function learnCommand(argv: string[]): Promise<number> {
       return fail((err as Error).message, 1);
     }
   } else {
-    const durationS = o.duration !== undefined ? parseDuration(o.duration) : (loaded?.config.learn.durationS ?? 60);
+    const durationS = o.duration !== undefined ? learnDuration(o.duration) : (loaded?.config.learn.durationS ?? 60);
     if (durationS === undefined) return fail(`--duration: cannot parse "${o.duration}" (use e.g. 60, 30s, 5m; at most 7 days)`);
     source = { iface: o.iface!, durationS };
     process.stderr.write(`svde learn: learning on ${o.iface} for ${durationS} s\n`);

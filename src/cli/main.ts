@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // svde — the command line of the appliance. The only dispatcher: each subcommand lives in its own module
 // and is loaded lazily so `svde decode` does not pay for the web server, SQLite or the chip driver.
+import { SvdeError } from '../model/errors.ts';
 import process from 'node:process';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -79,7 +80,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`svde: ${err instanceof Error ? err.message : String(err)}\n`);
+    // A coded refusal names its code (what to act on).
+    const text = err instanceof SvdeError ? `error [${err.code}]: ${err.message}` : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`svde: ${text}\n`);
     process.exitCode = 1;
   },
 );

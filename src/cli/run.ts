@@ -2,6 +2,8 @@
 // TLS and tokens, chip, LED). Without --config and --iface it hands over to the embedded demo of SPEC §4
 // (tools/demo/main.ts: a simulated bay with scripted attacks), which lives with the simulator in tools/ and
 // runs the appliance through runAppliance below.
+import { parseDuration } from '../model/duration.ts';
+import { SvdeError } from '../model/errors.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -39,11 +41,10 @@ state under ~/.local/state/svde-demo.
   --duration T      stop after T (e.g. 30s, 2m); default: run until SIGINT/SIGTERM
 `;
 
-function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
-  if (m === null) throw new Error(`--duration: expected e.g. 30s, 500ms or 2m, got '${s}'`);
-  const v = Number(m[1]);
-  return m[2] === 'ms' ? v : m[2] === 'm' ? v * 60_000 : v * 1000;
+function parseDurationMs(s: string): number {
+  const v = parseDuration(s);
+  if (v === undefined) throw new Error(`--duration: expected e.g. 30s, 500ms or 2m, got '${s}'`);
+  return v * 1000;
 }
 
 function parseListen(s: string): { host: string; port: number } {
@@ -53,7 +54,9 @@ function parseListen(s: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port };
 }
 
-class UsageError extends Error {}
+class UsageError extends SvdeError {
+  readonly code = 'USAGE';
+}
 
 /** The options of `svde run`, checked (the demo entry takes the same ones). */
 export interface RunValues {
@@ -92,7 +95,7 @@ export function parseRunArgs(command: string, help: string, argv: string[]): Run
     if (!Number.isFinite(scenarioSeconds) || scenarioSeconds < 2 || scenarioSeconds > 3600) throw new UsageError(`--scenario-seconds must be 2..3600, got '${values['scenario-seconds']}'`);
     let durationMs: number | undefined;
     try {
-      durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
+      durationMs = values.duration === undefined ? undefined : parseDurationMs(values.duration);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }

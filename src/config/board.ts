@@ -54,6 +54,7 @@ export type BoardProfile = Static<typeof BoardSchema>;
 export type RelayMode = BoardProfile['gpio']['relayCloses'];
 
 export class BoardError extends ConfigError {
+  override readonly code: string = 'BOARD';
   constructor(file: string, issues: ConfigIssue[]) {
     super(file, issues);
     this.name = 'BoardError';

@@ -1,5 +1,6 @@
 // Configuration loading: read → JSON → schema (every bad field reported with its JSON-pointer path and the
 // reason) → defaults → semantic checks → cross-check against the SCL stream table.
+import { SvdeError } from '../model/errors.ts';
 import path from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
@@ -19,7 +20,8 @@ export interface ConfigIssue {
   message: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends SvdeError {
+  readonly code: string = 'CONFIG';
   readonly file: string;
   readonly issues: ConfigIssue[];
   constructor(file: string, issues: ConfigIssue[]) {

@@ -3,6 +3,7 @@
 // signer ID, issuer, validity dates), the signer ID, the streams the key may sign, and validity. A directory:
 // `<keyId>.pem` (key or certificate) + `<keyId>.json` (metadata). Revocation keeps the files for audit and
 // marks the entry; only valid, unrevoked keys are handed to the verifiers (and so loaded into chip slots).
+import { SvdeError } from '../model/errors.ts';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,7 +25,9 @@ export interface KeyMeta {
 
 export type KeyStatus = 'valid' | 'expired' | 'not-yet-valid' | 'revoked';
 
-export class KeyStoreError extends Error {}
+export class KeyStoreError extends SvdeError {
+  readonly code = 'KEYSTORE';
+}
 
 const point = (p: Sm2PublicKey): Uint8Array => Uint8Array.of(4, ...bigToBytes(p.x), ...bigToBytes(p.y));
 

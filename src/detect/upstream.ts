@@ -14,6 +14,7 @@
 // diagonal of the estimate's covariance (HᵀWH)⁻¹ (per cycle; not reduced by averaging over the window,
 // because the master's estimate of the same window comes from the same samples by its own method, so the
 // two differ by method, not by independent noise), k = 4 by default.
+import { SvdeError } from '../model/errors.ts';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
 import type { CycleEstimate } from './stages/bad-data.ts';
@@ -130,7 +131,9 @@ export class LocalEstimateLog {
   }
 }
 
-export class UpstreamInputError extends Error {}
+export class UpstreamInputError extends SvdeError {
+  readonly code = 'UPSTREAM_INPUT';
+}
 
 export interface UpstreamCheckOptions {
   /** Tolerance in standard deviations (default 4). */

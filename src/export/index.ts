@@ -1,5 +1,6 @@
 // Evidence export for `svde export` and the API: the raw frames of an alarm as pcap, and their samples as
 // COMTRADE, decoded by the same native decoder as live capture (through a temporary pcap file).
+import { SvdeError } from '../model/errors.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,8 @@ import { pcapBytes } from './pcap.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import { streamInfoOf } from '../evidence/recorder.ts';
 
-export class ExportError extends Error {
+export class ExportError extends SvdeError {
+  readonly code = 'EXPORT';
   override name = 'ExportError';
 }
 

@@ -4,6 +4,7 @@
 // signatures it asks for through `verifier` (the chip's driver and the software worker live on this thread).
 // A real-time thread that dies is reported through onFatal: the root stops the appliance and systemd's
 // watchdog restarts it.
+import { SvdeError } from '../model/errors.ts';
 import { Worker } from 'node:worker_threads';
 import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
 import type { WaveformView } from '../model/device.ts';
@@ -26,7 +27,8 @@ export interface RealtimeHandlers {
 }
 
 /** An error the real-time thread threw while answering, with its name kept (e.g. UpstreamInputError). */
-export class RealtimeRequestError extends Error {
+export class RealtimeRequestError extends SvdeError {
+  readonly code = 'REALTIME';
   constructor(name: string, message: string) {
     super(message);
     this.name = name;

@@ -3,6 +3,7 @@
 // exhausting memory or time. SCL never needs a DTD, so any DOCTYPE is refused outright: that closes
 // entity expansion ("billion laughs") and external entities (XXE) at the door; undeclared entity
 // references are a well-formedness error in saxes.
+import { SvdeError } from '../model/errors.ts';
 import { openSync, fstatSync, readSync, closeSync } from 'node:fs';
 import { SaxesParser } from 'saxes';
 
@@ -40,7 +41,8 @@ export interface XmlElement {
 }
 
 /** A file that cannot be read as SCL at all (as opposed to an SCL file with warnings). */
-export class SclParseError extends Error {
+export class SclParseError extends SvdeError {
+  readonly code = 'SCL';
   readonly file: string;
   readonly line: number | null;
   readonly column: number | null;

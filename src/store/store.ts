@@ -11,6 +11,7 @@
 // Durability: journal_mode=WAL with synchronous=FULL: the WAL is fsynced at every commit, so a committed
 // alarm survives power loss, not only a killed process (NORMAL would only fsync at checkpoints and may lose
 // the last commits on power loss).
+import { SvdeError } from '../model/errors.ts';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { BetterSqlite3 } from 'better-sqlite3';
@@ -29,7 +30,8 @@ import {
 
 const REQUIRED_TABLES = ['alarms', 'events', 'counters', 'chunks', 'alarm_chunks', 'streams', 'local_estimates', 'master_estimates', 'library'];
 
-export class StoreError extends Error {
+export class StoreError extends SvdeError {
+  readonly code = 'STORE';
   override name = 'StoreError';
 }
 

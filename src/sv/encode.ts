@@ -1,6 +1,7 @@
 // The only TypeScript code that writes SV frame bytes (Ethernet, VLAN tags, SV header, BER savPdu,
 // security trailer). The simulator encodes a template once per stream and then patches the per-frame
 // fields in place through the returned FrameLayout (see patch* below).
+import { SvdeError } from '../model/errors.ts';
 import {
   RESERVED1_SIMULATE, SECURITY_VERSION, SV_ETHERTYPE, TPID_8021Q, securityTrailerLength,
 } from './types.ts';
@@ -22,7 +23,8 @@ const TAG_SEQDATA = 0x87;
 const TAG_SMPMOD = 0x88;
 const TAG_GMIDENTITY = 0x89;
 
-export class EncodeError extends Error {
+export class EncodeError extends SvdeError {
+  readonly code = 'ENCODE';
   override name = 'EncodeError';
 }
 

@@ -1,6 +1,7 @@
 // The simulator's command line (tools/svde-sim.ts): generate SV traffic (normal and labelled attack
 // scenarios) into a pcap/pcapng file with a ground-truth sidecar, or live onto an interface through the
 // native sender. A development and test tool: the appliance never loads it.
+import { parseDuration } from '../../src/model/duration.ts';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,10 +54,9 @@ options:
 
 class ArgError extends Error {}
 
-function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
-  if (!m) throw new ArgError(`--duration: cannot parse "${s}" (use e.g. 10s, 500ms, 2m)`);
-  const v = Number(m[1]) * (m[2] === 'ms' ? 0.001 : m[2] === 'm' ? 60 : 1);
+function simDuration(s: string): number {
+  const v = parseDuration(s);
+  if (v === undefined) throw new ArgError(`--duration: cannot parse "${s}" (use e.g. 10s, 500ms, 2m)`);
   if (!(v > 0) || v > 86400) throw new ArgError(`--duration must be > 0 and at most 24 h, got "${s}"`);
   return v;
 }
@@ -129,7 +129,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   if (!findScenario(scenario)) throw new ArgError(`--scenario: unknown scenario "${scenario}" (svde-sim --list shows them)`);
   if (v.out && v.iface) throw new ArgError('--out and --iface are exclusive: write a file or send live');
   if (!v.out && !v.iface) throw new ArgError('missing --out FILE (or --iface IFACE for live output)');
-  if (v.duration !== undefined) opts.durationS = parseDuration(v.duration);
+  if (v.duration !== undefined) opts.durationS = simDuration(v.duration);
   if (v.mus !== undefined) opts.mus = parseIntArg('mus', v.mus, 1, 64);
   if (v.freq !== undefined) {
     if (v.freq !== '50' && v.freq !== '60') throw new ArgError(`--freq must be 50 or 60, got "${v.freq}"`);

@@ -3,6 +3,7 @@
 // changed boot id, or a key slot found empty) followed by re-loading the key slots, and a health state machine.
 // A verify answer counts as "valid" only if it is self-consistent ((e + x1') mod n = r ⇔ verdict valid); anything
 // else is retried and finally rejected, so a caller counts the frame as unverified, never as verified.
+import { SvdeError } from '../../model/errors.ts';
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import { SM2_N, sm2VerifyDigest, type Sm2PublicKey, type Sm2Signature } from '../sm2.ts';
@@ -116,7 +117,7 @@ export async function openSerialTransport(path: string, baudRate = 115200, opts:
 export type Health = 'ok' | 'degraded' | 'failed';
 export type ChipErrorCode = 'timeout' | 'status' | 'inconsistent' | 'failed' | 'closed' | 'protocol';
 
-export class ChipError extends Error {
+export class ChipError extends SvdeError {
   readonly code: ChipErrorCode;
   readonly status: number | undefined;
   constructor(code: ChipErrorCode, message: string, status?: number) {

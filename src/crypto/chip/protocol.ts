@@ -1,5 +1,6 @@
 // Serial protocol of the SM2 crypto chip (docs/chip-protocol.md): framing, CRC-16, a resynchronising
 // parser and the payload codecs of every command. Pure: no I/O, no timers, shared by driver and emulator.
+import { SvdeError } from '../../model/errors.ts';
 
 export const SOF = 0xa5;
 export const HEADER_LEN = 6; // SOF, LEN_H, LEN_L, HCHK, SEQ, CMD
@@ -172,7 +173,9 @@ export class FrameParser {
 // ---------------------------------------------------------------------------------------------------------
 // Payload codecs. Integers big-endian; scalars and coordinates 32 bytes.
 
-export class ProtocolError extends Error {}
+export class ProtocolError extends SvdeError {
+  readonly code = 'PROTOCOL';
+}
 
 export function bigTo32(v: bigint): Uint8Array {
   if (v < 0n || v >= 1n << 256n) throw new RangeError('value does not fit 32 bytes');
