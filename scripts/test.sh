@@ -17,6 +17,9 @@ passed=0; failed=0
 echo "== type check"
 if npx tsc --noEmit -p tsconfig.json; then passed=$((passed+1)); else failed=$((failed+1)); echo "type check FAILED"; fi
 
+echo "== lint"
+if npx eslint --max-warnings 0 .; then passed=$((passed+1)); else failed=$((failed+1)); echo "lint FAILED"; fi
+
 echo "== import layers"
 if node scripts/check-layers.ts; then passed=$((passed+1)); else failed=$((failed+1)); echo "import-layer check FAILED"; fi
 

@@ -27,6 +27,8 @@ export interface MonitorReport {
   framesPerS: number;
   frames: number;
   decodeErrors: number;
+  /** Sources beyond the monitor's bound (1024 streams): their frames are counted here, not per stream. */
+  overflowFrames?: number;
   streams: StreamReport[];
   capture?: Pick<LiveCaptureStats, 'received' | 'kernelDrops' | 'ifDrops' | 'queueDrops' | 'linkUp'>;
   latencyMs?: { p50: number; p99: number; max: number };
@@ -152,6 +154,7 @@ export class StreamMonitor {
       streams,
     };
     if (this.#scenario !== undefined) r.scenario = this.#scenario;
+    if (this.#overflow > 0) r.overflowFrames = this.#overflow;
     this.#intervalFrames = 0;
     if (this.#captureStats !== undefined) {
       const s = this.#captureStats();

@@ -42,6 +42,8 @@ function parse5424(bytes: Buffer): Parsed {
       const params: Record<string, string> = {};
       while (text[i] === ' ') {
         i++;
+        // RFC 5424 PARAM-NAME: printable US-ASCII except '=', ' ', ']' and '"'.
+        // eslint-disable-next-line no-control-regex
         const name = /^[^= \]"\x00-\x20\x7f-\uffff]{1,32}/.exec(text.slice(i));
         assert.ok(name !== null, `PARAM-NAME at ${text.slice(i)}`);
         i += name[0].length;
