@@ -6,19 +6,17 @@ import { mkdirSync } from 'node:fs';
 import { realtimeNs, type FrameBatch } from '../native/index.ts';
 import type { MonitorReport } from '../capture/stream-monitor.ts';
 import type { ExpectedStream } from '../model/streams.ts';
-import { INDICATORS, type Alarm, type IndicatorId } from '../model/indicators.ts';
-import { IndicatorBoard, type RestoredIndicator } from '../detect/indicators.ts';
+import type { Alarm } from '../model/indicators.ts';
+import { IndicatorBoard } from '../detect/indicators.ts';
 import { UpstreamInputError } from '../detect/upstream.ts';
 import type { DetectionReport } from '../detect/engine.ts';
 import { Device, alarmRecordOf } from './device.ts';
 import type { HealthView, RealtimeView } from '../model/device.ts';
 import { SystemdNotifier } from './systemd.ts';
 import { AlarmJournal } from './journal.ts';
+import { installTestHooks, knobsOf, restoredFrom, startApi, startSource } from './wiring.ts';
 import { EvidenceStore } from '../store/store.ts';
-import { exportComtrade, exportPcap } from '../export/index.ts';
-import { buildApi } from '../api/server.ts';
 import { TokenStore, type Role } from '../api/tokens.ts';
-import { panelPlugin } from '../panel/plugin.ts';
 import { LedDriver, ledPatternOf } from '../led/led.ts';
 import type { BoardProfile } from '../config/board.ts';
 import type { SignedStream } from '../model/signature.ts';
@@ -27,11 +25,10 @@ import type { RateOptions } from '../detect/stages/rate.ts';
 import { storedFaultLibrary } from '../store/fault-library.ts';
 import { seedEntries } from '../detect/history/seed.ts';
 import { SyslogSender } from '../notify/syslog.ts';
-import { ConfigurationFile } from '../config/admin.ts';
 import { startVerification, type Verification } from '../crypto/verification.ts';
 import { RealtimeCore, RealtimeRequestError, type RealtimeReady } from '../realtime/host.ts';
 import { LatencyHistogram } from '../capture/histogram.ts';
-import type { RealtimeKnobs, TickReport } from '../realtime/protocol.ts';
+import type { TickReport } from '../realtime/protocol.ts';
 
 export const VERSION = '0.2.0';
 
@@ -109,6 +106,7 @@ export interface Appliance {
 /** How long capture may stay silent before the watchdog stops pinging (a hung capture or real-time thread). */
 const CAPTURE_STALL_NS = 5_000_000_000n;
 
+
 export async function startAppliance(o: ApplianceOptions): Promise<Appliance> {
   const stoppers: Array<() => Promise<void> | void> = [];
   const stopAll = async (): Promise<void> => {
@@ -127,34 +125,6 @@ export async function startAppliance(o: ApplianceOptions): Promise<Appliance> {
     await stopAll();
     throw err;
   }
-}
-
-/** The board profile's knobs for the real-time thread. */
-export function knobsOf(board: BoardProfile | undefined): RealtimeKnobs {
-  if (board === undefined) return {};
-  const cpu = board.cpu;
-  const cpus = cpu.realtimeCores ?? (cpu.captureCore !== null ? [cpu.captureCore] : null);
-  return {
-    ...(cpus !== null ? { cpus } : {}),
-    ...(cpu.fifoPriority !== null ? { fifoPriority: cpu.fifoPriority } : {}),
-    ...(cpu.mlockall ? { mlockall: true } : {}),
-    ringBytes: board.capture.bufferBytes,
-    flushMicros: board.capture.flushMicros,
-    ...(cpu.realtimeHeapMb !== null ? { heap: { maxOldGenerationSizeMb: cpu.realtimeHeapMb } } : {}),
-  };
-}
-
-function restoredFrom(recovered: ReturnType<EvidenceStore['recoverAtStart']>, lastStoreAlarm: Map<string, number>): { restored: Partial<Record<IndicatorId, RestoredIndicator>>; waiting: number } {
-  const restored: Partial<Record<IndicatorId, RestoredIndicator>> = {};
-  let waiting = 0;
-  for (const id of INDICATORS) {
-    const r = recovered.indicators[id];
-    if (r === undefined) continue;
-    restored[id] = { count: r.count, latched: r.unacknowledged > 0 };
-    if (r.lastUnacknowledgedId !== null) lastStoreAlarm.set(id, r.lastUnacknowledgedId);
-    waiting += r.unacknowledged;
-  }
-  return { restored, waiting };
 }
 
 const summaryOf = (h: LatencyHistogram): RealtimeView['verdictLatencyUs'] => h.summary();
@@ -459,70 +429,4 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       await stopAll();
     },
   };
-}
-
-/** The demo's frame source; it starts only once the real-time thread is ready, so `feed` has a target. */
-async function startSource(o: ApplianceOptions, store: EvidenceStore, feed: (b: FrameBatch) => void, onScenario: (name: string) => void): Promise<{ src: FrameSource }> {
-  if (o.source === undefined) throw new Error('demo mode needs a frame source');
-  const src = await o.source({
-    feed,
-    onScenario: (name) => {
-      onScenario(name);
-      store.event('demo-scenario', `demo scenario ${name}`);
-    },
-  });
-  return { src };
-}
-
-/** The API with the local panel, listening; returns its URL. */
-async function startApi(o: ApplianceOptions, device: Device, tokens: TokenStore, store: EvidenceStore, stoppers: Array<() => Promise<void> | void>): Promise<string> {
-  const markExported = (id: number): void => {
-    store.markExported(id).catch((err: unknown) => { o.log(`alarm ${id}: marking its evidence exported failed: ${(err as Error).message}`); });
-  };
-  const api = await buildApi({
-    device,
-    tokens,
-    evidence: {
-      // Marking exported is committed by the writer thread after the download is served; should it fail,
-      // the alarm merely stays protected from retention.
-      pcap: (id) => {
-        const b = exportPcap(store, id);
-        if (b !== undefined) markExported(id);
-        return b;
-      },
-      comtrade: (id, format) => {
-        const c = exportComtrade(store, id, { format, streams: o.streams });
-        if (c !== undefined) markExported(id);
-        return c;
-      },
-    },
-    ...(o.http.tls !== undefined ? { tls: o.http.tls } : {}),
-    ...(o.http.rateLimit !== undefined ? { rateLimit: o.http.rateLimit } : {}),
-    ...(o.http.trustLoopbackAs !== undefined ? { trustLoopbackAs: o.http.trustLoopbackAs } : {}),
-    plugins: [panelPlugin({})],
-    ...(o.configFile !== undefined
-      ? { configuration: new ConfigurationFile(o.configFile, (by, sha256, previous) => store.event('config-changed', `configuration file changed by ${by}; applied at the next start`, { by, sha256, previous })) }
-      : {}),
-  });
-  stoppers.push(() => api.close());
-  const address = await api.listen({ host: o.http.host, port: o.http.port });
-  return address.replace('[::1]', 'localhost');
-}
-
-let hooksInstalled = false;
-/**
- * SVDE_TEST_HOOKS=1 (benchmarks and tests only): SIGUSR2 blocks this, the main thread, for SVDE_TEST_STALL_MS
- * (default 100) — a stand-in for a slow API, store or GC pause, which must delay no verdict; SIGUSR1 starts
- * the real-time thread's latency histograms afresh (one benchmark phase at a time).
- */
-function installTestHooks(log: (line: string) => void, core: RealtimeCore): void {
-  if (process.env['SVDE_TEST_HOOKS'] !== '1' || hooksInstalled) return;
-  hooksInstalled = true;
-  const ms = Number(process.env['SVDE_TEST_STALL_MS'] ?? 100);
-  process.on('SIGUSR2', () => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) { /* stalled on purpose */ }
-  });
-  process.on('SIGUSR1', () => core.resetLatency());
-  log(`test hooks on: SIGUSR2 stalls the main thread for ${ms} ms, SIGUSR1 resets the latency histograms`);
 }
