@@ -150,12 +150,25 @@ void LiveCaptureCore::Stop() {
   running_ = false;
 }
 
+int LagBucket(int64_t us) {
+  if (us < kLagLinear) return us < 0 ? 0 : static_cast<int>(us);
+  const int e = 63 - __builtin_clzll(static_cast<uint64_t>(us));
+  if (e >= kLagMaxExp) return kLagBuckets - 1;
+  const int sub = static_cast<int>(us >> (e - kLagSubBits)) - (1 << kLagSubBits);
+  return kLagLinear + (e - kLagSubBits - 1) * (1 << kLagSubBits) + sub;
+}
+
 void LiveCaptureCore::OnPacket(u_char* user, const struct pcap_pkthdr* h, const u_char* bytes) {
   auto* self = reinterpret_cast<LiveCaptureCore*>(user);
   if (self->writer_.WouldOverflow(h->caplen)) self->Flush();
   if (self->writer_.Empty()) self->flushDeadline_ = MonotonicNs() + int64_t{self->opts_.flushMicros} * 1000;
   // PCAP_TSTAMP_PRECISION_NANO: tv_usec carries nanoseconds.
   const int64_t ts = static_cast<int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec;
+  timespec rt{};
+  clock_gettime(CLOCK_REALTIME, &rt);  // the kernel stamps frames on CLOCK_REALTIME
+  const int64_t lagUs = (static_cast<int64_t>(rt.tv_sec) * 1'000'000'000 + rt.tv_nsec - ts) / 1000;
+  auto& bucket = self->kernelLag_[static_cast<size_t>(LagBucket(lagUs))];
+  bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   const Status st = self->writer_.Append(bytes, h->caplen, h->len, ts, static_cast<double>(++self->frameNo_));
   self->captured_.fetch_add(1, std::memory_order_relaxed);
   if (st != Status::Ok) self->decodeErrors_.fetch_add(1, std::memory_order_relaxed);
@@ -283,6 +296,8 @@ CaptureStats LiveCaptureCore::Stats() const {
   s.queueDrops = queueDrops_.load();
   s.decodeErrors = decodeErrors_.load();
   s.linkUp = linkUp_.load();
+  s.kernelLag.resize(kLagBuckets);
+  for (int b = 0; b < kLagBuckets; ++b) s.kernelLag[b] = kernelLag_[b].load(std::memory_order_relaxed);
   return s;
 }
 

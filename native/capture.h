@@ -3,6 +3,7 @@
 #pragma once
 #include <pcap/pcap.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "batch.h"
 
@@ -59,7 +61,17 @@ struct CaptureStats {
   uint64_t queueDrops = 0;    // frames dropped because JS did not keep up (queue full)
   uint64_t decodeErrors = 0;  // frames with status != Ok
   bool linkUp = true;         // interface administratively up and carrier present
+  // Kernel timestamp → the capture thread reads the frame, µs, in the log buckets of
+  // src/capture/histogram.ts: the share of a frame's latency spent before any of our code runs.
+  std::vector<double> kernelLag;
 };
+
+// The bucket layout of src/capture/histogram.ts (exact below 64 µs, 32 sub-buckets per power of two).
+constexpr int kLagSubBits = 5;
+constexpr int kLagLinear = 2 << kLagSubBits;
+constexpr int kLagMaxExp = 40;
+constexpr int kLagBuckets = kLagLinear + (kLagMaxExp - kLagSubBits - 1) * (1 << kLagSubBits);
+int LagBucket(int64_t us);
 
 class LiveCaptureCore {
  public:
@@ -107,6 +119,8 @@ class LiveCaptureCore {
   std::string error_;
   std::atomic<uint64_t> received_{0}, kernelDrops_{0}, ifDrops_{0}, captured_{0}, delivered_{0},
       batches_{0}, queueDrops_{0}, decodeErrors_{0};
+  // One writer (the capture thread), read relaxed by Stats(): a snapshot may be a frame behind.
+  std::array<std::atomic<uint32_t>, kLagBuckets> kernelLag_{};
 };
 
 class OfflineReader {

@@ -184,6 +184,11 @@ Napi::Object FromCaptureStats(Napi::Env env, const CaptureStats& s, const std::s
   o.Set("queueDrops", static_cast<double>(s.queueDrops));
   o.Set("decodeErrors", static_cast<double>(s.decodeErrors));
   o.Set("linkUp", s.linkUp);
+  if (!s.kernelLag.empty()) {
+    Napi::Float64Array lag = Napi::Float64Array::New(env, s.kernelLag.size());
+    for (size_t b = 0; b < s.kernelLag.size(); ++b) lag[b] = s.kernelLag[b];
+    o.Set("kernelLag", lag);
+  }
   if (!error.empty()) o.Set("error", error);
   return o;
 }

@@ -27,6 +27,8 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
 const { values: a } = parseArgs({
   options: {
     mus: { type: 'string', default: '8' },
+    // Where to keep the appliance's stderr (its log), for a look after the run.
+    'app-log': { type: 'string' },
     rate: { type: 'string', default: '4800' },
     phase: { type: 'string', default: '20' },
     connections: { type: 'string', default: '50' },
@@ -92,6 +94,12 @@ try {
   });
   let err = '';
   app.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  // A failed run says why: the appliance's own last words.
+  process.on('exit', (code) => {
+    if (a['app-log'] !== undefined) writeFileSync(a['app-log'], err);
+    if (code !== 0) process.stderr.write(`--- svde run stderr (last 4 kB) ---\n${err.slice(-4096)}\n`);
+  });
+  app.on('exit', (code, signal) => { if (code !== 0 && code !== null) err += `\n[svde run exited with ${code}]`; else if (signal !== null) err += `\n[svde run ended by ${signal}]`; });
   let buf = '';
   app.stdout!.setEncoding('utf8').on('data', (d: string) => {
     buf += d;

@@ -13,8 +13,9 @@ want_apt=1
 
 # Debian packages: libpcap for capture, tshark as the reference dissector, socat for the chip emulator's
 # pseudo-terminals, iproute2 for the veth test bed, clang + its runtime for the fuzzer and sanitizers,
-# chromium for the panel tests, udev for serialport's port listing.
-APT_PACKAGES=(build-essential python3 libpcap-dev tshark socat iproute2 clang libclang-rt-14-dev tcpdump udev ca-certificates chromium fonts-dejavu-core)
+# chromium for the panel tests, udev for serialport's port listing, rt-tests (cyclictest) for the
+# benchmarks' platform baseline.
+APT_PACKAGES=(build-essential python3 libpcap-dev tshark socat iproute2 clang libclang-rt-14-dev tcpdump udev ca-certificates chromium fonts-dejavu-core rt-tests)
 if [ "$want_apt" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

@@ -164,6 +164,7 @@ export function createMetrics(device: DeviceView, liveClients: () => number = ()
     });
   };
   latency('svde_verdict_latency_microseconds', 'Arrival (kernel timestamp) to verdict of every frame since start, µs', (r) => r.verdictLatencyUs);
+  latency('svde_capture_kernel_lag_microseconds', 'Kernel timestamp to the capture thread reading the frame, µs (the share before SVDE runs)', (r) => r.kernelLagUs);
   latency('svde_signature_lag_microseconds', 'Signature verification asked to answered, µs', (r) => r.signatureLagUs);
   latency('svde_verdict_to_led_microseconds', 'Alarm raised on the real-time thread to LED pattern set, µs', (r) => r.verdictToLedUs);
   new Counter({

@@ -53,6 +53,7 @@ const RealtimeSchema = Type.Object({
   thread: Type.Object({ tid: Type.Integer(), cpus: Type.Array(Type.Integer()) }),
   knobs: Type.Array(Type.Object({ name: Type.String(), requested: Type.String(), applied: Type.Boolean(), detail: Nullable(Type.String()) })),
   verdictLatencyUs: LatencySummarySchema,
+  kernelLagUs: LatencySummarySchema,
   signatureLagUs: LatencySummarySchema,
   verdictToLedUs: LatencySummarySchema,
   frames: Type.Integer(),

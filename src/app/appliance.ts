@@ -307,6 +307,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       thread: { tid: ready.tid, cpus: ready.cpus },
       knobs: ready.knobs,
       verdictLatencyUs: summaryOf(LatencyHistogram.from(t.verdictLatency)),
+      kernelLagUs: summaryOf(t.capture?.kernelLag !== undefined ? new LatencyHistogram(t.capture.kernelLag) : new LatencyHistogram()),
       signatureLagUs: summaryOf(LatencyHistogram.from(t.signatureLag)),
       verdictToLedUs: summaryOf(verdictToLed),
       frames: t.frames,

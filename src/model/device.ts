@@ -37,6 +37,8 @@ export interface RealtimeView {
   knobs: Array<{ name: string; requested: string; applied: boolean; detail: string | null }>;
   /** Kernel timestamp of each frame → its verdict, every frame since start. */
   verdictLatencyUs: LatencySummaryView;
+  /** Its first part: kernel timestamp → the capture thread reads the frame (the OS's share, not SVDE's). */
+  kernelLagUs: LatencySummaryView;
   /** Signature requested (signed frame or block end) → verified. */
   signatureLagUs: LatencySummaryView;
   /** Alarm raised on the real-time thread → LED pattern set on this one. */

@@ -21,6 +21,7 @@ export interface NativeCaptureStats {
   queueDrops: number;
   decodeErrors: number;
   linkUp: boolean;
+  kernelLag?: Float64Array;
   error?: string;
 }
 

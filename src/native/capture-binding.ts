@@ -21,6 +21,11 @@ export interface LiveCaptureStats {
   decodeErrors: number;
   /** Interface up with carrier (checked every 100 ms); capture resumes by itself when it returns. */
   linkUp: boolean;
+  /**
+   * Kernel timestamp → the capture thread reads the frame, µs, as LatencyHistogram counts: the share of
+   * a frame's latency spent before any of SVDE's code runs. Live capture only.
+   */
+  kernelLag?: Float64Array;
   /** Set when the capture stopped on an error (e.g. the interface went down). */
   error?: string;
 }

@@ -9,10 +9,19 @@ import type { Alarm } from '../model/indicators.ts';
 import type { AlarmItem, EvidenceItem, LaneCounters, WorkerMessage } from './protocol.ts';
 
 export const DEFAULT_EVIDENCE_CREDIT = 64 * 1024 * 1024;
+/**
+ * Evidence bytes one flush may post. An alarm's pre-trigger recording is megabytes; posting it whole after
+ * one batch held every later frame back by tens of ms. The rest waits, in order, for the next flushes
+ * (a flush follows every batch), still bounded by the credit.
+ */
+export const DEFAULT_EVIDENCE_PER_FLUSH = 256 * 1024;
+
+export type Post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => void;
 
 export class Lanes implements EvidenceSink {
-  readonly #post: (m: WorkerMessage) => void;
+  readonly #post: Post;
   readonly #credit: number;
+  readonly #perFlush: number;
   #alarms: AlarmItem[] = [];
   #evidence: EvidenceItem[] = [];
   #pendingBytes = 0;
@@ -20,9 +29,10 @@ export class Lanes implements EvidenceSink {
   #ref = 0;
   readonly counters: LaneCounters = { alarmsPosted: 0, evidencePosted: 0, evidenceDropped: 0, evidenceBytesInFlight: 0 };
 
-  constructor(post: (m: WorkerMessage) => void, creditBytes = DEFAULT_EVIDENCE_CREDIT) {
+  constructor(post: Post, creditBytes = DEFAULT_EVIDENCE_CREDIT, perFlushBytes = DEFAULT_EVIDENCE_PER_FLUSH) {
     this.#post = post;
     this.#credit = creditBytes;
+    this.#perFlush = perFlushBytes;
   }
 
   alarm(k: AlarmItem['k'], a: Alarm, atNs: bigint): void {
@@ -66,23 +76,41 @@ export class Lanes implements EvidenceSink {
     this.#evidence.push(item);
   }
 
-  /** Sends what gathered: alarms first (the evidence that follows may name them). */
-  flush(): void {
+  /** Evidence gathered and not posted yet (it leaves over the next flushes). */
+  get evidencePending(): number {
+    return this.#evidence.length;
+  }
+
+  /**
+   * Sends what gathered: alarms first and whole (the evidence that follows may name them), then evidence
+   * in order up to the per-flush budget, or all of it when `all` (closing). Chunk buffers are transferred,
+   * not copied: each is this lane's own copy.
+   */
+  flush(all = false): void {
     if (this.#alarms.length > 0) {
       const items = this.#alarms;
       this.#alarms = [];
       this.counters.alarmsPosted += items.length;
       this.#post({ t: 'alarms', items });
     }
-    if (this.#evidence.length > 0) {
-      const items = this.#evidence;
-      const bytes = this.#pendingBytes;
-      this.#evidence = [];
-      this.#pendingBytes = 0;
-      this.#inFlight += bytes;
-      this.counters.evidenceBytesInFlight = this.#inFlight;
-      this.counters.evidencePosted += items.length;
-      this.#post({ t: 'evidence', items, bytes });
+    if (this.#evidence.length === 0) return;
+    let n = 0;
+    let bytes = 0;
+    const transfer: ArrayBuffer[] = [];
+    for (const item of this.#evidence) {
+      if (item.k === 'chunk') {
+        if (!all && n > 0 && bytes + item.data.byteLength > this.#perFlush) break;
+        bytes += item.data.byteLength;
+        transfer.push(item.data.buffer as ArrayBuffer);
+      }
+      n++;
     }
+    const items = n === this.#evidence.length ? this.#evidence : this.#evidence.slice(0, n);
+    this.#evidence = n === this.#evidence.length ? [] : this.#evidence.slice(n);
+    this.#pendingBytes -= bytes;
+    this.#inFlight += bytes;
+    this.counters.evidenceBytesInFlight = this.#inFlight;
+    this.counters.evidencePosted += items.length;
+    this.#post({ t: 'evidence', items, bytes }, transfer);
   }
 }

@@ -96,6 +96,10 @@ export interface TickReport {
   waveforms: WaveformView[];
   /** arrival (kernel timestamp) → verdict, µs, cumulative since start. */
   verdictLatency: { counts: Float64Array; max: number };
+  /** arrival (kernel timestamp) → the batch reaches this thread's JS, µs: the capture's share of the above. */
+  deliveryLatency: { counts: Float64Array; max: number };
+  /** Longest time this thread spent building one tick report, µs (a report delays the frames behind it). */
+  tickCostMaxUs: number;
   /** Block end (or signed frame) arrival → its signature verdict, µs, cumulative. */
   signatureLag: { counts: Float64Array; max: number };
   /** CPU time of the real-time thread, µs, and the frames it handled, since start. */

@@ -20,7 +20,7 @@ import type { KnobReport, MainMessage, RealtimeInit, Request, TickReport, Worker
 if (parentPort === null) throw new Error('src/realtime/worker.ts runs as a worker thread');
 const port = parentPort;
 const init = workerData as RealtimeInit;
-const post = (m: WorkerMessage): void => port.postMessage(m);
+const post = (m: WorkerMessage, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 const MAX_ASKED = 4096;
 
 function applyKnobs(): KnobReport[] {
@@ -48,6 +48,19 @@ function applyKnobs(): KnobReport[] {
 async function main(): Promise<void> {
   const knobs = applyKnobs();
   const lanes = new Lanes(post, init.evidenceCreditBytes);
+  // Evidence beyond one flush's budget drains in turns of the event loop, between batches, not ahead of them.
+  let draining = false;
+  const drain = (): void => {
+    draining = false;
+    flushLanes();
+  };
+  const flushLanes = (): void => {
+    lanes.flush();
+    if (lanes.evidencePending > 0 && !draining) {
+      draining = true;
+      setImmediate(drain);
+    }
+  };
   // Signature lag: from the stage's request (at the signed frame or block end) to the verifier's answer.
   const signatureLag = new LatencyHistogram();
   let keys = new Map<number, KeyTableEntry>();
@@ -102,10 +115,16 @@ async function main(): Promise<void> {
   const monitor = new StreamMonitor();
   const waveforms = new WaveformTap(init.streams);
   const verdictLatency = new LatencyHistogram();
+  const deliveryLatency = new LatencyHistogram();
+  let tickCostMaxUs = 0;
   let frames = 0;
 
   const onBatch = (b: FrameBatch, live: boolean): void => {
     const arrival = live ? realtimeNs() : undefined;
+    if (arrival !== undefined) {
+      const ts = b.cols.tsNs;
+      for (let i = 0; i < b.count; i++) deliveryLatency.record(Number(arrival - ts[i]!) / 1000);
+    }
     monitor.onBatch(b, arrival);
     // Evidence first: the alarm's own frame is then already in the pre-trigger ring.
     recorder.onBatch(b, engine.streamOf);
@@ -118,7 +137,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < b.count; i++) verdictLatency.record(Number(done - ts[i]!) / 1000);
     }
     frames += b.count;
-    lanes.flush();
+    flushLanes();
   };
 
   let capture: LiveCapture | undefined;
@@ -139,6 +158,7 @@ async function main(): Promise<void> {
   const cpu0 = process.threadCpuUsage();
   let lastDrops = 0;
   const makeReport = (): TickReport => {
+    const t0 = performance.now();
     const report = monitor.report();
     const c = report.capture;
     const drops = (c?.kernelDrops ?? 0) + (c?.ifDrops ?? 0) + (c?.queueDrops ?? 0);
@@ -147,7 +167,7 @@ async function main(): Promise<void> {
     if (init.expireByWallClock) engine.pipeline.alarms.expire(realtimeNs());
     const now = realtimeNs();
     for (const a of open.values()) lanes.alarm('update', a, now);
-    lanes.flush();
+    flushLanes();
     const coverage: Record<string, number | null> = {};
     for (const s of init.signed) coverage[s.stream] = engine.signatureCoverage(s.stream);
     const estimates = engine.localEstimates(lastEstimateNs);
@@ -158,9 +178,10 @@ async function main(): Promise<void> {
       if (v !== undefined) wf.push(v);
     }
     const used = process.threadCpuUsage(cpu0);
+    tickCostMaxUs = Math.max(tickCostMaxUs, Math.round((performance.now() - t0) * 1000));
     return {
       monitor: report, capture: capture?.stats() ?? null, coverage, estimates, waveforms: wf,
-      verdictLatency: verdictLatency.copy(), signatureLag: signatureLag.copy(),
+      verdictLatency: verdictLatency.copy(), deliveryLatency: deliveryLatency.copy(), tickCostMaxUs, signatureLag: signatureLag.copy(),
       cpuUs: used.user + used.system, frames, verifyPending: asked.size, lanes: { ...lanes.counters },
       restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed,
     };
@@ -173,7 +194,7 @@ async function main(): Promise<void> {
     switch (req.op) {
       case 'master': {
         const r = engine.submitMasterEstimate(req.input);
-        lanes.flush();
+        flushLanes();
         return r;
       }
       case 'report':
@@ -184,7 +205,7 @@ async function main(): Promise<void> {
         // Every open episode ends and is sent; recordings write what they hold.
         engine.pipeline.alarms.flush();
         recorder.close();
-        lanes.flush();
+        lanes.flush(true);
         // Signatures the main thread will no longer answer: unverified, never good.
         for (const id of [...asked.keys()]) answered(id, null);
         return null;
@@ -196,7 +217,7 @@ async function main(): Promise<void> {
     else if (m.t === 'feed') onBatch(new BatchView(m.buffer), m.live);
     else if (m.t === 'verified') answered(m.id, m.ok);
     else if (m.t === 'keys') setKeys(m.keys);
-    else if (m.t === 'reset-latency') { verdictLatency.reset(); signatureLag.reset(); }
+    else if (m.t === 'reset-latency') { verdictLatency.reset(); deliveryLatency.reset(); signatureLag.reset(); tickCostMaxUs = 0; }
     else if (m.t === 'req') {
       answer(m.req).then(
         (value) => post({ t: 'reply', id: m.id, ok: true, value }),

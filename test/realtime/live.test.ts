@@ -2,6 +2,7 @@
 // stalled for 100 ms three times a second: every frame sent reaches a verdict, none is lost, and the
 // arrival→verdict histogram counts each of them. (Latency figures are benchmarks, not asserted here.)
 import assert from 'node:assert/strict';
+import { LatencyHistogram } from '../../src/capture/histogram.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -68,6 +69,13 @@ describe('real-time core, live', { skip: !canCreateTestbed() && 'needs network n
       assert.equal(r.frames - before.frames, frames.length, 'every frame sent was handled');
       assert.equal((r.capture?.kernelDrops ?? 0) + (r.capture?.queueDrops ?? 0), 0, 'no capture loss');
       assert.equal(r.verdictLatency.counts.reduce((s, c) => s + c, 0) - before.verdictLatency.counts.reduce((s, c) => s + c, 0), frames.length, 'a verdict latency per frame');
+      // The kernel's share is counted per frame in the capture thread, and never exceeds the whole.
+      const sum = (c: Float64Array | undefined): number => (c ?? new Float64Array(0)).reduce((x, y) => x + y, 0);
+      assert.equal(sum(r.capture?.kernelLag) - sum(before.capture?.kernelLag), frames.length, 'a kernel lag per frame');
+      const kernel = new LatencyHistogram(r.capture!.kernelLag);
+      const verdict = LatencyHistogram.from(r.verdictLatency);
+      assert.ok(kernel.quantile(0.5)! <= verdict.quantile(0.5)!, 'kernel → capture is part of kernel → verdict');
+      assert.ok(r.deliveryLatency.max <= r.verdictLatency.max, 'delivery is part of the verdict latency');
       // Counters and sources are clean: only the rate rule may see the sender's catch-up bursts (a paced
       // sender starved of CPU by this test's own stalls sends late, then at once).
       assert.deepEqual(alarms.filter((a) => !a.startsWith('rate/')), [], 'nothing but rate bursts');

@@ -130,7 +130,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   if (v.out && v.iface) throw new ArgError('--out and --iface are exclusive: write a file or send live');
   if (!v.out && !v.iface) throw new ArgError('missing --out FILE (or --iface IFACE for live output)');
   if (v.duration !== undefined) opts.durationS = simDuration(v.duration);
-  if (v.mus !== undefined) opts.mus = parseIntArg('mus', v.mus, 1, 64);
+  if (v.mus !== undefined) opts.mus = parseIntArg('mus', v.mus, 1, 128);
   if (v.freq !== undefined) {
     if (v.freq !== '50' && v.freq !== '60') throw new ArgError(`--freq must be 50 or 60, got "${v.freq}"`);
     opts.freq = Number(v.freq);
@@ -174,7 +174,7 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   else if (sc.defaultSign) opts.sign = sc.defaultSign;
   if (v['sign-mus'] !== undefined) {
     if (!opts.sign) throw new ArgError('--sign-mus needs --sign');
-    const list = v['sign-mus'].split(',').map((x) => parseIntArg('sign-mus', x.trim(), 1, 64));
+    const list = v['sign-mus'].split(',').map((x) => parseIntArg('sign-mus', x.trim(), 1, 128));
     opts.signMus = list;
   }
   if (v['sec-cnt-from-clock'] === true) opts.secCntFromClock = true;
