@@ -1,6 +1,7 @@
 // svde bench — performance figures as JSON (never asserted in tests). Decode throughput of a capture of
 // ≥ 1 million frames, in C++ alone and through to JS typed arrays (ratio in the same run), the simulator's
-// generation rate, and with --live the veth capture benchmark (loss, kernel drops, arrival-to-JS latency).
+// generation rate, and with --live the veth capture benchmark (loss, kernel drops, arrival-to-JS latency) and
+// the real-time core at 8 MUs: arrival→verdict over every frame, its kernel share, loss, CPU per frame.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,9 @@ import { deriveKeyPair, signatureToRaw, sm2Sign, SM2_DEFAULT_ID } from '../crypt
 const HELP = `usage: svde bench [--file CAPTURE] [--seconds 32] [--rounds 5] [--live] [--live-seconds 30]
 
 Without --file, generates 8 merging units × 4000 frames/s for --seconds (default 32 s = 1,024,000 frames)
-with the simulator into a temporary file. Prints one JSON object.
+with the simulator into a temporary file. --live (root: a veth pair in a network namespace) adds the
+capture benchmark and the real-time core at 8 MUs × 4800 frames/s: arrival→verdict of every frame
+(p50/p99/max), the kernel's share, frames lost, CPU per frame. Prints one JSON object.
 `;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -118,6 +121,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (values.live === true) {
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/bench-capture.ts'), '--duration', values['live-seconds']], { encoding: 'utf8' });
     result['live'] = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null') : { error: r.stderr.trim() || `exit ${r.status}` };
+    const rt = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/bench-realtime.ts'), '--steps', '8', '--seconds', values['live-seconds']], { encoding: 'utf8' });
+    if (rt.status === 0) {
+      const step = (JSON.parse(rt.stdout) as { results: Array<Record<string, unknown>> }).results[0]!;
+      result['realtime'] = {
+        mus: step['mus'], framesPerS: step['framesPerS'], sent: step['sent'], lost: step['lost'],
+        verdictLatencyUs: step['verdictLatencyUs'], kernelToCaptureUs: step['kernelToCaptureUs'],
+        cpuNsPerFrame: step['cpuNsPerFrame'], platformWakeupUs: step['platformWakeupUs'],
+      };
+    } else {
+      result['realtime'] = { error: rt.stderr.trim().split('\n').slice(-3).join('\n') || `exit ${rt.status}` };
+    }
   }
   process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
   return 0;
