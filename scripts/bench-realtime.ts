@@ -180,6 +180,8 @@ async function step(dir: string, mus: number): Promise<Record<string, unknown>> 
       kernelToCaptureUs: kern !== null ? { p50: kern.p50, p99: kern.p99, max: kern.max } : null,
       deliveryLatencyUs: { p50: del.p50, p99: del.p99, max: del.max },
       tickCostMaxUs: r1.tickCostMaxUs,
+      // The real-time thread's garbage collections during the measured seconds.
+      realtimeGc: r1.gc,
       cpuNsPerFrame: { realtimeThread: Math.round(((r1.cpuUs - r0.cpuUs) * 1000) / Math.max(1, handled)), captureThread: Math.round((capCpu * 1e9) / Math.max(1, handled)) },
       platformWakeupUs: platform,
       verdictP99OverPlatformP99: platform !== null && platform.p99 > 0 ? Math.round(((summary.p99 ?? 0) / platform.p99) * 10) / 10 : null,

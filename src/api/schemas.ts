@@ -60,6 +60,7 @@ const RealtimeSchema = Type.Object({
   cpuNsPerFrame: Nullable(Type.Integer()),
   evidenceDropped: Type.Integer(),
   heapUsedBytes: Type.Integer(),
+  gc: Type.Object({ minor: Type.Integer(), major: Type.Integer(), pauseMaxUs: Type.Integer(), pauseTotalUs: Type.Integer() }),
   restarts: Type.Integer(),
 });
 

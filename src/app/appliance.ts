@@ -314,6 +314,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       cpuNsPerFrame: t.frames > 0 ? Math.round((t.cpuUs * 1000) / t.frames) : null,
       evidenceDropped: t.lanes.evidenceDropped,
       heapUsedBytes: t.heapUsedBytes,
+      gc: t.gc,
       restarts: t.restarts,
     };
   };

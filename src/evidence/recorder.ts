@@ -19,6 +19,8 @@ export interface EvidenceSink {
   linkEvidence(alarmId: number, chunks: readonly EvidenceChunkRef[], complete: boolean): void;
   saveStreamInfo?(name: string, info: EvidenceStreamInfo): void;
   event?(kind: string, message: string, detail?: Record<string, number | string | boolean> | null, tsNs?: bigint): number;
+  /** True when addChunk copies the bytes at once: the ring may then reuse every segment buffer. */
+  readonly copiesChunks?: boolean;
 }
 
 export interface RecorderOptions {
@@ -93,6 +95,7 @@ export class EvidenceRecorder {
       ...(opts.segmentBytes !== undefined ? { segmentBytes: opts.segmentBytes } : {}),
       ...(opts.segmentSpanNs !== undefined ? { segmentSpanNs: opts.segmentSpanNs } : {}),
       onSeal: (seg) => { this.#onSeal(seg); },
+      reuseWritten: opts.store.copiesChunks === true,
     });
   }
 

@@ -28,6 +28,12 @@ export interface RingOptions {
   segmentSpanNs?: number;
   /** Called when a segment is sealed (full, span reached, forced, or before eviction). */
   onSeal?: (seg: Segment) => void;
+  /**
+   * Reuse the buffers of segments handed to the sink as well (a sink that copies at once). Without it only
+   * never-written buffers are reused; fresh 64 KiB buffers are external memory that only a full GC returns,
+   * and on the real-time thread such a GC holds every frame behind it.
+   */
+  reuseWritten?: boolean;
 }
 
 export interface RingStats {
@@ -57,12 +63,14 @@ export class PreTriggerRing {
   #seq = 0;
   #evictedSegments = 0;
   #evictedFrames = 0;
+  readonly #reuseWritten: boolean;
 
   constructor(opts: RingOptions = {}) {
     this.capBytes = opts.capBytes ?? 32 << 20;
     this.segmentBytes = opts.segmentBytes ?? 64 << 10;
     this.segmentSpanNs = opts.segmentSpanNs ?? 100e6;
     this.onSeal = opts.onSeal;
+    this.#reuseWritten = opts.reuseWritten === true;
     if (this.capBytes < 2 * this.segmentBytes) throw new RangeError(`ring capacity ${this.capBytes} must hold at least two segments of ${this.segmentBytes} bytes`);
   }
 
@@ -131,7 +139,7 @@ export class PreTriggerRing {
     this.#evictedSegments++;
     this.#evictedFrames += seg.frames;
     // A buffer handed to the store is bound at commit time: only never-written buffers are reused.
-    if (seg.chunk === null && seg.buf.length === this.segmentBytes && this.#free.length < 64) this.#free.push(seg.buf);
+    if ((seg.chunk === null || this.#reuseWritten) && seg.buf.length === this.segmentBytes && this.#free.length < 64) this.#free.push(seg.buf);
   }
 
   /** Seals the stream's open segment now (an alarm wants everything up to this frame). */

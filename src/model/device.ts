@@ -49,8 +49,18 @@ export interface RealtimeView {
   /** Evidence the real-time thread dropped because this thread was slow (alarms are never dropped). */
   evidenceDropped: number;
   heapUsedBytes: number;
+  /** Garbage collections of the real-time thread's heap since start: each pause holds the frames behind it. */
+  gc: GcView;
   /** Per-stream state started afresh after the bus fell silent. */
   restarts: number;
+}
+
+export interface GcView {
+  minor: number;
+  major: number;
+  /** Longest pause and the sum of all pauses, µs. */
+  pauseMaxUs: number;
+  pauseTotalUs: number;
 }
 
 export interface StatusView {

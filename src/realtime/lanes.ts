@@ -19,6 +19,8 @@ export const DEFAULT_EVIDENCE_PER_FLUSH = 256 * 1024;
 export type Post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => void;
 
 export class Lanes implements EvidenceSink {
+  /** addChunk copies the bytes: the recorder's ring reuses its buffers. */
+  readonly copiesChunks = true;
   readonly #post: Post;
   readonly #credit: number;
   readonly #perFlush: number;

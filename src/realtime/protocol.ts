@@ -87,6 +87,8 @@ export interface LaneCounters {
   evidenceBytesInFlight: number;
 }
 
+import type { GcView } from '../model/device.ts';
+
 export interface TickReport {
   monitor: MonitorReport;
   capture: LiveCaptureStats | null;
@@ -110,6 +112,7 @@ export interface TickReport {
   lanes: LaneCounters;
   restarts: number;
   heapUsedBytes: number;
+  gc: GcView;
 }
 
 export type WorkerMessage =

@@ -4,6 +4,7 @@
 // root (src/app/appliance.ts) stores, serves and shows them. Signatures are verified on the main thread
 // (see protocol.ts): the signature stage asks, never waits, and counts what is not answered as unverified.
 import { parentPort, workerData } from 'node:worker_threads';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { BatchView, LiveCapture, realtimeNs, setThreadAffinity, setThreadFifo, threadInfo, type FrameBatch } from '../native/index.ts';
 import { DetectionEngine } from '../detect/engine.ts';
 import { StreamMonitor } from '../capture/stream-monitor.ts';
@@ -11,6 +12,7 @@ import { WaveformTap } from '../capture/waveforms.ts';
 import { EvidenceRecorder, streamInfoOf } from '../evidence/recorder.ts';
 import type { KeyTableEntry } from '../crypto/verification.ts';
 import type { SignatureVerifier } from '../model/signature.ts';
+import type { GcView } from '../model/device.ts';
 import type { Alarm } from '../model/indicators.ts';
 import { LatencyHistogram } from '../capture/histogram.ts';
 import { Lanes } from './lanes.ts';
@@ -115,6 +117,18 @@ async function main(): Promise<void> {
   const monitor = new StreamMonitor();
   const waveforms = new WaveformTap(init.streams);
   const verdictLatency = new LatencyHistogram();
+  // This thread's collections (perf_hooks sees the isolate it runs in): a major one holds every frame behind it.
+  const gc: GcView = { minor: 0, major: 0, pauseMaxUs: 0, pauseTotalUs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+      else gc.major++;
+      const us = Math.round(e.duration * 1000);
+      gc.pauseTotalUs += us;
+      if (us > gc.pauseMaxUs) gc.pauseMaxUs = us;
+    }
+  }).observe({ entryTypes: ['gc'] });
   const deliveryLatency = new LatencyHistogram();
   let tickCostMaxUs = 0;
   let frames = 0;
@@ -183,7 +197,7 @@ async function main(): Promise<void> {
       monitor: report, capture: capture?.stats() ?? null, coverage, estimates, waveforms: wf,
       verdictLatency: verdictLatency.copy(), deliveryLatency: deliveryLatency.copy(), tickCostMaxUs, signatureLag: signatureLag.copy(),
       cpuUs: used.user + used.system, frames, verifyPending: asked.size, lanes: { ...lanes.counters },
-      restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed,
+      restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed, gc: { ...gc },
     };
   };
   const tick = (): void => post({ t: 'tick', r: makeReport() });
@@ -217,7 +231,10 @@ async function main(): Promise<void> {
     else if (m.t === 'feed') onBatch(new BatchView(m.buffer), m.live);
     else if (m.t === 'verified') answered(m.id, m.ok);
     else if (m.t === 'keys') setKeys(m.keys);
-    else if (m.t === 'reset-latency') { verdictLatency.reset(); deliveryLatency.reset(); signatureLag.reset(); tickCostMaxUs = 0; }
+    else if (m.t === 'reset-latency') {
+      verdictLatency.reset(); deliveryLatency.reset(); signatureLag.reset(); tickCostMaxUs = 0;
+      gc.minor = 0; gc.major = 0; gc.pauseMaxUs = 0; gc.pauseTotalUs = 0;
+    }
     else if (m.t === 'req') {
       answer(m.req).then(
         (value) => post({ t: 'reply', id: m.id, ok: true, value }),

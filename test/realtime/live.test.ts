@@ -76,6 +76,9 @@ describe('real-time core, live', { skip: !canCreateTestbed() && 'needs network n
       const verdict = LatencyHistogram.from(r.verdictLatency);
       assert.ok(kernel.quantile(0.5)! <= verdict.quantile(0.5)!, 'kernel → capture is part of kernel → verdict');
       assert.ok(r.deliveryLatency.max <= r.verdictLatency.max, 'delivery is part of the verdict latency');
+      // The thread's own collections: counted with their pauses, consistently.
+      assert.ok(r.gc.pauseMaxUs <= r.gc.pauseTotalUs);
+      assert.equal(r.gc.minor + r.gc.major === 0, r.gc.pauseTotalUs === 0, 'a pause per collection');
       // Counters and sources are clean: only the rate rule may see the sender's catch-up bursts (a paced
       // sender starved of CPU by this test's own stalls sends late, then at once).
       assert.deepEqual(alarms.filter((a) => !a.startsWith('rate/')), [], 'nothing but rate bursts');
