@@ -54,6 +54,7 @@ export class RealtimeCore {
   #waveforms = new Map<string, WaveformView>();
   #closing = false;
   #exited = false;
+  #fatalReported = false;
   readonly ready: Promise<RealtimeReady>;
 
   constructor(init: RealtimeInit, handlers: RealtimeHandlers) {
@@ -92,13 +93,13 @@ export class RealtimeCore {
         }
         case 'fatal':
           readyReject(new Error(`real-time thread failed: ${m.message}`));
-          this.#h.onFatal(m.message);
+          this.#fatal(m.message);
           break;
       }
     });
     this.#worker.on('error', (err) => {
       readyReject(err);
-      this.#h.onFatal(err.stack ?? err.message);
+      this.#fatal(err.stack ?? err.message);
     });
     this.#worker.on('exit', (code) => {
       this.#exited = true;
@@ -106,9 +107,16 @@ export class RealtimeCore {
       this.#pending.clear();
       if (!this.#closing) {
         readyReject(new Error(`real-time thread exited (${code})`));
-        this.#h.onFatal(`real-time thread exited with code ${code}`);
+        this.#fatal(`real-time thread exited with code ${code}`);
       }
     });
+  }
+
+  /** A thread dies once: its error, its fatal message and its exit are one report (the first says why). */
+  #fatal(message: string): void {
+    if (this.#fatalReported) return;
+    this.#fatalReported = true;
+    this.#h.onFatal(message);
   }
 
   #post(m: MainMessage, transfer?: ArrayBuffer[]): void {

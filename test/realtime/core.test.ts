@@ -108,4 +108,19 @@ describe('real-time core', () => {
     assert.equal(c.fatal.length, 1);
     await core.close().catch(() => undefined);
   });
+
+  it('detects a real-time thread that dies while running: fatal once, and requests fail instead of hanging', async () => {
+    const c = collect();
+    const core = new RealtimeCore(initFor(streams), c.h);
+    await core.ready;
+    assert.deepEqual(c.fatal, []);
+    // Not a batch: the thread's decoder refuses it with an exception that nothing on that thread catches.
+    core.feed(new ArrayBuffer(4));
+    for (let i = 0; i < 100 && c.fatal.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(core.report(), /exited|not running/);
+    // By now the thread has exited too: its error and its exit are one report.
+    assert.equal(c.fatal.length, 1, 'the death is reported once');
+    assert.match(c.fatal[0]!, /buffer too short|exited/);
+    await core.close().catch(() => undefined);
+  });
 });
