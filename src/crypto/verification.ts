@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { SignatureVerifier } from '../model/signature.ts';
 import { ChipVerifier, type FallbackPolicy } from './chip-verifier.ts';
-import { ChipDriver, openSerialTransport, type DriverOptions, type SerialTransportOptions } from './chip/driver.ts';
+import { ChipDriver, type DriverOptions } from './chip/driver.ts';
+import { openSerialTransport, type SerialTransportOptions } from './chip/serial-transport.ts';
 import { keyStatus, KeyStore, type KeyMeta, type KeyStatus } from './keystore.ts';
 import {
   bigToBytes, bytesToBig, privateKeyToPem, publicKeyFromPem, publicKeyOf, SM2_DEFAULT_ID, SM2_N, sm2E, sm2SignWithZ,
