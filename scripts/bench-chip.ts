@@ -5,7 +5,8 @@
 // of that class on such a link, not of this machine's CPU — as long as the emulator keeps up (see "cpu-bound").
 //   node scripts/bench-chip.ts [--runs 5] [--bauds 115200,921600,3000000] [--in-flight 4]
 import { parseArgs } from 'node:util';
-import { ChipDriver, openSerialTransport } from '../src/crypto/chip/driver.ts';
+import { ChipDriver } from '../src/crypto/chip/driver.ts';
+import { openSerialTransport } from '../src/crypto/chip/serial-transport.ts';
 import { DEFAULT_LATENCY } from '../tools/chip/emulator.ts';
 import { startPtyEmulator } from '../tools/chip/pty-emulator.ts';
 import { HEADER_LEN, TRAILER_LEN, VERIFY_ITEM_LEN, VERIFY_RESULT_LEN, wireSeconds } from '../src/crypto/chip/protocol.ts';

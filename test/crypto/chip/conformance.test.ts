@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chipConformance } from '../../../tools/chip/conformance.ts';
-import { openSerialTransport } from '../../../src/crypto/chip/driver.ts';
+import { openSerialTransport } from '../../../src/crypto/chip/serial-transport.ts';
 import { startPtyEmulator } from '../../../tools/chip/pty-emulator.ts';
 
 function assertAllPass(results: { name: string; ok: boolean; detail: string }[]): void {

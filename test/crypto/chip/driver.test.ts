@@ -7,7 +7,8 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bigToBytes, deriveKeyPair, sm2E, sm2Sign, sm2VerifyDigest, sm2Z, type Sm2KeyPair, type Sm2Signature } from '../../../src/crypto/sm2.ts';
-import { ChipDriver, ChipError, openSerialTransport, type ChipTransport, type Health } from '../../../src/crypto/chip/driver.ts';
+import { ChipDriver, ChipError, type ChipTransport, type Health } from '../../../src/crypto/chip/driver.ts';
+import { openSerialTransport } from '../../../src/crypto/chip/serial-transport.ts';
 import { loadOrCreateDeviceKey, ONE_SHOTS, type ControlReply, type ControlRequest } from '../../../tools/chip/emulator.ts';
 import { Cmd, FrameParser, Status } from '../../../src/crypto/chip/protocol.ts';
 import { startPtyEmulator, type PtyEmulator } from '../../../tools/chip/pty-emulator.ts';
