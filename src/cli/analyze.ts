@@ -78,6 +78,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     streams = e.streams;
     for (const n of e.notWatchable) process.stderr.write(`svde analyze: stream ${n.key} (${n.svID}) is not watched: ${n.reason}\n`);
     for (const b of loaded.streams) if (b.signed) signed.push({ stream: b.scl.key, keyId: b.signed.keyId });
+    for (const line of nominalWarnings(loaded)) process.stderr.write(`svde analyze: ${line}\n`);
   }
 
   // 2. Baseline: what commissioning would learn.
@@ -218,4 +219,20 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   out.line(JSON.stringify({ summary }));
   await out.end();
   return 0;
+}
+
+/**
+ * One line per nominal value that neither the configuration nor the SCL states: the pickups derived from it
+ * are an assumption, and the user should know which streams are judged on it.
+ */
+export function nominalWarnings(loaded: LoadedConfig): string[] {
+  // Streams with the same assumption share one line.
+  const by = new Map<string, string[]>();
+  const add = (what: string, key: string): void => { by.set(what, [...(by.get(what) ?? []), key]); };
+  for (const b of loaded.streams) {
+    const f = b.protection.nominalFrom;
+    if (f.voltage === 'assumed') add(`nominal voltage assumed ${Math.round(b.protection.nominalVoltageLN)} V phase-to-neutral (${f.voltageDetail}); set protection.nominalVoltageLN or state the VoltageLevel's Voltage in the SCL`, b.scl.key);
+    if (f.current === 'assumed') add(`nominal current assumed ${b.protection.nominalCurrentA} A (${f.currentDetail}); set protection.nominalCurrentA or TCTR ARtg in the SCL`, b.scl.key);
+  }
+  return [...by].map(([what, keys]) => `${keys.length === 1 ? 'stream' : 'streams'} ${keys.join(', ')}: ${what}`);
 }

@@ -182,7 +182,7 @@ export function bindConfig(cfg: SvdeConfig, scl: SclImport, file = '<config>'): 
       scl: t, configIndex: i ?? null,
       acceptedSourceMacs: (s?.acceptedSourceMacs ?? []).map(normalizeMac),
       signed: s?.signed ?? null, role: s?.role ?? 'protection', bay: s?.bay ?? null,
-      protection: effectiveProtection(cfg.protection, s?.protection),
+      protection: effectiveProtection(cfg.protection, s?.protection, scl.nominals[t.iedName]),
     };
   });
 }

@@ -1,11 +1,17 @@
 // Effective protection settings of a stream (global settings, per-stream override, pickups defaulted from
 // nominal values) and the inverse-time characteristics the 51 curve names refer to.
 import type { Curve } from '../model/protection.ts';
+import type { SclNominal } from '../scl/nominal.ts';
 import type { ProtectionOverrideSettings, ProtectionSettings } from './schema.ts';
+
+/** Where a nominal value came from: the configuration, the SCL file, or the assumed default (a warning). */
+export type NominalSource = 'config' | 'scl' | 'assumed';
 
 export interface EffectiveProtection {
   nominalCurrentA: number;
   nominalVoltageLN: number;
+  /** Sources of the two nominal values, and the reason the SCL gave none where it gave none. */
+  nominalFrom: { current: NominalSource; voltage: NominalSource; currentDetail: string | null; voltageDetail: string | null };
   overcurrent50: { enabled: boolean; pickupA: number; delayS: number };
   overcurrent51: { enabled: boolean; pickupA: number; curve: Curve; tms: number };
   overvoltage59: { enabled: boolean; pickupV: number; delayS: number };
@@ -15,9 +21,26 @@ export interface EffectiveProtection {
 /** Pickup defaults as multiples of the nominal values (documented in docs/configuration.md). */
 export const PICKUP_DEFAULTS = { overcurrent50: 2.5, overcurrent51: 1.2, overvoltage59: 1.2, undervoltage27: 0.7 } as const;
 
-export function effectiveProtection(global: ProtectionSettings, override: ProtectionOverrideSettings = {}): EffectiveProtection {
-  const In = override.nominalCurrentA ?? global.nominalCurrentA;
-  const Vn = override.nominalVoltageLN ?? global.nominalVoltageLN;
+/**
+ * Assumed where neither the configuration nor the SCL states a nominal value. They are kept so that a bare
+ * capture still gets overcurrent/overvoltage judgement, and every place that shows the settings says they
+ * are assumed. TODO(issue 13): learn them from the baseline instead, and judge nothing where unknown.
+ */
+export const ASSUMED_NOMINAL = { currentA: 1000, voltageLN: 38105 } as const;
+
+export function effectiveProtection(global: ProtectionSettings, override: ProtectionOverrideSettings = {}, scl?: SclNominal): EffectiveProtection {
+  const cfgIn = override.nominalCurrentA ?? global.nominalCurrentA;
+  const cfgVn = override.nominalVoltageLN ?? global.nominalVoltageLN;
+  const sclIn = scl?.currentA ?? undefined;
+  const sclVn = scl?.voltageLN ?? undefined;
+  const In = cfgIn ?? sclIn ?? ASSUMED_NOMINAL.currentA;
+  const Vn = cfgVn ?? sclVn ?? ASSUMED_NOMINAL.voltageLN;
+  const nominalFrom: EffectiveProtection['nominalFrom'] = {
+    current: cfgIn !== undefined ? 'config' : sclIn !== undefined ? 'scl' : 'assumed',
+    voltage: cfgVn !== undefined ? 'config' : sclVn !== undefined ? 'scl' : 'assumed',
+    currentDetail: cfgIn !== undefined ? null : (scl?.currentFrom ?? 'no SCL file'),
+    voltageDetail: cfgVn !== undefined ? null : (scl?.voltageFrom ?? 'no SCL file'),
+  };
   const o50 = { ...global.overcurrent50, ...override.overcurrent50 };
   const o51 = { ...global.overcurrent51, ...override.overcurrent51 };
   const o59 = { ...global.overvoltage59, ...override.overvoltage59 };
@@ -25,6 +48,7 @@ export function effectiveProtection(global: ProtectionSettings, override: Protec
   return {
     nominalCurrentA: In,
     nominalVoltageLN: Vn,
+    nominalFrom,
     overcurrent50: { enabled: o50.enabled ?? true, pickupA: o50.pickupA ?? In * PICKUP_DEFAULTS.overcurrent50, delayS: o50.delayS ?? 0 },
     overcurrent51: { enabled: o51.enabled ?? true, pickupA: o51.pickupA ?? In * PICKUP_DEFAULTS.overcurrent51, curve: o51.curve ?? 'IEC-SI', tms: o51.tms ?? 0.1 },
     overvoltage59: { enabled: o59.enabled ?? true, pickupV: o59.pickupV ?? Vn * PICKUP_DEFAULTS.overvoltage59, delayS: o59.delayS ?? 1 },

@@ -23,8 +23,12 @@ const voltage = (delay: number) => Type.Object({
 }, { additionalProperties: false, default: {} });
 
 export const ProtectionSchema = Type.Object({
-  nominalCurrentA: Positive(1000),
-  nominalVoltageLN: Positive(38105),
+  /**
+   * Rated primary current In and phase-to-neutral voltage Vn. Unset: per stream from the SCL (TCTR ARtg,
+   * VoltageLevel/Voltage) where it says them; see effectiveProtection for what happens otherwise.
+   */
+  nominalCurrentA: Type.Optional(Positive()),
+  nominalVoltageLN: Type.Optional(Positive()),
   overcurrent50: Type.Object({
     enabled: Type.Boolean({ default: true }),
     /** Primary amperes RMS; default 2.5 × nominalCurrentA. */

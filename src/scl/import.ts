@@ -13,6 +13,7 @@ import { attachAddresses } from './address.ts';
 import { Templates, childIndex, resolveFcda } from './fcda.ts';
 import { substationPhases, toChannelSet } from './channels.ts';
 import type { PhaseHints } from './channels.ts';
+import { nominalsByIed } from './nominal.ts';
 
 export { IMPORT_LIMITS, elementPath } from './diagnostics.ts';
 
@@ -109,7 +110,7 @@ export function importScl(file: string, root: XmlElement): SclImport {
   if (dropped > 0) {
     warnings.push({ code: 'limit-exceeded', path: '/SCL', line: null, message: `${dropped} more warnings not listed (limit ${IMPORT_LIMITS.warnings})` });
   }
-  return { file, edition, version, header, streams, acceptList, warnings };
+  return { file, edition, version, header, streams, acceptList, warnings, nominals: Object.fromEntries(nominalsByIed(root)) };
 }
 
 interface Budget {

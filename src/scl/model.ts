@@ -2,6 +2,7 @@
 // Communication/SMV, its dataset resolved to leaf types and scaling, and a ChannelSet for the simulator and
 // detection. Also the JSON shape of `svde scl`.
 import type { ChannelSet } from '../model/channels.ts';
+import type { SclNominal } from './nominal.ts';
 
 export type SclEdition = '2003' | '2007A' | '2007B' | '2007B4';
 
@@ -137,4 +138,6 @@ export interface SclImport {
   streams: SclStream[];
   acceptList: AcceptEntry[];
   warnings: SclWarning[];
+  /** Nominal values the file states, per IED name (src/scl/nominal.ts). */
+  nominals: Record<string, SclNominal>;
 }

@@ -88,7 +88,9 @@ test('a good file: validated, defaults merged, bound to the SCL streams', () => 
 test('an empty object is a valid configuration (all defaults, no SCL)', () => {
   const c = loadConfigFile(writeConfig({}));
   assert.equal(c.scl, null);
-  assert.equal(c.config.protection.nominalCurrentA, 1000);
+  // Nominal values have no default in the file: they come from the SCL, or are assumed (and said so).
+  assert.equal(c.config.protection.nominalCurrentA, undefined);
+  assert.equal(effectiveProtection(c.config.protection).nominalFrom.current, 'assumed');
   assert.equal(c.config.protection.overcurrent51.curve, 'IEC-SI');
   assert.equal(c.config.measurementModel.sigma.currentRelative, 0.01);
 });

@@ -10,7 +10,8 @@ import type { FrameVerdict } from '../../src/model/indicators.ts';
 
 export const VN = 38105;
 
-export function tripRig(opts: TripOptions, protection: Partial<TripSettings> = {}) {
+/** `vn`: the bay's phase-to-neutral voltage the cycles carry (default VN). */
+export function tripRig(opts: TripOptions, protection: Partial<TripSettings> = {}, vn = VN) {
   const registry = new StreamRegistry([{
     name: 'MU1', svID: 'MU1', appId: 0x4001, acceptedSourceMacs: [], samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000, nominalHz: 50,
     channels: ['A', 'B', 'C'].flatMap((p) => [{ name: `I${p}`, kind: 'current' as const, phase: p as 'A', scale: 0.001 }, { name: `V${p}`, kind: 'voltage' as const, phase: p as 'A', scale: 0.01 }]),
@@ -28,7 +29,7 @@ export function tripRig(opts: TripOptions, protection: Partial<TripSettings> = {
   const cycle = (iA: number, vA = 1): void => {
     frame += 80;
     re[0] = iA; im[0] = 0; re[2] = -200; im[2] = -346; re[4] = -200; im[4] = 346;
-    re[1] = VN * vA; im[1] = 0; re[3] = -VN / 2; im[3] = -VN * 0.866; re[5] = -VN / 2; im[5] = VN * 0.866;
+    re[1] = vn * vA; im[1] = 0; re[3] = -vn / 2; im[3] = -vn * 0.866; re[5] = -vn / 2; im[5] = vn * 0.866;
     trip.onCycle(ev, { frameNo: frame, tsNs: BigInt(frame) * 250_000n, t: frame * 250_000 } as FrameContext, flag);
   };
   return { trip, cycle, verdicts, frame: (): number => frame };
