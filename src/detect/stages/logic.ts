@@ -7,7 +7,8 @@
 // reports drops are counted as `capture-loss` normal events, not alarmed.
 import { AsduFlag } from '../../native/index.ts';
 import type { FrameContext, Flag, FrameRef, Stage } from '../stage.ts';
-import { bytesEqual, type StreamEntry, type StreamRegistry } from '../streams.ts';
+import { bytesEqual, type StreamRegistry } from '../streams.ts';
+import { StreamLogic, fnv, type LogicParams } from './logic-stream.ts';
 
 export interface LogicOptions {
   /** Late frames up to this many frames behind are reordering, copies this recent duplicates (default 16). */
@@ -49,71 +50,6 @@ export interface TimingOptions {
   reanchorS?: number;
 }
 
-/** A small forward step: the frame that skipped [from, to) (modulo wrap), decided when they come or not. */
-interface Pending {
-  at: FrameRef;
-  from: number;
-  to: number;
-  deadline: number;
-}
-
-class StreamLogic {
-  readonly wrap: number;
-  readonly step: number;
-  readonly samplesPerNs: number;
-  next = -1; // expected smpCnt of the next in-sequence frame
-  lastS = 0;
-  lastT = 0;
-  serial = 0; // in-sequence samples accepted so far
-  readonly seenAt: Float64Array; // serial at which each smpCnt value was last accepted
-  readonly hashAt: Uint32Array; // fingerprint of the values of that frame
-  altNext = -1; // a second counter: expected next smpCnt
-  altMainSerial = 0; // main serial when the second counter was last judged
-  altPending: FrameRef[] = []; // its frames not judged yet
-  altDeadline = 0;
-  framePeriodNs = 0;
-  pending: Pending[] = [];
-  lastSmpSynch = -1;
-  dropsSeen = 0; // capture drop counter at this stream's previous frame (drops hit every stream)
-  settleNs = 0;
-  // arrival timing (see TimingOptions)
-  tOn = false;
-  tLastSc = 0;
-  tLastT = 0;
-  tS = 0; // samples since the timing started
-  tT0 = 0;
-  tBase = 0;
-  tJitter = false;
-  tRing: Float64Array = new Float64Array(16);
-  tAnomSince = NaN;
-  tEarlyNs = 0;
-  tLateNs = 0;
-  tJitterNs = 0;
-  tPos = 0;
-  tN = 0;
-  tSum = 0;
-  tSum2 = 0;
-
-  constructor(s: StreamEntry) {
-    this.wrap = s.cfg.smpCntWrap ?? s.cfg.samplesPerSecond;
-    this.step = s.cfg.smpCntStep ?? s.cfg.nofASDU;
-    this.samplesPerNs = (s.cfg.framesPerSecond * this.step) / 1e9;
-    this.seenAt = new Float64Array(this.wrap).fill(-Infinity);
-    this.hashAt = new Uint32Array(this.wrap);
-  }
-
-  fwd(a: number, b: number): number {
-    return (((b - a) % this.wrap) + this.wrap) % this.wrap;
-  }
-}
-
-/** FNV-1a of a byte range: a cheap fingerprint of a frame's sample values. */
-function fnv(raw: Uint8Array, off: number, len: number): number {
-  let h = 0x811c9dc5;
-  for (let k = 0; k < len; k++) h = Math.imul(h ^ raw[off + k]!, 0x01000193);
-  return h >>> 0;
-}
-
 export class LogicStage implements Stage {
   readonly name = 'logic';
   #state: StreamLogic[];
@@ -124,72 +60,20 @@ export class LogicStage implements Stage {
   captureLossGaps = 0;
 
   constructor(registry: StreamRegistry, opts: LogicOptions = {}) {
-    this.#state = registry.streams.map((s) => new StreamLogic(s));
     this.#reorderFrames = opts.reorderFrames ?? 16;
     this.#tolNs = (opts.timeToleranceMs ?? 2) * 1e6;
-    const settleNs = (opts.settleMs ?? 50) * 1e6;
     const tim = opts.timing === false ? undefined : opts.timing === true || opts.timing === undefined ? {} : opts.timing;
-    this.#timing = tim !== undefined;
-    const earlyNs = (tim?.earlyMs ?? 2) * 1e6;
-    const lateNs = (tim?.lateMs ?? 25) * 1e6;
-    const jitterNs = (tim?.jitterMs ?? 3) * 1e6;
-    this.#tauNs = (tim?.baselineS ?? 1) * 1e9;
-    this.#reanchorNs = (tim?.reanchorS ?? 2) * 1e9;
-    registry.streams.forEach((s, k) => {
-      const st = this.#state[k]!;
-      st.framePeriodNs = st.step / st.samplesPerNs;
-      st.settleNs = Math.max(settleNs, 4 * st.framePeriodNs);
-      st.tEarlyNs = Math.max(earlyNs, 2 * st.framePeriodNs);
-      st.tLateNs = Math.max(lateNs, 4 * st.framePeriodNs);
-      st.tJitterNs = Math.max(jitterNs, st.framePeriodNs / 2);
-      const perCycle = Math.round(s.cfg.framesPerSecond / (s.cfg.nominalHz ?? 50));
-      st.tRing = new Float64Array(Math.max(16, tim?.jitterFrames ?? perCycle));
-    });
-  }
-
-  readonly #timing: boolean;
-  readonly #tauNs: number;
-  readonly #reanchorNs: number;
-
-  /** Arrival timing of an in-sequence frame (sample counter sc at capture time t). */
-  #arrival(st: StreamLogic, sc: number, t: number, flag: Flag): void {
-    if (!this.#timing) return;
-    if (!st.tOn || t - st.tLastT > 5e8 || t < st.tLastT) {
-      st.tOn = true; st.tS = 0; st.tT0 = t; st.tBase = 0; st.tLastSc = sc; st.tLastT = t;
-      st.tAnomSince = NaN; st.tJitter = false; st.tPos = 0; st.tN = 0; st.tSum = 0; st.tSum2 = 0;
-      return;
-    }
-    st.tS += st.fwd(st.tLastSc, sc);
-    const o = t - st.tT0 - st.tS / st.samplesPerNs;
-    const dt = t - st.tLastT;
-    st.tLastSc = sc; st.tLastT = t;
-    const dev = o - st.tBase;
-    const early = dev < -st.tEarlyNs;
-    if (early || dev > st.tLateNs) {
-      flag('logic', early ? 'arrival-early' : 'arrival-late', { detail: early ? { smpCnt: sc, earlyUs: Math.round(-dev / 1e3) } : { smpCnt: sc, lateUs: Math.round(dev / 1e3) } });
-      // anomalous frames do not move the baseline; a shift that lasts is taken as the new normal
-      if (Number.isNaN(st.tAnomSince)) st.tAnomSince = t;
-      else if (t - st.tAnomSince > this.#reanchorNs) st.tOn = false;
-    } else {
-      st.tAnomSince = NaN;
-      st.tBase += dev * Math.min(1, dt / this.#tauNs);
-    }
-    const late = dev;
-    // standard deviation of o over the last frames (running sums over a ring; o relative to the baseline
-    // keeps the sums small)
-    const R = st.tRing.length;
-    const x = late / 1e6;
-    if (st.tN === R) { const old = st.tRing[st.tPos]!; st.tSum -= old; st.tSum2 -= old * old; } else st.tN++;
-    st.tRing[st.tPos] = x; st.tSum += x; st.tSum2 += x * x;
-    st.tPos = st.tPos + 1 === R ? 0 : st.tPos + 1;
-    if (st.tN === R) {
-      const mean = st.tSum / R;
-      const sd = Math.sqrt(Math.max(0, st.tSum2 / R - mean * mean)) * 1e6;
-      if (!st.tJitter && sd > st.tJitterNs) {
-        st.tJitter = true;
-        flag('logic', 'jitter-burst', { detail: { smpCnt: sc, sdUs: Math.round(sd / 1e3), frames: R } });
-      } else if (st.tJitter && sd < st.tJitterNs / 2) st.tJitter = false;
-    }
+    const params: LogicParams = {
+      timing: tim !== undefined,
+      settleNs: (opts.settleMs ?? 50) * 1e6,
+      earlyNs: (tim?.earlyMs ?? 2) * 1e6,
+      lateNs: (tim?.lateMs ?? 25) * 1e6,
+      jitterNs: (tim?.jitterMs ?? 3) * 1e6,
+      jitterFrames: tim?.jitterFrames,
+      tauNs: (tim?.baselineS ?? 1) * 1e9,
+      reanchorNs: (tim?.reanchorS ?? 2) * 1e9,
+    };
+    this.#state = registry.streams.map((s) => new StreamLogic(s, params));
   }
 
   /** The live capture's cumulative kernel + queue drops; gaps while this grows are capture loss. */
@@ -239,7 +123,7 @@ export class LogicStage implements Stage {
     if (by !== 'signature' || s === undefined) return;
     const st = this.#state[s.index]!;
     const sc = ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! % st.wrap;
-    if (sc === st.next) this.#accept(st, sc, ctx.t, 0);
+    if (sc === st.next) st.accept(sc, ctx.t, 0);
   }
 
   /** smpCnt progression; false when the frame is out of sequence (withheld from value-based stages). */
@@ -255,8 +139,8 @@ export class LogicStage implements Stage {
     st.dropsSeen = this.#captureDrops;
 
     if (st.next < 0 || sc === st.next) {
-      this.#accept(st, sc, t, hash);
-      this.#arrival(st, sc, t, flag);
+      st.accept(sc, t, hash);
+      st.arrival(sc, t, flag);
       if (st.altPending.length > 0) {
         // The genuine counter goes on while a second one waits: the second one is injected.
         this.#flagAlt(st, flag);
@@ -293,7 +177,7 @@ export class LogicStage implements Stage {
     if (timeOk) {
       if (dropsGrew) {
         this.captureLossGaps++;
-        this.#accept(st, sc, t, hash);
+        st.accept(sc, t, hash);
         st.tOn = false; // capture loss is not a timing anomaly: start over
         return true;
       }
@@ -303,8 +187,8 @@ export class LogicStage implements Stage {
       } else {
         flag('logic', 'gap', { detail: { smpCnt: sc, missing: d } });
       }
-      this.#accept(st, sc, t, hash);
-      this.#arrival(st, sc, t, flag);
+      st.accept(sc, t, hash);
+      st.arrival(sc, t, flag);
       return true;
     }
     // A counter that does not follow the genuine one in time: start (or restart) a second counter and
@@ -336,7 +220,7 @@ export class LogicStage implements Stage {
       st.altPending = [];
       st.altNext = -1;
       const sc = ctx.cols.smpCnt[ctx.cols.asduStart[ctx.i]!]! % st.wrap;
-      this.#accept(st, sc, ctx.t, 0);
+      st.accept(sc, ctx.t, 0);
       st.tOn = false; // a new counter: its timing starts over
       return true;
     }
@@ -390,15 +274,6 @@ export class LogicStage implements Stage {
       st.pending.splice(k, 1);
       flag('logic', 'gap', { at: p.at, detail: { missing: st.fwd(p.from, p.to) } });
     }
-  }
-
-  #accept(st: StreamLogic, sc: number, t: number, hash: number): void {
-    st.serial += st.step;
-    st.seenAt[sc] = st.serial;
-    st.hashAt[sc] = hash;
-    st.next = (sc + st.step) % st.wrap;
-    st.lastS = sc;
-    st.lastT = t;
   }
 
   #ref(ctx: FrameContext): FrameRef {
