@@ -1,7 +1,7 @@
 // The main thread's composition root: it starts the real-time thread (capture, decode, detection:
 // src/realtime/worker.ts), answers its signature verifications (chip or software), and wires what follows its verdicts — the alarm journal into the evidence store,
 // the indicator board and νn, the LED, syslog, the API with the local panel, and systemd. Every component
-// stays ignorant of the others; this file only passes alarms, reports and read functions between them.
+// stays ignorant of the others; this file only passes alarms, reports and read functions between them (helpers: wiring.ts, reports.ts).
 import { mkdirSync } from 'node:fs';
 import { realtimeNs, type FrameBatch } from '../native/index.ts';
 import type { MonitorReport } from '../capture/stream-monitor.ts';
@@ -11,9 +11,9 @@ import { IndicatorBoard } from '../detect/indicators.ts';
 import { UpstreamInputError } from '../detect/upstream.ts';
 import type { DetectionReport } from '../detect/engine.ts';
 import { Device, alarmRecordOf } from './device.ts';
-import type { HealthView, RealtimeView } from '../model/device.ts';
 import { SystemdNotifier } from './systemd.ts';
 import { AlarmJournal } from './journal.ts';
+import { RealtimeTracker, tickHandler } from './reports.ts';
 import { installTestHooks, knobsOf, restoredFrom, startApi, startSource } from './wiring.ts';
 import { EvidenceStore } from '../store/store.ts';
 import { TokenStore, type Role } from '../api/tokens.ts';
@@ -103,10 +103,6 @@ export interface Appliance {
   close(): Promise<void>;
 }
 
-/** How long capture may stay silent before the watchdog stops pinging (a hung capture or real-time thread). */
-const CAPTURE_STALL_NS = 5_000_000_000n;
-
-
 export async function startAppliance(o: ApplianceOptions): Promise<Appliance> {
   const stoppers: Array<() => Promise<void> | void> = [];
   const stopAll = async (): Promise<void> => {
@@ -126,8 +122,6 @@ export async function startAppliance(o: ApplianceOptions): Promise<Appliance> {
     throw err;
   }
 }
-
-const summaryOf = (h: LatencyHistogram): RealtimeView['verdictLatencyUs'] => h.summary();
 
 async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | void>, stopAll: () => Promise<void>): Promise<Appliance> {
   mkdirSync(o.stateDir, { recursive: true, mode: 0o750 });
@@ -215,18 +209,16 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
 
   // The real-time thread.
   const libraryEntries = storedFaultLibrary(store, seedEntries()).entries();
-  let captureError: string | null = null;
-  let lastTick: TickReport | undefined;
-  let lastFramesNs = realtimeNs();
-  let lastFrames = 0;
+  // What this thread keeps of the real-time thread's reports; the capture stall counts from now.
+  const tracker = new RealtimeTracker(verdictToLed);
   let onTick: (r: TickReport) => void = () => undefined;
-  let scenario: string | null = null;
   let feedCore: RealtimeCore | undefined;
-  const source = o.mode === 'demo' ? await startSource(o, store, (b) => feedCore?.feed(b.buffer), (name) => { scenario = name; }) : undefined;
+  const source = o.mode === 'demo' ? await startSource(o, store, (b) => feedCore?.feed(b.buffer), (name) => { tracker.scenario = name; }) : undefined;
   const iface = o.mode === 'live' ? o.iface : source?.src.iface;
   if (o.mode === 'live' && iface === undefined) throw new Error('live mode needs a capture interface');
   const mode: 'demo' | 'demo-in-process' | 'live' = o.mode === 'live' ? 'live' : iface !== undefined ? 'demo' : 'demo-in-process';
   const captureIface = iface ?? source?.src.label ?? '';
+  tracker.iface = captureIface;
   let fatal: ((m: string) => void) | undefined;
   const core = new RealtimeCore({
     streams: o.streams,
@@ -249,15 +241,16 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     onTick: (r) => onTick(r),
     verifier: verification.verifier,
     onCaptureError: (message) => {
-      captureError = message;
+      tracker.captureError = message;
       store.event('capture-failed', `capture on ${captureIface} stopped: ${message}`);
       o.log(`capture on ${captureIface} stopped: ${message}`);
       refreshStatus();
     },
     onFatal: (message) => {
-      captureError = `real-time thread failed: ${message.split('\n')[0]}`;
-      store.event('realtime-failed', captureError);
-      o.log(`${captureError}; the watchdog stops, so systemd restarts the appliance`);
+      const error = `real-time thread failed: ${message.split('\n')[0]}`;
+      tracker.captureError = error;
+      store.event('realtime-failed', error);
+      o.log(`${error}; the watchdog stops, so systemd restarts the appliance`);
       fatal?.(message);
     },
   });
@@ -284,40 +277,6 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   const ledDriver = await LedDriver.open(o.board ?? { gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu', heartbeatDuringAlarm: true } } as BoardProfile);
   stoppers.push(() => ledDriver.close());
 
-  const captureHealth = (): HealthView['capture'] => {
-    const st = lastTick?.capture ?? null;
-    const stalled = realtimeNs() - lastFramesNs > CAPTURE_STALL_NS;
-    const linkDown = st !== null && !st.linkUp;
-    const latency = lastTick?.monitor.latencyMs;
-    return {
-      state: captureError !== null ? 'failed' : linkDown || stalled ? 'degraded' : 'ok',
-      iface: captureIface,
-      received: st?.received ?? 0,
-      kernelDrops: st?.kernelDrops ?? 0,
-      ifDrops: st?.ifDrops ?? 0,
-      queueDrops: st?.queueDrops ?? 0,
-      latencyP99Us: latency !== undefined ? Math.round(latency.p99 * 1000) : null,
-      detail: captureError ?? (linkDown ? 'link down' : stalled ? 'no frames for 5 s' : null),
-    };
-  };
-  const realtimeView = (): RealtimeView | null => {
-    const t = lastTick;
-    if (t === undefined) return null;
-    return {
-      thread: { tid: ready.tid, cpus: ready.cpus },
-      knobs: ready.knobs,
-      verdictLatencyUs: summaryOf(LatencyHistogram.from(t.verdictLatency)),
-      kernelLagUs: summaryOf(t.capture?.kernelLag !== undefined ? new LatencyHistogram(t.capture.kernelLag) : new LatencyHistogram()),
-      signatureLagUs: summaryOf(LatencyHistogram.from(t.signatureLag)),
-      verdictToLedUs: summaryOf(verdictToLed),
-      frames: t.frames,
-      cpuNsPerFrame: t.frames > 0 ? Math.round((t.cpuUs * 1000) / t.frames) : null,
-      evidenceDropped: t.lanes.evidenceDropped,
-      heapUsedBytes: t.heapUsedBytes,
-      gc: t.gc,
-      restarts: t.restarts,
-    };
-  };
   const tokens = TokenStore.open(o.http.tokensFile);
   device = new Device({
     mode,
@@ -326,12 +285,12 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     board: () => board,
     lastAlarmId: (indicator) => lastStoreAlarm.get(indicator) ?? null,
     configured: o.streams,
-    monitorReport: () => (lastTick === undefined ? undefined : { ...lastTick.monitor, ...(scenario !== null ? { scenario } : {}) }),
-    scenario: () => scenario,
+    monitorReport: () => tracker.monitorReport(),
+    scenario: () => tracker.scenario,
     waveforms: { view: (name) => core.waveform(name) },
-    realtime: realtimeView,
+    realtime: () => tracker.realtimeView(ready),
     health: {
-      capture: captureHealth,
+      capture: () => tracker.captureHealth(),
       chip: () => verification.health(),
       storage: () => {
         const h = store.health();
@@ -372,37 +331,13 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   // The LED follows one source: the device's status (now, and every status event).
   stoppers.push(ledDriver.follow(deviceView));
 
-  // Once a second, when the real-time thread reports: counters, capture loss, estimates, live events.
-  let lastDrops = 0;
-  const lastCounts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(board.snapshot())) lastCounts[k] = v.count;
-  onTick = (r) => {
-    lastTick = r;
-    if (r.frames > lastFrames) { lastFrames = r.frames; lastFramesNs = realtimeNs(); }
-    const monitor: MonitorReport = { ...r.monitor, ...(scenario !== null ? { scenario } : {}) };
-    const c = r.monitor.capture;
-    const drops = (c?.kernelDrops ?? 0) + (c?.ifDrops ?? 0) + (c?.queueDrops ?? 0);
-    const dropsBefore = lastDrops;
-    if (drops > lastDrops) store.event('capture-loss', `${drops - lastDrops} frames lost by the capture (not by the network)`, { total: drops });
-    lastDrops = drops;
-    for (const e of r.estimates) store.saveLocalEstimate(e);
-    const status = deviceView.status();
-    // Counter samples hold what happened in the interval (the cumulative counters are in the status).
-    const counts: Record<string, number> = {};
-    for (const [k, v] of Object.entries(status.indicators)) {
-      if (v.count > (lastCounts[k] ?? 0)) counts[k] = v.count - (lastCounts[k] ?? 0);
-      lastCounts[k] = v.count;
-    }
-    store.counterSample({ tsNs: realtimeNs().toString(), counts, frames: Math.round(r.monitor.framesPerS * r.monitor.intervalS), lost: drops - dropsBefore });
-    deviceView.tick();
-    o.onReport?.(monitor, status.nu);
-    systemd.status(`νn=${status.nu}, ${r.monitor.framesPerS} frames/s from ${r.monitor.streams.length} streams, LED ${status.led}`);
-  };
+  // Ticks count indicator episodes from the restored counts on.
+  onTick = tickHandler({ tracker, store, device: deviceView, systemd, counts: board.snapshot(), onReport: o.onReport });
 
   systemd.ready(`capturing on ${captureIface}; API on ${url}`);
   let rtAlive = true;
   fatal = () => { rtAlive = false; };
-  systemd.startWatchdog(() => rtAlive && captureError === null && realtimeNs() - lastFramesNs < CAPTURE_STALL_NS);
+  systemd.startWatchdog(() => rtAlive && tracker.capturing());
   stoppers.push(() => systemd.stopping());
   source?.src.start();
   installTestHooks(o.log, core);
@@ -414,7 +349,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     store,
     core,
     report: () => {
-      const r: DetectionReport = { nu: board.nu, indicators: board.snapshot(), alarms: recent.splice(0), restarts: lastTick?.restarts ?? 0 };
+      const r: DetectionReport = { nu: board.nu, indicators: board.snapshot(), alarms: recent.splice(0), restarts: tracker.last?.restarts ?? 0 };
       return r;
     },
     close: async () => {
