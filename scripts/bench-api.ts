@@ -46,8 +46,16 @@ async function serve(): Promise<void> {
     const indicator = INDICATORS[i % INDICATORS.length]!;
     const ts = t0 + BigInt(i) * 1_000_000_000n;
     store.alarmRaised({
-      id: i + 1, indicator, grade: gradeOf(indicator), stream: `MU0${(i % 8) + 1}`, reason: 'bench', firstFrame: i * 100,
-      firstTsNs: ts, lastFrame: i * 100 + 9, lastTsNs: ts + 2_500_000n, frames: 10,
+      id: i + 1,
+      indicator,
+      grade: gradeOf(indicator),
+      stream: `MU0${(i % 8) + 1}`,
+      reason: 'bench',
+      firstFrame: i * 100,
+      firstTsNs: ts,
+      lastFrame: i * 100 + 9,
+      lastTsNs: ts + 2_500_000n,
+      frames: 10,
     });
   }
   store.flush();
@@ -63,7 +71,10 @@ async function serve(): Promise<void> {
     }
   }
   const app = await buildApi({
-    device: new CachedDevice(store), tokens, evidence: new FakeEvidence(), rateLimit: { max: 1_000_000_000, windowMs: 60_000 },
+    device: new CachedDevice(store),
+    tokens,
+    evidence: new FakeEvidence(),
+    rateLimit: { max: 1_000_000_000, windowMs: 60_000 },
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   process.send?.({ url, token });
@@ -76,20 +87,34 @@ async function serve(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', ...process.argv.slice(2)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', ...process.argv.slice(2)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const { url, token } = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { url: string; token: string }));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   const headers = { authorization: `Bearer ${token}` };
   const out: Record<string, unknown> = { connections, seconds, alarmsInStore: alarmCount, node: process.version };
-  for (const [name, p] of [['status', '/api/v1/status'], ['alarms', '/api/v1/alarms?limit=50'], ['alarmsFiltered', '/api/v1/alarms?indicator=mac&minGrade=1&limit=50']] as const) {
+  for (const [name, p] of [
+    ['status', '/api/v1/status'],
+    ['alarms', '/api/v1/alarms?limit=50'],
+    ['alarmsFiltered', '/api/v1/alarms?indicator=mac&minGrade=1&limit=50'],
+  ] as const) {
     // A short warm-up so JIT and SQLite statement caches are hot before measuring.
     await autocannon({ url: `${url}${p}`, connections: 4, duration: 1, headers });
     const r = await autocannon({ url: `${url}${p}`, connections, duration: seconds, headers });
     out[name] = {
-      path: p, p50Ms: r.latency.p50, p99Ms: r.latency.p99, meanMs: r.latency.average, maxMs: r.latency.max,
-      requestsPerSecond: r.requests.average, total: r.requests.total, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts,
+      path: p,
+      p50Ms: r.latency.p50,
+      p99Ms: r.latency.p99,
+      meanMs: r.latency.average,
+      maxMs: r.latency.max,
+      requestsPerSecond: r.requests.average,
+      total: r.requests.total,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      timeouts: r.timeouts,
     };
   }
   child.send('stop');

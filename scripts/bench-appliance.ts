@@ -22,7 +22,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const main = path.join(repoRoot, 'src/cli/main.ts');
 const simMain = path.join(repoRoot, 'tools/svde-sim.ts');
 const require = createRequire(import.meta.url);
-const autocannon = require('autocannon') as (opts: Record<string, unknown>) => Promise<{ latency: { p50: number; p99: number; average: number }; requests: { average: number }; non2xx: number; errors: number }>;
+const autocannon = require('autocannon') as (
+  opts: Record<string, unknown>,
+) => Promise<{ latency: { p50: number; p99: number; average: number }; requests: { average: number }; non2xx: number; errors: number }>;
 
 const { values: a } = parseArgs({
   options: {
@@ -61,7 +63,8 @@ function median(v: number[]): number {
 
 function summarise(reports: Report[]): Record<string, number> {
   const steady = reports.slice(2); // the first seconds include start-up
-  const drops = (r: Report | undefined): number => (r?.capture?.kernelDrops ?? 0) + (r?.capture?.queueDrops ?? 0) + (r?.capture?.ifDrops ?? 0);
+  const drops = (r: Report | undefined): number =>
+    (r?.capture?.kernelDrops ?? 0) + (r?.capture?.queueDrops ?? 0) + (r?.capture?.ifDrops ?? 0);
   return {
     seconds: steady.length,
     framesPerSecondMedian: median(steady.map((r) => r.framesPerS)),
@@ -79,18 +82,26 @@ let app: ReturnType<typeof spawn> | undefined;
 try {
   await run(['--out', path.join(dir, 'bay.pcap'), '--mus', String(mus), '--rate', String(rate), '--duration', '1s'], simMain);
   const truth = JSON.parse(readFileSync(path.join(dir, 'bay.pcap.truth.json'), 'utf8')) as GroundTruth;
-  writeFileSync(path.join(dir, 'svde.json'), JSON.stringify({
-    version: 1,
-    scl: 'bay.scd',
-    streams: truth.config.streams.map((s) => ({ svID: s.svID, acceptedSourceMacs: s.acceptedSourceMacs })),
-    appliance: { iface: bed.hostIf, stateDir: 'state', http: { host: '127.0.0.1', port: 0, tokens: 'tokens.json', rateLimit: { max: 1_000_000, windowS: 1 } } },
-  }));
+  writeFileSync(
+    path.join(dir, 'svde.json'),
+    JSON.stringify({
+      version: 1,
+      scl: 'bay.scd',
+      streams: truth.config.streams.map((s) => ({ svID: s.svID, acceptedSourceMacs: s.acceptedSourceMacs })),
+      appliance: {
+        iface: bed.hostIf,
+        stateDir: 'state',
+        http: { host: '127.0.0.1', port: 0, tokens: 'tokens.json', rateLimit: { max: 1_000_000, windowS: 1 } },
+      },
+    }),
+  );
   const tokenOut = await run(['tokens', 'add', '--file', path.join(dir, 'tokens.json'), '--role', 'viewer', '--name', 'bench']);
   const token = (JSON.parse(tokenOut) as { token: string }).token;
 
   const reports: Array<{ t: number; r: Report }> = [];
   app = spawn(process.execPath, [main, 'run', '--config', path.join(dir, 'svde.json'), '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SVDE_TEST_HOOKS: '1', SVDE_TEST_STALL_MS: '100' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SVDE_TEST_HOOKS: '1', SVDE_TEST_STALL_MS: '100' },
   });
   let err = '';
   app.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
@@ -99,7 +110,10 @@ try {
     if (a['app-log'] !== undefined) writeFileSync(a['app-log'], err);
     if (code !== 0) process.stderr.write(`--- svde run stderr (last 4 kB) ---\n${err.slice(-4096)}\n`);
   });
-  app.on('exit', (code, signal) => { if (code !== 0 && code !== null) err += `\n[svde run exited with ${code}]`; else if (signal !== null) err += `\n[svde run ended by ${signal}]`; });
+  app.on('exit', (code, signal) => {
+    if (code !== 0 && code !== null) err += `\n[svde run exited with ${code}]`;
+    else if (signal !== null) err += `\n[svde run ended by ${signal}]`;
+  });
   let buf = '';
   app.stdout!.setEncoding('utf8').on('data', (d: string) => {
     buf += d;
@@ -107,7 +121,11 @@ try {
     while ((k = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, k);
       buf = buf.slice(k + 1);
-      try { reports.push({ t: Date.now(), r: JSON.parse(line) as Report }); } catch { /* not a report */ }
+      try {
+        reports.push({ t: Date.now(), r: JSON.parse(line) as Report });
+      } catch {
+        /* not a report */
+      }
     }
   });
   let url: string | undefined;
@@ -117,12 +135,31 @@ try {
   }
   if (url === undefined) throw new Error(`svde run did not start:\n${err}`);
 
-  const sim = run(['--iface', bed.nsIf, '--netns', bed.ns, '--mus', String(mus), '--rate', String(rate), '--duration', `${3 * phaseS + 5}s`, '--no-scl', '--truth', path.join(dir, 'live.truth.json')], simMain);
+  const sim = run(
+    [
+      '--iface',
+      bed.nsIf,
+      '--netns',
+      bed.ns,
+      '--mus',
+      String(mus),
+      '--rate',
+      String(rate),
+      '--duration',
+      `${3 * phaseS + 5}s`,
+      '--no-scl',
+      '--truth',
+      path.join(dir, 'live.truth.json'),
+    ],
+    simMain,
+  );
   const headers = { authorization: `Bearer ${token}` };
   const child = app;
   const verdicts = async (): Promise<unknown> => {
     const r = await fetch(`${url}/api/v1/status`, { headers });
-    const st = (await r.json()) as { realtime?: { verdictLatencyUs: { p50: number; p99: number; p999: number; max: number; count: number } } | null };
+    const st = (await r.json()) as {
+      realtime?: { verdictLatencyUs: { p50: number; p99: number; p999: number; max: number; count: number } } | null;
+    };
     return st.realtime?.verdictLatencyUs ?? null;
   };
   await new Promise((r) => setTimeout(r, 2000));
@@ -147,14 +184,29 @@ try {
   const stalledVerdicts = await verdicts();
   await sim;
   const phase = (from: number, to: number): Report[] => reports.filter((x) => x.t > from && x.t <= to).map((x) => x.r);
-  const api = (r: Awaited<ReturnType<typeof autocannon>>): Record<string, number> => ({ p50Ms: r.latency.p50, p99Ms: r.latency.p99, requestsPerS: r.requests.average, non2xx: r.non2xx, errors: r.errors });
-  process.stdout.write(`${JSON.stringify({
-    mus, rate, framesPerSecond: mus * rate, connections,
-    apiIdle: { verdictLatencyUs: idleVerdicts, ...summarise(phase(idleFrom, loadFrom)) },
-    apiLoaded: { verdictLatencyUs: loadedVerdicts, ...summarise(phase(loadFrom, loadTo)) },
-    mainStalled100msPerS: { verdictLatencyUs: stalledVerdicts, ...summarise(phase(loadTo, stallTo)) },
-    api: { status: api(status), alarms: api(alarms) },
-  }, null, 1)}\n`);
+  const api = (r: Awaited<ReturnType<typeof autocannon>>): Record<string, number> => ({
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requestsPerS: r.requests.average,
+    non2xx: r.non2xx,
+    errors: r.errors,
+  });
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        mus,
+        rate,
+        framesPerSecond: mus * rate,
+        connections,
+        apiIdle: { verdictLatencyUs: idleVerdicts, ...summarise(phase(idleFrom, loadFrom)) },
+        apiLoaded: { verdictLatencyUs: loadedVerdicts, ...summarise(phase(loadFrom, loadTo)) },
+        mainStalled100msPerS: { verdictLatencyUs: stalledVerdicts, ...summarise(phase(loadTo, stallTo)) },
+        api: { status: api(status), alarms: api(alarms) },
+      },
+      null,
+      1,
+    )}\n`,
+  );
 } finally {
   app?.kill('SIGTERM');
   if (app !== undefined && app.exitCode === null) await new Promise((r) => app!.once('exit', r));

@@ -93,11 +93,22 @@ async function runReceiver(kind: string, iface: string, expect: number): Promise
     await untilStdinLine();
     await cap.close();
     const s = cap.stats();
-    result = { receiver: `ours (LiveCapture, flushMicros ${args.flush})`, frames, batches: s.batches, kernelDrops: s.kernelDrops, ifDrops: s.ifDrops, queueDrops: s.queueDrops, latencyUs: lat.summary() };
+    result = {
+      receiver: `ours (LiveCapture, flushMicros ${args.flush})`,
+      frames,
+      batches: s.batches,
+      kernelDrops: s.kernelDrops,
+      ifDrops: s.ifDrops,
+      queueDrops: s.queueDrops,
+      latencyUs: lat.summary(),
+    };
   } else {
     const require = createRequire(import.meta.url);
     const pcap = require('pcap') as {
-      createSession(dev: string, o: object): {
+      createSession(
+        dev: string,
+        o: object,
+      ): {
         on(ev: 'packet', cb: (p: { header: Buffer }) => void): void;
         stats(): { ps_recv: number; ps_drop: number; ps_ifdrop: number };
         close(): void;
@@ -115,22 +126,40 @@ async function runReceiver(kind: string, iface: string, expect: number): Promise
     await untilStdinLine();
     const s = session.stats();
     session.close();
-    result = { receiver: 'npm pcap (node_pcap 3.1.0, buffer_timeout 0)', frames, kernelDrops: s.ps_drop, ifDrops: s.ps_ifdrop, latencyUs: lat.summary() };
+    result = {
+      receiver: 'npm pcap (node_pcap 3.1.0, buffer_timeout 0)',
+      frames,
+      kernelDrops: s.ps_drop,
+      ifDrops: s.ps_ifdrop,
+      latencyUs: lat.summary(),
+    };
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
 
 // ---- parent --------------------------------------------------------------------------------------
-function startChild(ns: string, kind: string, iface: string, expect: number): Promise<{ child: ChildProcessByStdio<Writable, Readable, null>; result: Promise<ReceiverResult> }> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, here, '--receiver', kind, '--iface', iface, '--expect', String(expect), '--flush', args.flush], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+function startChild(
+  ns: string,
+  kind: string,
+  iface: string,
+  expect: number,
+): Promise<{ child: ChildProcessByStdio<Writable, Readable, null>; result: Promise<ReceiverResult> }> {
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, here, '--receiver', kind, '--iface', iface, '--expect', String(expect), '--flush', args.flush],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const rl = createInterface({ input: child.stdout });
   return new Promise((resolveReady, rejectReady) => {
     let resolveResult: (r: ReceiverResult) => void;
     let rejectResult: (e: Error) => void;
-    const result = new Promise<ReceiverResult>((res, rej) => { resolveResult = res; rejectResult = rej; });
+    const result = new Promise<ReceiverResult>((res, rej) => {
+      resolveResult = res;
+      rejectResult = rej;
+    });
     rl.on('line', (line) => {
       if (line === 'ready') resolveReady({ child, result });
       else if (line.startsWith('{')) resolveResult(JSON.parse(line) as ReceiverResult);
@@ -177,7 +206,14 @@ async function runOnce(kind: string, frame: Uint8Array[], durationS: number, mus
     await new Promise((r) => setTimeout(r, 300));
     child.stdin.write('stop\n');
     const r = await result;
-    return { ...r, sent: sent.sent, lost: sent.sent - r.frames, senderLateP99Us: sent.lateP99Ns / 1000, senderLateMaxUs: sent.lateMaxNs / 1000, wallS: (Date.now() - t0) / 1000 };
+    return {
+      ...r,
+      sent: sent.sent,
+      lost: sent.sent - r.frames,
+      senderLateP99Us: sent.lateP99Ns / 1000,
+      senderLateMaxUs: sent.lateMaxNs / 1000,
+      wallS: (Date.now() - t0) / 1000,
+    };
   } finally {
     tb.cleanup();
   }
@@ -194,5 +230,7 @@ if (args.receiver !== undefined) {
   if (frames.length === 0) throw new Error(`no SV frames in ${args.file}`);
   const results = [];
   for (const kind of args.receivers.split(',')) results.push(await runOnce(kind, frames, durationS, mus, rate));
-  process.stdout.write(`${JSON.stringify({ bench: 'capture', senderSpinNs: Number(args.spin), flushMicros: Number(args.flush), durationS, mus, ratePerMu: rate, aggregatePerS: mus * rate, frameBytes: frames[0]!.length, file: path.basename(args.file), results }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'capture', senderSpinNs: Number(args.spin), flushMicros: Number(args.flush), durationS, mus, ratePerMu: rate, aggregatePerS: mus * rate, frameBytes: frames[0]!.length, file: path.basename(args.file), results }, null, 2)}\n`,
+  );
 }

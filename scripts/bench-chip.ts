@@ -16,7 +16,11 @@ const { values } = parseArgs({ options: { runs: { type: 'string' }, bauds: { typ
 const runs = Number(values.runs ?? 5);
 const bauds = (values.bauds ?? '115200,921600,3000000').split(',').map(Number);
 const inFlight = Number(values['in-flight'] ?? 4);
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 const kp = deriveKeyPair('bench-chip');
 const z = sm2Z(kp.pub);
@@ -35,7 +39,7 @@ for (const baud of bauds) {
     const linkSingle = 1 / wireSeconds(Math.max(HEADER_LEN + TRAILER_LEN + VERIFY_ITEM_LEN, HEADER_LEN + TRAILER_LEN + 1 + 33), baud);
     const linkBatch = 32 / wireSeconds(HEADER_LEN + TRAILER_LEN + 1 + 32 * Math.max(VERIFY_ITEM_LEN, VERIFY_RESULT_LEN), baud);
     // About 2.5 s per run so the pipeline start-up and drain are a small part of it.
-    const n = Math.max(128, Math.round(Math.min(linkSingle, 1000 / DEFAULT_LATENCY.verify) * 2.5 / 32) * 32);
+    const n = Math.max(128, Math.round((Math.min(linkSingle, 1000 / DEFAULT_LATENCY.verify) * 2.5) / 32) * 32);
     for (const mode of ['single', 'batch'] as const) {
       const rates: number[] = [];
       for (let r = 0; r <= runs; r++) {
@@ -52,12 +56,19 @@ for (const baud of bauds) {
         if (r > 0) rates.push(rate); // run 0 warms up
       }
       const res = {
-        baud, mode, verifiesPerSecondMedian: Math.round(median(rates)), runs: rates.map(Math.round), perRun: n,
-        linkBoundPerSecond: Math.round(mode === 'single' ? linkSingle : linkBatch), chipBoundPerSecond: Math.round(1000 / DEFAULT_LATENCY.verify),
+        baud,
+        mode,
+        verifiesPerSecondMedian: Math.round(median(rates)),
+        runs: rates.map(Math.round),
+        perRun: n,
+        linkBoundPerSecond: Math.round(mode === 'single' ? linkSingle : linkBatch),
+        chipBoundPerSecond: Math.round(1000 / DEFAULT_LATENCY.verify),
         driverStats: { timeouts: d.stats.timeouts, retries: d.stats.retries },
       };
       results.push(res);
-      console.log(`${String(baud).padStart(8)} baud ${mode.padEnd(6)} median ${String(res.verifiesPerSecondMedian).padStart(5)} verifies/s  (runs ${res.runs.join(', ')}; link bound ${res.linkBoundPerSecond}/s, chip bound ${res.chipBoundPerSecond}/s)`);
+      console.log(
+        `${String(baud).padStart(8)} baud ${mode.padEnd(6)} median ${String(res.verifiesPerSecondMedian).padStart(5)} verifies/s  (runs ${res.runs.join(', ')}; link bound ${res.linkBoundPerSecond}/s, chip bound ${res.chipBoundPerSecond}/s)`,
+      );
     }
     await d.close();
   } finally {

@@ -50,8 +50,26 @@ const TICK_S = 100; // clock ticks per second of /proc/<pid>/task/<tid>/stat (US
 
 function simulate(dir: string, mus: number): { file: string; truth: GroundTruth } {
   const file = path.join(dir, `bay-${mus}.pcap`);
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'tools/svde-sim.ts'), '--out', file, '--mus', String(mus), '--rate', String(rate),
-    '--duration', `${seconds + WARMUP_S + 1}s`, '--scenario', 'normal', '--seed', '7', '--no-scl'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(repoRoot, 'tools/svde-sim.ts'),
+      '--out',
+      file,
+      '--mus',
+      String(mus),
+      '--rate',
+      String(rate),
+      '--duration',
+      `${seconds + WARMUP_S + 1}s`,
+      '--scenario',
+      'normal',
+      '--seed',
+      '7',
+      '--no-scl',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   if (r.status !== 0) throw new Error(`simulate exited with ${r.status}`);
   return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
 }
@@ -78,12 +96,19 @@ function threadCpuS(name: string): number {
  */
 function startBaseline(durationS: number): Promise<{ p50: number; p99: number; max: number; samples: number } | null> {
   return new Promise((resolve) => {
-    const child = spawn('cyclictest', ['-q', '-t1', '-p', '0', '-i', '200', '-D', String(Math.ceil(durationS)), '-m', '-h', '20000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('cyclictest', ['-q', '-t1', '-p', '0', '-i', '200', '-D', String(Math.ceil(durationS)), '-m', '-h', '20000'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('error', () => resolve(null));
     child.on('close', (code) => {
-      if (code !== 0) { resolve(null); return; }
+      if (code !== 0) {
+        resolve(null);
+        return;
+      }
       const hist: number[] = [];
       let max = 0;
       for (const line of out.split('\n')) {
@@ -93,7 +118,14 @@ function startBaseline(durationS: number): Promise<{ p50: number; p99: number; m
         if (mx !== null) max = Number(mx[1]);
       }
       const total = hist.reduce((x, y) => x + (y ?? 0), 0);
-      const q = (f: number): number => { let c = 0; for (let i = 0; i < hist.length; i++) { c += hist[i] ?? 0; if (c >= f * total) return i; } return hist.length; };
+      const q = (f: number): number => {
+        let c = 0;
+        for (let i = 0; i < hist.length; i++) {
+          c += hist[i] ?? 0;
+          if (c >= f * total) return i;
+        }
+        return hist.length;
+      };
       resolve(total > 0 ? { p50: q(0.5), p99: q(0.99), max, samples: total } : null);
     });
   });
@@ -101,22 +133,41 @@ function startBaseline(durationS: number): Promise<{ p50: number; p99: number; m
 
 function busy(ms: number): void {
   const end = Date.now() + ms;
-  while (Date.now() < end) { /* a stalled main thread */ }
+  while (Date.now() < end) {
+    /* a stalled main thread */
+  }
 }
 
 async function step(dir: string, mus: number): Promise<Record<string, unknown>> {
   const { file, truth } = simulate(dir, mus);
   const frames: Uint8Array[] = [];
   const ts: bigint[] = [];
-  for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) { frames.push(b.raw(i).slice()); ts.push(b.tsNs(i)); }
+  for (const b of readCaptureFile(file))
+    for (let i = 0; i < b.count; i++) {
+      frames.push(b.raw(i).slice());
+      ts.push(b.tsNs(i));
+    }
   rmSync(file, { force: true });
   const bed = createTestbed('bench');
   try {
-    const core = new RealtimeCore({
-      streams: expectedStreamsOfTruth(truth), signed: [], source: { kind: 'live', iface: bed.nsIf, netns: bed.ns },
-      keys: [], library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })),
-      knobs, expireByWallClock: true,
-    }, { onAlarms: () => undefined, onEvidence: () => undefined, onFatal: (m) => { throw new Error(m); } });
+    const core = new RealtimeCore(
+      {
+        streams: expectedStreamsOfTruth(truth),
+        signed: [],
+        source: { kind: 'live', iface: bed.nsIf, netns: bed.ns },
+        keys: [],
+        library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })),
+        knobs,
+        expireByWallClock: true,
+      },
+      {
+        onAlarms: () => undefined,
+        onEvidence: () => undefined,
+        onFatal: (m) => {
+          throw new Error(m);
+        },
+      },
+    );
     await core.ready;
     const perSend = Math.max(1, Math.round(rate * mus * 0.1));
     // One sender per range: its departure times count from its own first send.
@@ -133,7 +184,10 @@ async function step(dir: string, mus: number): Promise<Record<string, unknown>> 
         let o = 0;
         for (let i = 0; i < n; i++) {
           const f = frames[k + i]!;
-          buf.set(f, o); off[i] = o; len[i] = f.length; o += f.length;
+          buf.set(f, o);
+          off[i] = o;
+          len[i] = f.length;
+          o += f.length;
           dep[i] = ts[k + i]! - t0;
         }
         await sender.send(buf, off, len, dep);
@@ -168,11 +222,17 @@ async function step(dir: string, mus: number): Promise<Record<string, unknown>> 
     const summary = lat.summary();
     const del = LatencyHistogram.from(r1.deliveryLatency).summary();
     const kernelCounts = (r: typeof r1): Float64Array | undefined => r.capture?.kernelLag;
-    const k1 = kernelCounts(r1); const k0 = kernelCounts(r0);
+    const k1 = kernelCounts(r1);
+    const k0 = kernelCounts(r0);
     const kern = k1 !== undefined && k0 !== undefined ? new LatencyHistogram(k1.map((c, b) => c - k0[b]!)).summary() : null;
     return {
-      mus, framesPerS: mus * rate, sent: sent.sent, received: handled, lost: sent.sent - handled,
-      kernelDrops: c.kernelDrops, queueDrops: c.queueDrops,
+      mus,
+      framesPerS: mus * rate,
+      sent: sent.sent,
+      received: handled,
+      lost: sent.sent - handled,
+      kernelDrops: c.kernelDrops,
+      queueDrops: c.queueDrops,
       warmupVerdictLatencyUs: { p99: warmup.p99, max: warmup.max, frames: warmup.count },
       verdictLatencyUs: { p50: summary.p50, p99: summary.p99, p999: summary.p999, max: summary.max, frames: summary.count },
       // The parts of it: kernel → our capture thread (the test bed's kernel path and scheduling), and
@@ -182,10 +242,14 @@ async function step(dir: string, mus: number): Promise<Record<string, unknown>> 
       tickCostMaxUs: r1.tickCostMaxUs,
       // The real-time thread's garbage collections during the measured seconds.
       realtimeGc: r1.gc,
-      cpuNsPerFrame: { realtimeThread: Math.round(((r1.cpuUs - r0.cpuUs) * 1000) / Math.max(1, handled)), captureThread: Math.round((capCpu * 1e9) / Math.max(1, handled)) },
+      cpuNsPerFrame: {
+        realtimeThread: Math.round(((r1.cpuUs - r0.cpuUs) * 1000) / Math.max(1, handled)),
+        captureThread: Math.round((capCpu * 1e9) / Math.max(1, handled)),
+      },
       platformWakeupUs: platform,
       verdictP99OverPlatformP99: platform !== null && platform.p99 > 0 ? Math.round(((summary.p99 ?? 0) / platform.p99) * 10) / 10 : null,
-      senderLateP99Us: Math.round(sent.lateP99Ns / 1000), senderLateMaxUs: Math.round(sent.lateMaxNs / 1000),
+      senderLateP99Us: Math.round(sent.lateP99Ns / 1000),
+      senderLateMaxUs: Math.round(sent.lateMaxNs / 1000),
     };
   } finally {
     bed.cleanup();

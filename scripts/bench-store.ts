@@ -28,11 +28,31 @@ import type { Alarm } from '../src/model/indicators.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const writer = path.join(repoRoot, 'test/store/fixtures/storm-writer.ts');
-const { values: o } = parseArgs({ options: { alarms: { type: 'string', default: '20000' }, 'paced-s': { type: 'string', default: '5' }, kills: { type: 'string', default: '3' } } });
+const { values: o } = parseArgs({
+  options: {
+    alarms: { type: 'string', default: '20000' },
+    'paced-s': { type: 'string', default: '5' },
+    kills: { type: 'string', default: '3' },
+  },
+});
 
 const T0 = 1_780_000_000_000_000_000n;
-const alarm = (n: number): Alarm => ({ id: n, indicator: 'logic', grade: 2, stream: `MU${n % 8}`, reason: `storm-${n % 7}`, firstFrame: n, lastFrame: n, frames: 1, firstTsNs: T0 + BigInt(n) * 1000n, lastTsNs: T0 + BigInt(n) * 1000n });
-const q = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor(p * s.length))]!; };
+const alarm = (n: number): Alarm => ({
+  id: n,
+  indicator: 'logic',
+  grade: 2,
+  stream: `MU${n % 8}`,
+  reason: `storm-${n % 7}`,
+  firstFrame: n,
+  lastFrame: n,
+  frames: 1,
+  firstTsNs: T0 + BigInt(n) * 1000n,
+  lastTsNs: T0 + BigInt(n) * 1000n,
+});
+const q = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+};
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-bench-store-'));
 const chunk = Buffer.alloc(64 * 1024, 0x5a);
@@ -60,10 +80,15 @@ async function storm(sync: 'FULL' | 'NORMAL', writer: 'thread' | 'inline'): Prom
   const f = store.flushMs;
   const c = writer === 'thread' ? store.commitMs : f;
   const out = {
-    alarmsPerSecond: Math.round(n / s), batches: f.length,
-    mainThreadMsPerFlushMedian: r2(q(f, 0.5)), mainThreadMsPerFlushP99: r2(q(f, 0.99)), mainThreadMsPerFlushMax: r2(Math.max(...f)),
-    commitMsMedian: r2(q(c, 0.5)), commitMsP99: r2(q(c, 0.99)),
-    enqueueUsPerAlarm: r2((enqueueMs * 1000) / n), sizeMiB: r2(store.sizeBytes() / 2 ** 20),
+    alarmsPerSecond: Math.round(n / s),
+    batches: f.length,
+    mainThreadMsPerFlushMedian: r2(q(f, 0.5)),
+    mainThreadMsPerFlushP99: r2(q(f, 0.99)),
+    mainThreadMsPerFlushMax: r2(Math.max(...f)),
+    commitMsMedian: r2(q(c, 0.5)),
+    commitMsP99: r2(q(c, 0.99)),
+    enqueueUsPerAlarm: r2((enqueueMs * 1000) / n),
+    sizeMiB: r2(store.sizeBytes() / 2 ** 20),
   };
   store.close();
   return out;
@@ -79,15 +104,32 @@ async function paced(writer: 'thread' | 'inline'): Promise<Record<string, number
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       // Every 10 ms: 10 alarms, and one 64 KiB ring segment per stream every 100 ms (8 streams).
-      for (let j = 0; j < 10; j++, k++) { const id = store.alarmRaised(alarm(k)); store.event('capture-loss', `e${k}`); if (k % 100 === 0) store.linkEvidence(id, [], false); }
+      for (let j = 0; j < 10; j++, k++) {
+        const id = store.alarmRaised(alarm(k));
+        store.event('capture-loss', `e${k}`);
+        if (k % 100 === 0) store.linkEvidence(id, [], false);
+      }
       if (k % 100 === 0) for (let m = 0; m < 8; m++) store.addChunk(`MU${m}`, chunk, 400, T0, T0 + 1n);
-      if (performance.now() - t0 >= seconds * 1000) { clearInterval(tick); resolve(); }
+      if (performance.now() - t0 >= seconds * 1000) {
+        clearInterval(tick);
+        resolve();
+      }
     }, 10);
   });
   h.disable();
   store.sync();
   const f = store.flushMs;
-  const out = { alarms: k, alarmsPerSecond: Math.round(k / seconds), batches: f.length, mainThreadMsPerFlushMedian: r2(q(f, 0.5)), mainThreadMsPerFlushP99: r2(q(f, 0.99)), mainThreadMsPerFlushMax: r2(Math.max(...f)), loopDelayMsP50: r2(h.percentile(50) / 1e6), loopDelayMsP99: r2(h.percentile(99) / 1e6), loopDelayMsMax: r2(h.max / 1e6) };
+  const out = {
+    alarms: k,
+    alarmsPerSecond: Math.round(k / seconds),
+    batches: f.length,
+    mainThreadMsPerFlushMedian: r2(q(f, 0.5)),
+    mainThreadMsPerFlushP99: r2(q(f, 0.99)),
+    mainThreadMsPerFlushMax: r2(Math.max(...f)),
+    loopDelayMsP50: r2(h.percentile(50) / 1e6),
+    loopDelayMsP99: r2(h.percentile(99) / 1e6),
+    loopDelayMsMax: r2(h.max / 1e6),
+  };
   store.close();
   return out;
 }
@@ -98,8 +140,14 @@ function killOnce(db: string, after: number): Promise<number> {
     let seen = 0;
     let killed = false;
     child.stdout.on('data', (d: Buffer) => {
-      seen += d.toString().split('\n').filter((l) => l.startsWith('C ')).length;
-      if (!killed && seen >= after) { killed = true; child.kill('SIGKILL'); }
+      seen += d
+        .toString()
+        .split('\n')
+        .filter((l) => l.startsWith('C ')).length;
+      if (!killed && seen >= after) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
     });
     child.on('error', reject);
     child.on('exit', () => resolve(seen));
@@ -121,13 +169,23 @@ async function recovery(): Promise<Record<string, number>> {
     if (!ok || found < committed) lost++;
     s.close();
   }
-  return { kills: times.length, committedBeforeKill: committed, recoveryMsMedian: r2(q(times, 0.5)), recoveryMsMax: r2(Math.max(...times)), runsWithLoss: lost };
+  return {
+    kills: times.length,
+    committedBeforeKill: committed,
+    recoveryMsMedian: r2(q(times, 0.5)),
+    recoveryMsMax: r2(Math.max(...times)),
+    runsWithLoss: lost,
+  };
 }
 
 /** The recorder's cost on the capture path: ns per frame for onBatch (ring copy) over 8 simulated MUs. */
 function recorderCost(): Record<string, number> {
   const cap = path.join(dir, 'rec.pcap');
-  execFileSync(process.execPath, [path.join(repoRoot, 'tools/svde-sim.ts'), '--out', cap, '--scenario', 'normal', '--mus', '8', '--duration', '3s', '--seed', '1'], { stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [path.join(repoRoot, 'tools/svde-sim.ts'), '--out', cap, '--scenario', 'normal', '--mus', '8', '--duration', '3s', '--seed', '1'],
+    { stdio: 'ignore' },
+  );
   const truth = JSON.parse(readFileSync(`${cap}.truth.json`, 'utf8')) as GroundTruth;
   const store = new EvidenceStore({ path: path.join(dir, 'rec.db'), retentionEveryMs: 0 });
   const recorder = new EvidenceRecorder({ store });
@@ -146,13 +204,24 @@ function recorderCost(): Record<string, number> {
   const st = recorder.stats();
   recorder.close();
   store.close();
-  return { frames, nsPerFrameMean: Math.round(Number(ns) / frames), nsPerFrameMedianBatch: Math.round(q(times, 0.5)), nsPerFrameP99Batch: Math.round(q(times, 0.99)), ringMiB: r2(st.bytes / 2 ** 20), evictedFrames: st.evictedFrames };
+  return {
+    frames,
+    nsPerFrameMean: Math.round(Number(ns) / frames),
+    nsPerFrameMedianBatch: Math.round(q(times, 0.5)),
+    nsPerFrameP99Batch: Math.round(q(times, 0.99)),
+    ringMiB: r2(st.bytes / 2 ** 20),
+    evictedFrames: st.evictedFrames,
+  };
 }
 
 try {
   const result = {
     recorder: recorderCost(),
-    storm: { threadFull: await storm('FULL', 'thread'), inlineFull: await storm('FULL', 'inline'), inlineNormal: await storm('NORMAL', 'inline') },
+    storm: {
+      threadFull: await storm('FULL', 'thread'),
+      inlineFull: await storm('FULL', 'inline'),
+      inlineNormal: await storm('NORMAL', 'inline'),
+    },
     paced: { thread: await paced('thread'), inline: await paced('inline') },
     recovery: await recovery(),
   };

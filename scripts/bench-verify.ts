@@ -37,8 +37,12 @@ import type { GroundTruth } from '../tools/sim/truth.ts';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    'block-seconds': { type: 'string' }, 'frame-seconds': { type: 'string' }, paths: { type: 'string' }, modes: { type: 'string' },
-    'deadline-ms': { type: 'string' }, 'max-lag-s': { type: 'string' },
+    'block-seconds': { type: 'string' },
+    'frame-seconds': { type: 'string' },
+    paths: { type: 'string' },
+    modes: { type: 'string' },
+    'deadline-ms': { type: 'string' },
+    'max-lag-s': { type: 'string' },
   },
 });
 const seconds = { block: Number(values['block-seconds'] ?? 5), frame: Number(values['frame-seconds'] ?? 1) };
@@ -62,7 +66,9 @@ function procCpuSeconds(pid: number | undefined): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks (USER_HZ 100)
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-bench-verify-'));
@@ -70,8 +76,28 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 function capture(mode: 'block' | 'frame'): { file: string; truth: GroundTruth; keyStore: string } {
   const file = path.join(dir, `${mode}.pcap`);
-  execFileSync(process.execPath, [path.join(root, 'tools/svde-sim.ts'), '--out', file, '--mus', String(MUS), '--freq', '60', '--rate', String(RATE),
-    '--duration', `${seconds[mode]}s`, '--sign', mode === 'block' ? `block:${B}` : 'frame', '--seed', '5', '--no-scl'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(root, 'tools/svde-sim.ts'),
+      '--out',
+      file,
+      '--mus',
+      String(MUS),
+      '--freq',
+      '60',
+      '--rate',
+      String(RATE),
+      '--duration',
+      `${seconds[mode]}s`,
+      '--sign',
+      mode === 'block' ? `block:${B}` : 'frame',
+      '--seed',
+      '5',
+      '--no-scl',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const keyStore = path.join(dir, `${mode}-store`);
   const store = new KeyStore(keyStore);
   for (const n of readdirSync(`${file}.keys`).filter((x) => /^\d+\.pem$/.test(x))) {
@@ -84,10 +110,17 @@ function capture(mode: 'block' | 'frame'): { file: string; truth: GroundTruth; k
 class ClockStage implements Stage {
   readonly name = 'clock';
   t = 0;
-  onFrame(ctx: FrameContext): boolean { this.t = ctx.t; return true; }
+  onFrame(ctx: FrameContext): boolean {
+    this.t = ctx.t;
+    return true;
+  }
 }
 
-async function runCase(mode: 'block' | 'frame', which: string, cap: { file: string; truth: GroundTruth; keyStore: string }): Promise<Record<string, unknown>> {
+async function runCase(
+  mode: 'block' | 'frame',
+  which: string,
+  cap: { file: string; truth: GroundTruth; keyStore: string },
+): Promise<Record<string, unknown>> {
   let emu: PtyEmulator | null = null;
   let verification: Verification | null = null;
   let inner: SignatureVerifier;
@@ -96,12 +129,27 @@ async function runCase(mode: 'block' | 'frame', which: string, cap: { file: stri
     emu = await startPtyEmulator({ baud });
     // The chip is its own hardware: the emulator (real SM2 work in JavaScript, ≈ 1 ms per verify) and socat get
     // priority over whatever else runs on this machine, so that host load does not show as a slow chip.
-    for (const pid of [emu.emulator.pid, emu.socat.pid]) { try { if (pid !== undefined) setPriority(pid, -10); } catch { /* not permitted */ } }
-    verification = await startVerification({ keyStoreDir: cap.keyStore, chip: { path: emu.hostPath, baudRate: baud }, fallback: 'none', driver: { timeoutMs: 500 } });
+    for (const pid of [emu.emulator.pid, emu.socat.pid]) {
+      try {
+        if (pid !== undefined) setPriority(pid, -10);
+      } catch {
+        /* not permitted */
+      }
+    }
+    verification = await startVerification({
+      keyStoreDir: cap.keyStore,
+      chip: { path: emu.hostPath, baudRate: baud },
+      fallback: 'none',
+      driver: { timeoutMs: 500 },
+    });
     if (verification.health().state !== 'ok') throw new Error(`chip not ok: ${JSON.stringify(verification.health())}`);
     inner = verification.verifier;
   } else if (which === 'native' || which === 'native-inline') {
-    verification = await startVerification({ keyStoreDir: cap.keyStore, fallback: 'none', softwareThread: which === 'native' ? 'worker' : 'inline' });
+    verification = await startVerification({
+      keyStoreDir: cap.keyStore,
+      fallback: 'none',
+      softwareThread: which === 'native' ? 'worker' : 'inline',
+    });
     inner = verification.verifier;
   } else if (which === 'noble') {
     inner = new SoftwareVerifier(new KeyStore(cap.keyStore).activeKeys(), 'noble');
@@ -122,16 +170,21 @@ async function runCase(mode: 'block' | 'frame', which: string, cap: { file: stri
     verify: (keyId, message, signature, stream) => {
       const endT = clock.t;
       const p = inner.verify(keyId, message, signature, stream);
-      p.then((ok) => {
-        if (!ok) invalid += framesPer;
-        const doneWall = performance.now();
-        // Frame j of the block was captured (B-1-j) periods before the block end.
-        for (let j = 0; j < framesPer; j++) {
-          const lat = doneWall - wallOfCapture(endT - (framesPer - 1 - j) * periodNs);
-          latencies.push(lat);
-          if (lat <= deadlineMs) inDeadline++;
-        }
-      }, () => { rejectedFrames += framesPer; });
+      p.then(
+        (ok) => {
+          if (!ok) invalid += framesPer;
+          const doneWall = performance.now();
+          // Frame j of the block was captured (B-1-j) periods before the block end.
+          for (let j = 0; j < framesPer; j++) {
+            const lat = doneWall - wallOfCapture(endT - (framesPer - 1 - j) * periodNs);
+            latencies.push(lat);
+            if (lat <= deadlineMs) inDeadline++;
+          }
+        },
+        () => {
+          rejectedFrames += framesPer;
+        },
+      );
       return p;
     },
   };
@@ -157,8 +210,10 @@ async function runCase(mode: 'block' | 'frame', which: string, cap: { file: stri
     const due = wallOfCapture(lastT);
     const now = performance.now();
     if (due > now + 0.5) await new Promise((r) => setTimeout(r, due - now));
-    else if (now - due > maxLagMs) { abandoned = true; continue; }
-    else await new Promise((r) => setImmediate(r)); // let answers from the chip in
+    else if (now - due > maxLagMs) {
+      abandoned = true;
+      continue;
+    } else await new Promise((r) => setImmediate(r)); // let answers from the chip in
     pipeline.processBatch(b);
     fed += b.count;
   }
@@ -171,10 +226,19 @@ async function runCase(mode: 'block' | 'frame', which: string, cap: { file: stri
   const lat = Float64Array.from(latencies);
   const st = verification?.stats();
   const result = {
-    mode, path: which, frames: offered, fed, trafficSeconds: round(trafficS, 2),
+    mode,
+    path: which,
+    frames: offered,
+    fed,
+    trafficSeconds: round(trafficS, 2),
     coverage: round(inDeadline / offered, 4),
-    verdicts: latencies.length, invalid,
-    latencyMs: { p50: round(pct(lat, 0.5)), p99: round(pct(lat, 0.99)), max: round(lat.length ? lat.reduce((a, b) => Math.max(a, b), 0) : null) },
+    verdicts: latencies.length,
+    invalid,
+    latencyMs: {
+      p50: round(pct(lat, 0.5)),
+      p99: round(pct(lat, 0.99)),
+      max: round(lat.length ? lat.reduce((a, b) => Math.max(a, b), 0) : null),
+    },
     queueDropsFrames: rejectedFrames,
     replayAbandoned: abandoned,
     cpuSecondsPerTrafficSecond: round((cpu.user + cpu.system) / 1e6 / trafficS, 3),
@@ -189,15 +253,24 @@ async function runCase(mode: 'block' | 'frame', which: string, cap: { file: stri
 
 /** Software verifies per second on one core (200-byte messages; median of three 1 s loops). */
 function softwareRate(which: 'native' | 'noble'): number {
-  const keys = [0, 1].map((i) => { const k = deriveKeyPair(`bench-verify-${i}`); return { k, entry: { keyId: i + 1, pub: k.pub, signerId: SM2_DEFAULT_ID, streams: [] } }; });
-  const v = new SoftwareVerifier(keys.map((x) => x.entry), which);
+  const keys = [0, 1].map((i) => {
+    const k = deriveKeyPair(`bench-verify-${i}`);
+    return { k, entry: { keyId: i + 1, pub: k.pub, signerId: SM2_DEFAULT_ID, streams: [] } };
+  });
+  const v = new SoftwareVerifier(
+    keys.map((x) => x.entry),
+    which,
+  );
   const msg = new Uint8Array(200).fill(3);
   const sig = signatureToRaw(sm2Sign(keys[0]!.k, msg));
   const rates: number[] = [];
   for (let r = 0; r < 3; r++) {
     let n = 0;
     const t0 = performance.now();
-    while (performance.now() - t0 < 1000) { void v.verify(1, msg, sig); n++; }
+    while (performance.now() - t0 < 1000) {
+      void v.verify(1, msg, sig);
+      n++;
+    }
     rates.push(n / ((performance.now() - t0) / 1000));
   }
   return Math.round(rates.sort((a, b) => a - b)[1]!);
@@ -210,10 +283,25 @@ for (const mode of modes) {
   const cap = capture(mode);
   for (const p of paths) {
     const r = await runCase(mode, p, cap);
-    process.stderr.write(`${mode} ${p}: coverage ${String(r.coverage)} p50 ${JSON.stringify(r.latencyMs)} drops ${String(r.queueDropsFrames)}\n`);
+    process.stderr.write(
+      `${mode} ${p}: coverage ${String(r.coverage)} p50 ${JSON.stringify(r.latencyMs)} drops ${String(r.queueDropsFrames)}\n`,
+    );
     results.push(r);
   }
 }
-console.log(JSON.stringify({
-  bench: 'verify', streams: MUS, framesPerSecondPerStream: RATE, blockLen: B, deadlineMs, seconds, softwareVerifiesPerSecond: software, results,
-}, null, 1));
+console.log(
+  JSON.stringify(
+    {
+      bench: 'verify',
+      streams: MUS,
+      framesPerSecondPerStream: RATE,
+      blockLen: B,
+      deadlineMs,
+      seconds,
+      softwareVerifiesPerSecond: software,
+      results,
+    },
+    null,
+    1,
+  ),
+);

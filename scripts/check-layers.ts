@@ -13,13 +13,18 @@ export const RANKS: Readonly<Record<string, number>> = {
   model: 0,
   native: 1,
   sv: 2,
-  crypto: 3, scl: 3,
+  crypto: 3,
+  scl: 3,
   config: 4,
   detect: 5,
-  capture: 6, store: 6,
+  capture: 6,
+  store: 6,
   evidence: 7,
   export: 8,
-  led: 9, notify: 9, api: 9, panel: 9,
+  led: 9,
+  notify: 9,
+  api: 9,
+  panel: 9,
   realtime: 10,
   app: 11,
   cli: 12,
@@ -32,8 +37,13 @@ export const FORBIDDEN: ReadonlyArray<{ from: string; to: string; why: string }>
 
 /** Imports allowed against the ranks, each with its reason. `from` and `to` are folder names. */
 export const EXCEPTIONS: ReadonlyArray<{ from: string; to: string; file?: string; why: string }> = [
-  { from: 'panel', to: 'api', why: 'the panel is a Fastify plugin the API registers; it uses the API\'s plugin types' },
-  { from: 'cli', to: 'tools', file: 'src/cli/run.ts', why: 'svde run without a configuration hands over to the demo entry when tools/ is present (one marked dynamic import)' },
+  { from: 'panel', to: 'api', why: "the panel is a Fastify plugin the API registers; it uses the API's plugin types" },
+  {
+    from: 'cli',
+    to: 'tools',
+    file: 'src/cli/run.ts',
+    why: 'svde run without a configuration hands over to the demo entry when tools/ is present (one marked dynamic import)',
+  },
 ];
 
 export interface Violation {
@@ -76,7 +86,8 @@ export function check(root: string): { violations: Violation[]; cycles: string[]
       if (/^\s*(\/\/|\*)/.test(text)) return;
       // The model depends on nothing: not on a package, not on a Node built-in.
       if (from === 'model') {
-        for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)(['"])([^.'"][^'"]*)\1/g)) violations.push({ file: rel, line: k + 1, spec: m[2]!, from, to: m[2]! });
+        for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)(['"])([^.'"][^'"]*)\1/g))
+          violations.push({ file: rel, line: k + 1, spec: m[2]!, from, to: m[2]! });
       }
       for (const m of text.matchAll(SPEC)) {
         const target = path.relative(root, path.resolve(path.dirname(file), m[2]!));
@@ -101,9 +112,18 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   const { violations, cycles, files } = check(root);
   for (const v of violations) {
     const f = FORBIDDEN.find((x) => x.from === v.from && x.to === v.to);
-    const why = v.from === 'model' ? 'model imports nothing outside model' : v.to === 'tools' ? 'src/ never imports tools/' : f !== undefined ? f.why : `layer ${v.from} may not import layer ${v.to}`;
+    const why =
+      v.from === 'model'
+        ? 'model imports nothing outside model'
+        : v.to === 'tools'
+          ? 'src/ never imports tools/'
+          : f !== undefined
+            ? f.why
+            : `layer ${v.from} may not import layer ${v.to}`;
     process.stdout.write(`${v.file}:${v.line}: imports ${v.spec} (${why})\n`);
   }
-  process.stdout.write(`layers: ${files} files, ${violations.length} violation(s), ${cycles.length} folder cycle(s)${cycles.length > 0 ? `: ${cycles.map((c) => c.join(' ⇄ ')).join(', ')}` : ''}\n`);
+  process.stdout.write(
+    `layers: ${files} files, ${violations.length} violation(s), ${cycles.length} folder cycle(s)${cycles.length > 0 ? `: ${cycles.map((c) => c.join(' ⇄ ')).join(', ')}` : ''}\n`,
+  );
   process.exit(violations.length > 0 || cycles.length > 0 ? 1 : 0);
 }

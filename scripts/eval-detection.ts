@@ -17,7 +17,14 @@ import type { FrameVerdict } from '../src/model/indicators.ts';
 import { monotonicNs, readCaptureFile } from '../src/native/index.ts';
 import type { GroundTruth } from '../tools/sim/truth.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' }, 'normal-seconds': { type: 'string', default: '600' }, 'throughput-only': { type: 'boolean', default: false }, repeat: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '4' },
+    'normal-seconds': { type: 'string', default: '600' },
+    'throughput-only': { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '3' },
+  },
+});
 const dir = mkdtempSync(path.join(tmpdir(), 'svde-eval-'));
 
 async function sim(scenario: string, args: string[]): Promise<{ file: string; truth: GroundTruth }> {
@@ -33,9 +40,13 @@ async function sim(scenario: string, args: string[]): Promise<{ file: string; tr
   return { file, truth: JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth };
 }
 
-
 type Without = 'none' | 'badData' | 'history';
-async function run(file: string, truth: GroundTruth, without: Without = 'none', stream = false): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
+async function run(
+  file: string,
+  truth: GroundTruth,
+  without: Without = 'none',
+  stream = false,
+): Promise<{ verdicts: FrameVerdict[]; ns: number; frames: number; ts: Map<number, bigint> }> {
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
   const signed = signedStreamsOfTruth(truth);
   const { stages, signature: sig } = buildStages(registry, {
@@ -63,7 +74,25 @@ async function run(file: string, truth: GroundTruth, without: Without = 'none', 
   return { verdicts, ns: Number(monotonicNs() - t0), frames: p.stats.frames, ts };
 }
 
-const SCENARIOS = ['unknown-source', 'spoofed-mac', 'interleaved-injection', 'value-modification', 'deletion', 'replay', 'smpcnt-anomalies', 'config-mismatch', 'simulate-bit', 'flood', 'fdi-kcl', 'fdi-stealthy', 'trip-without-fault', 'fault-replay', 'signature-faults', 'fake-fault', 'timing-anomalies'];
+const SCENARIOS = [
+  'unknown-source',
+  'spoofed-mac',
+  'interleaved-injection',
+  'value-modification',
+  'deletion',
+  'replay',
+  'smpcnt-anomalies',
+  'config-mismatch',
+  'simulate-bit',
+  'flood',
+  'fdi-kcl',
+  'fdi-stealthy',
+  'trip-without-fault',
+  'fault-replay',
+  'signature-faults',
+  'fake-fault',
+  'timing-anomalies',
+];
 const out: Record<string, unknown> = { seconds: Number(values.seconds), mus: 2, scenarios: {} };
 for (const sc of values['throughput-only'] ? [] : SCENARIOS) {
   const { file, truth } = await sim(sc, ['--mus', '2', '--duration', `${values.seconds}s`]);
@@ -75,20 +104,30 @@ for (const sc of values['throughput-only'] ? [] : SCENARIOS) {
   };
   const del = truth.deleted[0];
   const firstBad = truth.malicious[0]?.frame ?? del?.afterFrame;
-  const firstHit = verdicts.filter(ok).sort((a, b) => a.frame - b.frame)[0] ?? (del !== undefined ? verdicts.find((v) => v.frame === del.afterFrame) : undefined);
+  const firstHit =
+    verdicts.filter(ok).sort((a, b) => a.frame - b.frame)[0] ??
+    (del !== undefined ? verdicts.find((v) => v.frame === del.afterFrame) : undefined);
   // the scenario's own indicator/reason (e.g. attackMatch/attack-model), which may come after another one
   const m0 = truth.malicious[0];
-  const primary = m0 === undefined ? undefined : verdicts.filter((v) => v.indicator === m0.indicator && v.reason === m0.reason && labels.has(v.frame)).sort((a, b) => a.frame - b.frame)[0];
+  const primary =
+    m0 === undefined
+      ? undefined
+      : verdicts
+          .filter((v) => v.indicator === m0.indicator && v.reason === m0.reason && labels.has(v.frame))
+          .sort((a, b) => a.frame - b.frame)[0];
   // Outside the attack (first to last labelled frame, plus one second of traffic) every verdict is false;
   // inside it, verdicts of an indicator the labels do not name are reported apart (e.g. rate findings of
   // injections that also raise the source's frame rate above N_th).
   const lastBad = truth.malicious[truth.malicious.length - 1]?.frame ?? del?.afterFrame ?? 0;
   const margin = truth.config.streams.reduce((a, s) => a + s.framesPerSecond, 0);
   const inAttack = (f: number): boolean => firstBad !== undefined && f >= firstBad && f <= lastBad + margin;
-  const genuine = (v: FrameVerdict): boolean => truth.genuineEvents.some((e) => v.frame >= e.fromFrame && v.frame <= e.toFrame + 320 && e.mayRaise.includes(v.indicator as 'trip'));
+  const genuine = (v: FrameVerdict): boolean =>
+    truth.genuineEvents.some((e) => v.frame >= e.fromFrame && v.frame <= e.toFrame + 320 && e.mayRaise.includes(v.indicator as 'trip'));
   const falseVerdicts = verdicts.filter((v) => !ok(v) && !inAttack(v.frame) && !genuine(v));
   const otherInAttack: Record<string, number> = {};
-  for (const v of verdicts) if (!ok(v) && inAttack(v.frame) && !(del !== undefined && v.frame === del.afterFrame)) otherInAttack[`${v.indicator}/${v.reason}`] = (otherInAttack[`${v.indicator}/${v.reason}`] ?? 0) + 1;
+  for (const v of verdicts)
+    if (!ok(v) && inAttack(v.frame) && !(del !== undefined && v.frame === del.afterFrame))
+      otherInAttack[`${v.indicator}/${v.reason}`] = (otherInAttack[`${v.indicator}/${v.reason}`] ?? 0) + 1;
   (out['scenarios'] as Record<string, unknown>)[sc] = {
     labelled: truth.malicious.length + (del !== undefined ? 1 : 0),
     expected: truth.malicious[0] !== undefined ? `${truth.malicious[0].indicator}/${truth.malicious[0].reason}` : 'logic/gap',
@@ -108,7 +147,14 @@ if (!values['throughput-only']) {
   const { file, truth } = await sim('normal', ['--mus', '4', '--duration', `${secs}s`]);
   const { verdicts, frames } = await run(file, truth, 'none', true);
   const alarms = new Set(verdicts.map((v) => `${v.indicator}/${v.reason}/${v.stream}`));
-  out['normal'] = { seconds: secs, mus: 4, frames, verdicts: verdicts.length, perHour: (verdicts.length * 3600) / secs, kinds: [...alarms] };
+  out['normal'] = {
+    seconds: secs,
+    mus: 4,
+    frames,
+    verdicts: verdicts.length,
+    perHour: (verdicts.length * 3600) / secs,
+    kinds: [...alarms],
+  };
   rmSync(file, { force: true });
 }
 // Throughput: 8 MUs × 4800 frames/s, 10 s, all stages built so far, one core.
@@ -129,10 +175,16 @@ if (!values['throughput-only']) {
   for (const a of [runs, noBad, noHist]) a.sort((x, y) => x - y);
   const mid = Math.floor(repeat / 2);
   out['throughput'] = {
-    frames, stages: 'rate, mac, logic, attackMatch, phasor → faultMatch, trip (50/51/59), badData', medianMs: Math.round(runs[mid]! / 1e6), framesPerS: Math.round(frames / (runs[mid]! / 1e9)), realTimeFactor: Math.round((frames / (runs[mid]! / 1e9)) / 38400 * 10) / 10,
+    frames,
+    stages: 'rate, mac, logic, attackMatch, phasor → faultMatch, trip (50/51/59), badData',
+    medianMs: Math.round(runs[mid]! / 1e6),
+    framesPerS: Math.round(frames / (runs[mid]! / 1e9)),
+    realTimeFactor: Math.round((frames / (runs[mid]! / 1e9) / 38400) * 10) / 10,
     // each stage's share: median with it minus median without it, per frame
-    withoutBadDataMs: Math.round(noBad[mid]! / 1e6), badDataNsPerFrame: Math.round((runs[mid]! - noBad[mid]!) / frames),
-    withoutHistoryMs: Math.round(noHist[mid]! / 1e6), historyNsPerFrame: Math.round((runs[mid]! - noHist[mid]!) / frames),
+    withoutBadDataMs: Math.round(noBad[mid]! / 1e6),
+    badDataNsPerFrame: Math.round((runs[mid]! - noBad[mid]!) / frames),
+    withoutHistoryMs: Math.round(noHist[mid]! / 1e6),
+    historyNsPerFrame: Math.round((runs[mid]! - noHist[mid]!) / frames),
   };
 }
 rmSync(dir, { recursive: true, force: true });

@@ -20,6 +20,9 @@ if npx tsc --noEmit -p tsconfig.json; then passed=$((passed+1)); else failed=$((
 echo "== lint"
 if npx eslint --max-warnings 0 .; then passed=$((passed+1)); else failed=$((failed+1)); echo "lint FAILED"; fi
 
+echo "== format"
+if npx prettier --check --log-level warn 'src/**/*.ts' 'test/**/*.ts' 'tools/**/*.ts' 'scripts/**/*.ts'; then passed=$((passed+1)); else failed=$((failed+1)); echo "format check FAILED (npm run format)"; fi
+
 echo "== import layers"
 if node scripts/check-layers.ts; then passed=$((passed+1)); else failed=$((failed+1)); echo "import-layer check FAILED"; fi
 

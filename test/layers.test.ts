@@ -9,7 +9,11 @@ import { repoRoot } from './helpers/repo.ts';
 
 const SRC = path.join(repoRoot, 'src');
 const TOOLS = path.join(repoRoot, 'tools') + path.sep;
-const ALLOWED = { file: path.join(SRC, 'cli/run.ts'), target: path.join(repoRoot, 'tools/demo/main.ts'), mark: '// dev-only demo delegation' };
+const ALLOWED = {
+  file: path.join(SRC, 'cli/run.ts'),
+  target: path.join(repoRoot, 'tools/demo/main.ts'),
+  mark: '// dev-only demo delegation',
+};
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -43,7 +47,10 @@ function toolsImports(file: string, text = readFileSync(file, 'utf8')): string[]
 test('no file under src/ imports tools/ (but the one marked demo hand-over)', () => {
   const files = tsFiles(SRC);
   assert.ok(files.length > 50, 'the scan sees the sources');
-  assert.deepEqual(files.flatMap((f) => toolsImports(f)), []);
+  assert.deepEqual(
+    files.flatMap((f) => toolsImports(f)),
+    [],
+  );
 });
 
 test('the scan sees static, type-only and dynamic imports, and allows only the marked line', () => {
@@ -55,7 +62,12 @@ test('the scan sees static, type-only and dynamic imports, and allows only the m
     "const d = await import('../../tools/demo/main.ts'); // dev-only demo delegation",
     "import { ok } from '../model/streams.ts';",
   ].join('\n');
-  assert.deepEqual(toolsImports(ALLOWED.file, text), ['../../tools/sim/engine.ts', '../../tools/sim/truth.ts', '../../tools/chip/emulator.ts', '../../tools/demo/bay.ts'].map((s) => `src/cli/run.ts: ${s}`));
+  assert.deepEqual(
+    toolsImports(ALLOWED.file, text),
+    ['../../tools/sim/engine.ts', '../../tools/sim/truth.ts', '../../tools/chip/emulator.ts', '../../tools/demo/bay.ts'].map(
+      (s) => `src/cli/run.ts: ${s}`,
+    ),
+  );
   // Elsewhere the marked line is no exception.
   const other = path.join(SRC, 'cli/decode.ts');
   assert.deepEqual(toolsImports(other, text).length, 5);

@@ -103,11 +103,19 @@ export async function identify(
   if (auth !== undefined) {
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(auth);
     if (m === null) {
-      return { error: new ApiError('UNAUTHORIZED', 'Authorization header must be "Bearer <token>"', undefined, { 'www-authenticate': 'Bearer realm="svde"' }) };
+      return {
+        error: new ApiError('UNAUTHORIZED', 'Authorization header must be "Bearer <token>"', undefined, {
+          'www-authenticate': 'Bearer realm="svde"',
+        }),
+      };
     }
     const info = await tokens.verify(m[1]!);
     if (info === undefined) {
-      return { error: new ApiError('UNAUTHORIZED', 'bearer token is not valid (unknown, revoked or mistyped)', undefined, { 'www-authenticate': 'Bearer realm="svde", error="invalid_token"' }) };
+      return {
+        error: new ApiError('UNAUTHORIZED', 'bearer token is not valid (unknown, revoked or mistyped)', undefined, {
+          'www-authenticate': 'Bearer realm="svde", error="invalid_token"',
+        }),
+      };
     }
     return { principal: { via: 'token', tokenId: info.id, name: info.name, role: info.role } };
   }

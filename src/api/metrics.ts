@@ -154,17 +154,34 @@ export function createMetrics(device: DeviceView, liveClients: () => number = ()
   // The real-time thread's own figures (kernel timestamp → verdict over every frame; no metric until it reported).
   const latency = (name: string, help: string, pick: (r: NonNullable<StatusView['realtime']>) => LatencySummaryView): void => {
     new Gauge({
-      name, help, labelNames: ['quantile'], registers: reg,
+      name,
+      help,
+      labelNames: ['quantile'],
+      registers: reg,
       collect() {
         const r = device.status().realtime;
         if (r === undefined || r === null) return;
         const l = pick(r);
-        for (const [q, v] of [['0.5', l.p50], ['0.99', l.p99], ['0.999', l.p999], ['1', l.max]] as const) if (v !== null) this.set({ quantile: q }, v);
+        for (const [q, v] of [
+          ['0.5', l.p50],
+          ['0.99', l.p99],
+          ['0.999', l.p999],
+          ['1', l.max],
+        ] as const)
+          if (v !== null) this.set({ quantile: q }, v);
       },
     });
   };
-  latency('svde_verdict_latency_microseconds', 'Arrival (kernel timestamp) to verdict of every frame since start, µs', (r) => r.verdictLatencyUs);
-  latency('svde_capture_kernel_lag_microseconds', 'Kernel timestamp to the capture thread reading the frame, µs (the share before SVDE runs)', (r) => r.kernelLagUs);
+  latency(
+    'svde_verdict_latency_microseconds',
+    'Arrival (kernel timestamp) to verdict of every frame since start, µs',
+    (r) => r.verdictLatencyUs,
+  );
+  latency(
+    'svde_capture_kernel_lag_microseconds',
+    'Kernel timestamp to the capture thread reading the frame, µs (the share before SVDE runs)',
+    (r) => r.kernelLagUs,
+  );
   latency('svde_signature_lag_microseconds', 'Signature verification asked to answered, µs', (r) => r.signatureLagUs);
   latency('svde_verdict_to_led_microseconds', 'Alarm raised on the real-time thread to LED pattern set, µs', (r) => r.verdictToLedUs);
   new Counter({

@@ -45,13 +45,20 @@ export interface RouteDef {
 }
 
 function roleNote(a: RouteAccess, mtls: boolean): string {
-  return a === PUBLIC ? 'no credentials' : `role ${a.min}+${a.master === true ? ' or master' : ''}${a.clientCert === true && mtls ? ', client certificate' : ''}`;
+  return a === PUBLIC
+    ? 'no credentials'
+    : `role ${a.min}+${a.master === true ? ' or master' : ''}${a.clientCert === true && mtls ? ', client certificate' : ''}`;
 }
 
 // Each route types its own request (params, query, body); the generic is erased at this one boundary.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function defineRoute(app: FastifyInstance, def: RouteDef, handler: (req: FastifyRequest<any>, reply: FastifyReply) => unknown): void {
-  const description = def.description !== undefined && def.access !== PUBLIC ? `${def.description} (${roleNote(def.access, app.mtls)})` : def.description;
+export function defineRoute(
+  app: FastifyInstance,
+  def: RouteDef,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  handler: (req: FastifyRequest<any>, reply: FastifyReply) => unknown,
+): void {
+  const description =
+    def.description !== undefined && def.access !== PUBLIC ? `${def.description} (${roleNote(def.access, app.mtls)})` : def.description;
   const schema: Record<string, unknown> = {
     tags: def.tags,
     summary: def.summary,

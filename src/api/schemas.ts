@@ -23,7 +23,10 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 export const ErrorSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ description: 'BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, RATE_LIMITED, SERVICE_UNAVAILABLE, INTERNAL' }),
+      code: Type.String({
+        description:
+          'BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, PRECONDITION_FAILED, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, RATE_LIMITED, SERVICE_UNAVAILABLE, INTERNAL',
+      }),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
     }),
@@ -40,18 +43,23 @@ export const IndicatorViewSchema = Type.Object({
   lastAlarmId: Nullable(Type.Integer()),
 });
 
-const LatencySummarySchema = Type.Object({
-  count: Type.Integer(),
-  p50: Nullable(Type.Number()),
-  p99: Nullable(Type.Number()),
-  p999: Nullable(Type.Number()),
-  max: Nullable(Type.Number()),
-}, { description: 'µs; log-bucket histogram: quantiles within 1/32 below the true value' });
+const LatencySummarySchema = Type.Object(
+  {
+    count: Type.Integer(),
+    p50: Nullable(Type.Number()),
+    p99: Nullable(Type.Number()),
+    p999: Nullable(Type.Number()),
+    max: Nullable(Type.Number()),
+  },
+  { description: 'µs; log-bucket histogram: quantiles within 1/32 below the true value' },
+);
 
 /** The real-time thread (capture, decode, detection): its thread, board knobs and its own figures. */
 const RealtimeSchema = Type.Object({
   thread: Type.Object({ tid: Type.Integer(), cpus: Type.Array(Type.Integer()) }),
-  knobs: Type.Array(Type.Object({ name: Type.String(), requested: Type.String(), applied: Type.Boolean(), detail: Nullable(Type.String()) })),
+  knobs: Type.Array(
+    Type.Object({ name: Type.String(), requested: Type.String(), applied: Type.Boolean(), detail: Nullable(Type.String()) }),
+  ),
   verdictLatencyUs: LatencySummarySchema,
   kernelLagUs: LatencySummarySchema,
   signatureLagUs: LatencySummarySchema,
@@ -67,7 +75,9 @@ const RealtimeSchema = Type.Object({
 export const StatusSchema = Type.Object({
   nu: Type.Union([Type.Literal(0), Type.Literal(1)], { description: 'anomaly index νn: 1 while any indicator is latched' }),
   led: LedPattern,
-  indicators: Type.Object(Object.fromEntries(INDICATORS.map((id) => [id, IndicatorViewSchema])) as Record<IndicatorId, typeof IndicatorViewSchema>),
+  indicators: Type.Object(
+    Object.fromEntries(INDICATORS.map((id) => [id, IndicatorViewSchema])) as Record<IndicatorId, typeof IndicatorViewSchema>,
+  ),
   degraded: Type.Object({ capture: Type.Boolean(), chip: Type.Boolean(), storage: Type.Boolean(), led: Type.Boolean() }),
   mode: StringEnum(['demo', 'demo-in-process', 'live'] as const),
   scenario: Nullable(Type.String()),
@@ -98,15 +108,29 @@ export const StreamsSchema = Type.Object({ streams: Type.Array(StreamSchema) });
 
 export const HealthSchema = Type.Object({
   capture: Type.Object({
-    state: ComponentState, iface: Type.String(), received: Type.Number(), kernelDrops: Type.Number(), ifDrops: Type.Number(),
-    queueDrops: Type.Number(), latencyP99Us: Nullable(Type.Number()), detail: Nullable(Type.String()),
+    state: ComponentState,
+    iface: Type.String(),
+    received: Type.Number(),
+    kernelDrops: Type.Number(),
+    ifDrops: Type.Number(),
+    queueDrops: Type.Number(),
+    latencyP99Us: Nullable(Type.Number()),
+    detail: Nullable(Type.String()),
   }),
   chip: Type.Object({
-    state: ComponentState, port: Nullable(Type.String()), verifiedPerSecond: Type.Number(), queueDepth: Type.Number(),
-    fallback: Nullable(StringEnum(['software', 'none'] as const)), detail: Nullable(Type.String()),
+    state: ComponentState,
+    port: Nullable(Type.String()),
+    verifiedPerSecond: Type.Number(),
+    queueDepth: Type.Number(),
+    fallback: Nullable(StringEnum(['software', 'none'] as const)),
+    detail: Nullable(Type.String()),
   }),
   storage: Type.Object({
-    state: ComponentState, path: Nullable(Type.String()), sizeBytes: Type.Number(), limitBytes: Type.Number(), pending: Type.Number(),
+    state: ComponentState,
+    path: Nullable(Type.String()),
+    sizeBytes: Type.Number(),
+    limitBytes: Type.Number(),
+    pending: Type.Number(),
     detail: Nullable(Type.String()),
   }),
   led: Type.Object({ state: ComponentState, pattern: LedPattern, detail: Nullable(Type.String()) }),
@@ -159,7 +183,10 @@ export const AlarmPageSchema = page(AlarmSchema);
 export const EventPageSchema = page(EventSchema);
 
 const TimeParam = (what: string) =>
-  Type.String({ maxLength: 40, description: `${what}: ISO-8601 time (e.g. 2026-01-02T03:04:05.123Z) or nanoseconds since the epoch as a decimal string` });
+  Type.String({
+    maxLength: 40,
+    description: `${what}: ISO-8601 time (e.g. 2026-01-02T03:04:05.123Z) or nanoseconds since the epoch as a decimal string`,
+  });
 const Cursor = Type.String({ minLength: 1, maxLength: 256, description: 'the `next` of the previous page' });
 const Limit = Type.Integer({ minimum: 1, maximum: 500, description: 'page size, 1–500 (default 50)' });
 
@@ -234,7 +261,10 @@ export const SignedEstimatesSchema = Type.Object({
   ),
 });
 
-export const EstimatesQuery = Type.Object({ since: Type.Optional(TimeParam('estimates whose window ends at or after')) }, { additionalProperties: false });
+export const EstimatesQuery = Type.Object(
+  { since: Type.Optional(TimeParam('estimates whose window ends at or after')) },
+  { additionalProperties: false },
+);
 
 export const MasterEstimateBody = Type.Object(
   {
@@ -243,7 +273,10 @@ export const MasterEstimateBody = Type.Object(
     windowStartNs: NsString,
     windowEndNs: NsString,
     values: Type.Array(
-      Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }), re: Type.Number(), im: Type.Number() }, { additionalProperties: false }),
+      Type.Object(
+        { name: Type.String({ minLength: 1, maxLength: 128 }), re: Type.Number(), im: Type.Number() },
+        { additionalProperties: false },
+      ),
       { minItems: 1, maxItems: 1024 },
     ),
   },
@@ -276,7 +309,9 @@ export const CountersQuery = Type.Object(
   {
     since: Type.Optional(TimeParam('samples at or after (default: one hour ago)')),
     until: Type.Optional(TimeParam('samples before')),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many samples, oldest first, 1–10000 (default 1000)' })),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many samples, oldest first, 1–10000 (default 1000)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -297,21 +332,27 @@ export const CountersSchema = Type.Object({
 });
 
 const Unit = Type.Number({ minimum: 0, maximum: 1 });
-const RiskLevelSchema = Type.Union([Type.Literal('high'), Type.Literal('medium'), Type.Literal('low')], { description: 'high > 0.7, medium 0.3–0.7, low ≤ 0.3' });
+const RiskLevelSchema = Type.Union([Type.Literal('high'), Type.Literal('medium'), Type.Literal('low')], {
+  description: 'high > 0.7, medium 0.3–0.7, low ≤ 0.3',
+});
 export const RiskSchema = Type.Object({
-  assets: Type.Array(Type.Object({
-    asset: Type.String(),
-    kind: Type.Union([Type.Literal('stream'), Type.Literal('appliance')]),
-    impact: Unit,
-    vulnerability: Unit,
-    likelihood: Unit,
-    risk: Type.Number({ minimum: 0, maximum: 1, description: 'Rₐ = Lₐ·Iₐ·Vₐ' }),
-    level: RiskLevelSchema,
-    factors: Type.Array(Type.Object({ name: Type.String(), weight: Unit, score: Unit })),
-  })),
+  assets: Type.Array(
+    Type.Object({
+      asset: Type.String(),
+      kind: Type.Union([Type.Literal('stream'), Type.Literal('appliance')]),
+      impact: Unit,
+      vulnerability: Unit,
+      likelihood: Unit,
+      risk: Type.Number({ minimum: 0, maximum: 1, description: 'Rₐ = Lₐ·Iₐ·Vₐ' }),
+      level: RiskLevelSchema,
+      factors: Type.Array(Type.Object({ name: Type.String(), weight: Unit, score: Unit })),
+    }),
+  ),
   system: Type.Object({ max: Unit, weightedMean: Unit, level: RiskLevelSchema }),
   metrics: Type.Object({
-    mttdMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'mean time from the first offending frame to the alarm' }),
+    mttdMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], {
+      description: 'mean time from the first offending frame to the alarm',
+    }),
     mttrMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'mean time from the alarm to its acknowledgement' }),
     resolvedShare: Type.Union([Unit, Type.Null()], { description: 'acknowledged alarms / all alarms of the last hour' }),
   }),
@@ -334,5 +375,7 @@ export const ConfigurationPutSchema = Type.Object({
 });
 export const ConfigurationBody = ConfigObject;
 export const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ description: 'the sha256 from GET (quoted or bare): the change fails with 412 if the file changed since' })),
+  'if-match': Type.Optional(
+    Type.String({ description: 'the sha256 from GET (quoted or bare): the change fails with 412 if the file changed since' }),
+  ),
 });

@@ -114,7 +114,14 @@ export class TokenStore {
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
     const hash = scryptSync(secret, salt, KEYLEN, SCRYPT);
-    const entry: TokenEntry = { id, name: n, role, createdAt: new Date().toISOString(), salt: salt.toString('base64'), hash: hash.toString('base64') };
+    const entry: TokenEntry = {
+      id,
+      name: n,
+      role,
+      createdAt: new Date().toISOString(),
+      salt: salt.toString('base64'),
+      hash: hash.toString('base64'),
+    };
     this.#entries = [...this.#entries, entry];
     this.#save();
     return { token: `svde_${id}.${secret}`, info: publicInfo(entry) };
@@ -208,8 +215,13 @@ export class TokenStore {
     }
     this.#entries = f.tokens.filter(
       (t): t is TokenEntry =>
-        t !== null && typeof t === 'object' && typeof t.id === 'string' && typeof t.name === 'string' && isRole(String(t.role)) &&
-        typeof t.salt === 'string' && typeof t.hash === 'string',
+        t !== null &&
+        typeof t === 'object' &&
+        typeof t.id === 'string' &&
+        typeof t.name === 'string' &&
+        isRole(String(t.role)) &&
+        typeof t.salt === 'string' &&
+        typeof t.hash === 'string',
     );
   }
 

@@ -129,14 +129,19 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
 
   // Storage first: everything after it may raise alarms. List queries read committed rows without waiting.
   const store = EvidenceStore.open({
-    path: o.storage.path, limitBytes: o.storage.limitBytes, alarmRetentionDays: o.storage.alarmRetentionDays,
-    eventRetentionDays: o.storage.eventRetentionDays, consistentReads: false,
+    path: o.storage.path,
+    limitBytes: o.storage.limitBytes,
+    alarmRetentionDays: o.storage.alarmRetentionDays,
+    eventRetentionDays: o.storage.eventRetentionDays,
+    consistentReads: false,
   });
   stoppers.push(() => store.close());
   // A crash, kill or power loss may have left alarms open and unacknowledged: end the open ones (saying
   // why) and bring back the latches and counts the store holds.
   const recovered = store.recoverAtStart();
-  store.event('start', `svde ${VERSION} started (${o.mode}${o.iface !== undefined ? ` on ${o.iface}` : ''})`, { streams: o.streams.length });
+  store.event('start', `svde ${VERSION} started (${o.mode}${o.iface !== undefined ? ` on ${o.iface}` : ''})`, {
+    streams: o.streams.length,
+  });
 
   // The indicator board of this thread: fed by the journal in the order the real-time thread raised and
   // ended episodes, so it is the board that thread keeps, plus acknowledgements made here.
@@ -145,7 +150,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   const { restored, waiting } = restoredFrom(recovered, lastStoreAlarm);
   board.restore(restored);
   if (waiting > 0 || recovered.endedAtRestart.length > 0) {
-    o.log(`from the previous run: ${waiting} alarm(s) wait for acknowledgement${recovered.endedAtRestart.length > 0 ? `, ${recovered.endedAtRestart.length} left open were ended at restart` : ''}`);
+    o.log(
+      `from the previous run: ${waiting} alarm(s) wait for acknowledgement${recovered.endedAtRestart.length > 0 ? `, ${recovered.endedAtRestart.length} left open were ended at restart` : ''}`,
+    );
   }
 
   const journal = new AlarmJournal(store, alarmRecordOf);
@@ -181,7 +188,8 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
       raisedAt.set(rec.id, at);
       if (raisedAt.size > 20_000) raisedAt.delete(raisedAt.keys().next().value!);
       if (ledDueSince.length < 1024) ledDueSince.push(at);
-      if (recent.length < 1000) recent.push({ id: rec.id, indicator: a.indicator, grade: a.grade, stream: a.stream, reason: a.reason, frame: a.firstFrame });
+      if (recent.length < 1000)
+        recent.push({ id: rec.id, indicator: a.indicator, grade: a.grade, stream: a.stream, reason: a.reason, frame: a.firstFrame });
       syslog?.alarm(rec);
       device?.emit({ type: 'alarm', data: rec });
       refreshStatus();
@@ -205,7 +213,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     priorityStreams: new Set(o.streams.filter((s) => s.role !== 'metering').map((s) => s.name)),
   });
   stoppers.push(() => verification.close());
-  verification.on('state', (h) => store.event('chip-state', `signature verification ${h.state}${h.detail !== null ? `: ${h.detail}` : ''}`));
+  verification.on('state', (h) =>
+    store.event('chip-state', `signature verification ${h.state}${h.detail !== null ? `: ${h.detail}` : ''}`),
+  );
 
   // The real-time thread.
   const libraryEntries = storedFaultLibrary(store, seedEntries()).entries();
@@ -213,47 +223,60 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   const tracker = new RealtimeTracker(verdictToLed);
   let onTick: (r: TickReport) => void = () => undefined;
   let feedCore: RealtimeCore | undefined;
-  const source = o.mode === 'demo' ? await startSource(o, store, (b) => feedCore?.feed(b.buffer), (name) => { tracker.scenario = name; }) : undefined;
+  const source =
+    o.mode === 'demo'
+      ? await startSource(
+          o,
+          store,
+          (b) => feedCore?.feed(b.buffer),
+          (name) => {
+            tracker.scenario = name;
+          },
+        )
+      : undefined;
   const iface = o.mode === 'live' ? o.iface : source?.src.iface;
   if (o.mode === 'live' && iface === undefined) throw new Error('live mode needs a capture interface');
   const mode: 'demo' | 'demo-in-process' | 'live' = o.mode === 'live' ? 'live' : iface !== undefined ? 'demo' : 'demo-in-process';
   const captureIface = iface ?? source?.src.label ?? '';
   tracker.iface = captureIface;
   let fatal: ((m: string) => void) | undefined;
-  const core = new RealtimeCore({
-    streams: o.streams,
-    signed: o.signed ?? [],
-    ...(o.logic !== undefined ? { logic: o.logic } : {}),
-    ...(o.rate !== undefined ? { rate: o.rate } : {}),
-    source: iface !== undefined ? { kind: 'live', iface } : { kind: 'feed' },
-    keys: verification.keyTable(),
-    library: libraryEntries,
-    knobs: knobsOf(o.board),
-    // Live capture time is wall time: an episode whose stream went silent still ends after its hold time.
-    expireByWallClock: mode !== 'demo-in-process',
-  }, {
-    onAlarms: (items) => {
-      for (const it of items) if (it.k === 'raise') pendingRaise.set(it.a.id, it.atNs);
-      journal.onAlarms(items);
-      pendingRaise = new Map();
+  const core = new RealtimeCore(
+    {
+      streams: o.streams,
+      signed: o.signed ?? [],
+      ...(o.logic !== undefined ? { logic: o.logic } : {}),
+      ...(o.rate !== undefined ? { rate: o.rate } : {}),
+      source: iface !== undefined ? { kind: 'live', iface } : { kind: 'feed' },
+      keys: verification.keyTable(),
+      library: libraryEntries,
+      knobs: knobsOf(o.board),
+      // Live capture time is wall time: an episode whose stream went silent still ends after its hold time.
+      expireByWallClock: mode !== 'demo-in-process',
     },
-    onEvidence: (items) => journal.onEvidence(items),
-    onTick: (r) => onTick(r),
-    verifier: verification.verifier,
-    onCaptureError: (message) => {
-      tracker.captureError = message;
-      store.event('capture-failed', `capture on ${captureIface} stopped: ${message}`);
-      o.log(`capture on ${captureIface} stopped: ${message}`);
-      refreshStatus();
+    {
+      onAlarms: (items) => {
+        for (const it of items) if (it.k === 'raise') pendingRaise.set(it.a.id, it.atNs);
+        journal.onAlarms(items);
+        pendingRaise = new Map();
+      },
+      onEvidence: (items) => journal.onEvidence(items),
+      onTick: (r) => onTick(r),
+      verifier: verification.verifier,
+      onCaptureError: (message) => {
+        tracker.captureError = message;
+        store.event('capture-failed', `capture on ${captureIface} stopped: ${message}`);
+        o.log(`capture on ${captureIface} stopped: ${message}`);
+        refreshStatus();
+      },
+      onFatal: (message) => {
+        const error = `real-time thread failed: ${message.split('\n')[0]}`;
+        tracker.captureError = error;
+        store.event('realtime-failed', error);
+        o.log(`${error}; the watchdog stops, so systemd restarts the appliance`);
+        fatal?.(message);
+      },
     },
-    onFatal: (message) => {
-      const error = `real-time thread failed: ${message.split('\n')[0]}`;
-      tracker.captureError = error;
-      store.event('realtime-failed', error);
-      o.log(`${error}; the watchdog stops, so systemd restarts the appliance`);
-      fatal?.(message);
-    },
-  });
+  );
   feedCore = core;
   stoppers.push(() => core.close());
   let ready: RealtimeReady;
@@ -265,7 +288,8 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   }
   if (source?.src.close !== undefined) stoppers.push(() => source.src.close!());
   verification.on('keys', (dropped) => {
-    for (const k of dropped) store.event('key-dropped', `key ${k.keyId} no longer verifies: ${k.status}`, { keyId: k.keyId, status: k.status });
+    for (const k of dropped)
+      store.event('key-dropped', `key ${k.keyId} no longer verifies: ${k.status}`, { keyId: k.keyId, status: k.status });
     core.setKeys(verification.keyTable());
   });
   for (const k of ready.knobs) {
@@ -274,7 +298,12 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
   o.log(`real-time thread ${ready.tid} on CPU ${ready.cpus.join(',')}`);
 
   // LED and relay (absent without GPIO: the appliance runs on, the panel shows the pattern).
-  const ledDriver = await LedDriver.open(o.board ?? { gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu', heartbeatDuringAlarm: true } } as BoardProfile);
+  const ledDriver = await LedDriver.open(
+    o.board ??
+      ({
+        gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu', heartbeatDuringAlarm: true },
+      } as BoardProfile),
+  );
   stoppers.push(() => ledDriver.close());
 
   const tokens = TokenStore.open(o.http.tokensFile);
@@ -311,7 +340,7 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
           throw err;
         }
         // The alarm of a forgery or tamper verdict arrived before this answer (one port, in order).
-        const storeId = r.alarmId === null ? null : journal.storeIdOf(r.alarmId) ?? null;
+        const storeId = r.alarmId === null ? null : (journal.storeIdOf(r.alarmId) ?? null);
         const result = { ...r, alarmId: storeId };
         store.saveMasterEstimate(input, result);
         return result;
@@ -336,7 +365,9 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
 
   systemd.ready(`capturing on ${captureIface}; API on ${url}`);
   let rtAlive = true;
-  fatal = () => { rtAlive = false; };
+  fatal = () => {
+    rtAlive = false;
+  };
   systemd.startWatchdog(() => rtAlive && tracker.capturing());
   stoppers.push(() => systemd.stopping());
   source?.src.start();
@@ -349,7 +380,12 @@ async function start(o: ApplianceOptions, stoppers: Array<() => Promise<void> | 
     store,
     core,
     report: () => {
-      const r: DetectionReport = { nu: board.nu, indicators: board.snapshot(), alarms: recent.splice(0), restarts: tracker.last?.restarts ?? 0 };
+      const r: DetectionReport = {
+        nu: board.nu,
+        indicators: board.snapshot(),
+        alarms: recent.splice(0),
+        restarts: tracker.last?.restarts ?? 0,
+      };
       return r;
     },
     close: async () => {

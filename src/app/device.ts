@@ -6,7 +6,18 @@ import type { IndicatorBoard } from '../detect/indicators.ts';
 import type { ExpectedStream } from '../model/streams.ts';
 import type { MonitorReport } from '../capture/stream-monitor.ts';
 import type { AlarmRecord, StoreReader } from '../model/records.ts';
-import type { AckTarget, DeviceView, HealthView, IndicatorView, LedPattern, LiveEvent, RealtimeView, StatusView, StreamView, WaveformView } from '../model/device.ts';
+import type {
+  AckTarget,
+  DeviceView,
+  HealthView,
+  IndicatorView,
+  LedPattern,
+  LiveEvent,
+  RealtimeView,
+  StatusView,
+  StreamView,
+  WaveformView,
+} from '../model/device.ts';
 import type { EstimateView, MasterEstimateInput, SignedEstimates, UpstreamResult } from '../model/estimates.ts';
 import { assessRisk } from '../detect/risk.ts';
 import { type AlarmTiming, type ApplianceObservation, type RiskReport, type StreamObservation } from '../model/risk.ts';
@@ -51,7 +62,14 @@ export interface DeviceDeps {
 
 const HOUR_NS = 3_600_000_000_000n;
 const STATUS_TTL_NS = 100_000_000n;
-const CONFIG_REASONS = new Set(['confrev-mismatch', 'svid-mismatch', 'datset-mismatch', 'noasdu-mismatch', 'config-mismatch', 'appid-mismatch']);
+const CONFIG_REASONS = new Set([
+  'confrev-mismatch',
+  'svid-mismatch',
+  'datset-mismatch',
+  'noasdu-mismatch',
+  'config-mismatch',
+  'appid-mismatch',
+]);
 
 export class Device implements DeviceView {
   readonly store: StoreReader;
@@ -135,9 +153,20 @@ export class Device implements DeviceView {
     observed.forEach((o, i) => {
       if (seen.has(i)) return;
       out.push({
-        name: `${o.appId.toString(16).padStart(4, '0')}/${o.svId}`, appId: o.appId, svId: o.svId, configured: false, observed: true,
-        srcMacs: [o.src], framesPerSecond: o.framesPerS, expectedFramesPerSecond: null, lastSmpCnt: o.lastSmpCnt, confRev: o.confRev,
-        signed: false, signatureCoverage: null, bay: null, bus: null,
+        name: `${o.appId.toString(16).padStart(4, '0')}/${o.svId}`,
+        appId: o.appId,
+        svId: o.svId,
+        configured: false,
+        observed: true,
+        srcMacs: [o.src],
+        framesPerSecond: o.framesPerS,
+        expectedFramesPerSecond: null,
+        lastSmpCnt: o.lastSmpCnt,
+        confRev: o.confRev,
+        signed: false,
+        signatureCoverage: null,
+        bay: null,
+        bus: null,
       });
     });
     for (const v of out) v.signed = v.signatureCoverage !== null;
@@ -232,7 +261,11 @@ export class Device implements DeviceView {
     for (const a of recent) {
       const raised = p?.raisedNs(a.id);
       if (raised === undefined) continue;
-      timings.push({ firstTsNs: BigInt(a.firstTsNs), raisedNs: raised, acknowledgedNs: a.acknowledged === null ? null : BigInt(a.acknowledged.atNs) });
+      timings.push({
+        firstTsNs: BigInt(a.firstTsNs),
+        raisedNs: raised,
+        acknowledgedNs: a.acknowledged === null ? null : BigInt(a.acknowledged.atNs),
+      });
     }
     return assessRisk(observations, appliance, timings);
   }

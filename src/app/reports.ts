@@ -38,7 +38,10 @@ export class RealtimeTracker {
 
   update(r: TickReport): void {
     this.last = r;
-    if (r.frames > this.#lastFrames) { this.#lastFrames = r.frames; this.#lastFramesNs = realtimeNs(); }
+    if (r.frames > this.#lastFrames) {
+      this.#lastFrames = r.frames;
+      this.#lastFramesNs = realtimeNs();
+    }
   }
 
   /** The watchdog's condition: capture runs and frames arrived within the stall time. */
@@ -118,7 +121,8 @@ export function tickHandler(s: TickSinks): (r: TickReport) => void {
     const c = r.monitor.capture;
     const drops = (c?.kernelDrops ?? 0) + (c?.ifDrops ?? 0) + (c?.queueDrops ?? 0);
     const dropsBefore = lastDrops;
-    if (drops > lastDrops) store.event('capture-loss', `${drops - lastDrops} frames lost by the capture (not by the network)`, { total: drops });
+    if (drops > lastDrops)
+      store.event('capture-loss', `${drops - lastDrops} frames lost by the capture (not by the network)`, { total: drops });
     lastDrops = drops;
     for (const e of r.estimates) store.saveLocalEstimate(e);
     const status = device.status();
@@ -128,7 +132,12 @@ export function tickHandler(s: TickSinks): (r: TickReport) => void {
       if (v.count > (lastCounts[k] ?? 0)) counts[k] = v.count - (lastCounts[k] ?? 0);
       lastCounts[k] = v.count;
     }
-    store.counterSample({ tsNs: realtimeNs().toString(), counts, frames: Math.round(r.monitor.framesPerS * r.monitor.intervalS), lost: drops - dropsBefore });
+    store.counterSample({
+      tsNs: realtimeNs().toString(),
+      counts,
+      frames: Math.round(r.monitor.framesPerS * r.monitor.intervalS),
+      lost: drops - dropsBefore,
+    });
     device.tick();
     s.onReport?.(monitor, status.nu);
     systemd.status(`νn=${status.nu}, ${r.monitor.framesPerS} frames/s from ${r.monitor.streams.length} streams, LED ${status.led}`);

@@ -53,9 +53,12 @@ export class SystemdNotifier {
   /** Pings at half the watchdog interval while `healthy()` says so; a missed ping makes systemd restart us. */
   startWatchdog(healthy: () => boolean): void {
     if (this.#socket === undefined || this.#watchdogMs === undefined) return;
-    this.#timer = setInterval(() => {
-      if (healthy()) this.#send('WATCHDOG=1');
-    }, Math.max(50, this.#watchdogMs / 2));
+    this.#timer = setInterval(
+      () => {
+        if (healthy()) this.#send('WATCHDOG=1');
+      },
+      Math.max(50, this.#watchdogMs / 2),
+    );
     this.#timer.unref();
   }
 

@@ -30,7 +30,10 @@ export function knobsOf(board: BoardProfile | undefined): RealtimeKnobs {
   };
 }
 
-export function restoredFrom(recovered: ReturnType<EvidenceStore['recoverAtStart']>, lastStoreAlarm: Map<string, number>): { restored: Partial<Record<IndicatorId, RestoredIndicator>>; waiting: number } {
+export function restoredFrom(
+  recovered: ReturnType<EvidenceStore['recoverAtStart']>,
+  lastStoreAlarm: Map<string, number>,
+): { restored: Partial<Record<IndicatorId, RestoredIndicator>>; waiting: number } {
   const restored: Partial<Record<IndicatorId, RestoredIndicator>> = {};
   let waiting = 0;
   for (const id of INDICATORS) {
@@ -44,7 +47,12 @@ export function restoredFrom(recovered: ReturnType<EvidenceStore['recoverAtStart
 }
 
 /** The demo's frame source; it starts only once the real-time thread is ready, so `feed` has a target. */
-export async function startSource(o: ApplianceOptions, store: EvidenceStore, feed: (b: FrameBatch) => void, onScenario: (name: string) => void): Promise<{ src: FrameSource }> {
+export async function startSource(
+  o: ApplianceOptions,
+  store: EvidenceStore,
+  feed: (b: FrameBatch) => void,
+  onScenario: (name: string) => void,
+): Promise<{ src: FrameSource }> {
   if (o.source === undefined) throw new Error('demo mode needs a frame source');
   const src = await o.source({
     feed,
@@ -57,9 +65,17 @@ export async function startSource(o: ApplianceOptions, store: EvidenceStore, fee
 }
 
 /** The API with the local panel, listening; returns its URL. */
-export async function startApi(o: ApplianceOptions, device: Device, tokens: TokenStore, store: EvidenceStore, stoppers: Array<() => Promise<void> | void>): Promise<string> {
+export async function startApi(
+  o: ApplianceOptions,
+  device: Device,
+  tokens: TokenStore,
+  store: EvidenceStore,
+  stoppers: Array<() => Promise<void> | void>,
+): Promise<string> {
   const markExported = (id: number): void => {
-    store.markExported(id).catch((err: unknown) => { o.log(`alarm ${id}: marking its evidence exported failed: ${(err as Error).message}`); });
+    store.markExported(id).catch((err: unknown) => {
+      o.log(`alarm ${id}: marking its evidence exported failed: ${(err as Error).message}`);
+    });
   };
   const api = await buildApi({
     device,
@@ -83,7 +99,11 @@ export async function startApi(o: ApplianceOptions, device: Device, tokens: Toke
     ...(o.http.trustLoopbackAs !== undefined ? { trustLoopbackAs: o.http.trustLoopbackAs } : {}),
     plugins: [panelPlugin({})],
     ...(o.configFile !== undefined
-      ? { configuration: new ConfigurationFile(o.configFile, (by, sha256, previous) => store.event('config-changed', `configuration file changed by ${by}; applied at the next start`, { by, sha256, previous })) }
+      ? {
+          configuration: new ConfigurationFile(o.configFile, (by, sha256, previous) =>
+            store.event('config-changed', `configuration file changed by ${by}; applied at the next start`, { by, sha256, previous }),
+          ),
+        }
       : {}),
   });
   stoppers.push(() => api.close());
@@ -103,7 +123,9 @@ export function installTestHooks(log: (line: string) => void, core: RealtimeCore
   const ms = Number(process.env['SVDE_TEST_STALL_MS'] ?? 100);
   process.on('SIGUSR2', () => {
     const end = Date.now() + ms;
-    while (Date.now() < end) { /* stalled on purpose */ }
+    while (Date.now() < end) {
+      /* stalled on purpose */
+    }
   });
   process.on('SIGUSR1', () => core.resetLatency());
   log(`test hooks on: SIGUSR2 stalls the main thread for ${ms} ms, SIGUSR1 resets the latency histograms`);

@@ -41,10 +41,14 @@ export class LatencyHistogram {
 
   constructor(counts?: Float64Array) {
     this.counts = counts ?? new Float64Array(HISTOGRAM_BUCKETS);
-    if (this.counts.length !== HISTOGRAM_BUCKETS) throw new RangeError(`a latency histogram has ${HISTOGRAM_BUCKETS} buckets, not ${this.counts.length}`);
+    if (this.counts.length !== HISTOGRAM_BUCKETS)
+      throw new RangeError(`a latency histogram has ${HISTOGRAM_BUCKETS} buckets, not ${this.counts.length}`);
     for (let b = 0; b < this.counts.length; b++) {
       const c = this.counts[b]!;
-      if (c > 0) { this.#count += c; this.#max = Math.max(this.#max, lowOf(b)); }
+      if (c > 0) {
+        this.#count += c;
+        this.#max = Math.max(this.#max, lowOf(b));
+      }
     }
   }
 
@@ -101,6 +105,12 @@ export class LatencyHistogram {
   }
 
   summary(): LatencySummary {
-    return { count: this.#count, p50: this.quantile(0.5), p99: this.quantile(0.99), p999: this.quantile(0.999), max: this.#count > 0 ? this.#max : null };
+    return {
+      count: this.#count,
+      p50: this.quantile(0.5),
+      p99: this.quantile(0.99),
+      p999: this.quantile(0.999),
+      max: this.#count > 0 ? this.#max : null,
+    };
   }
 }

@@ -83,7 +83,13 @@ export class StreamMonitor {
       this.#intervalFrames++;
       const o = c.rawOff[i]!;
       // Source MAC as a 48-bit number: an allocation-free map key.
-      const srcKey = raw[o + 6]! * 2 ** 40 + raw[o + 7]! * 2 ** 32 + ((raw[o + 8]! << 24) >>> 0) + (raw[o + 9]! << 16) + (raw[o + 10]! << 8) + raw[o + 11]!;
+      const srcKey =
+        raw[o + 6]! * 2 ** 40 +
+        raw[o + 7]! * 2 ** 32 +
+        ((raw[o + 8]! << 24) >>> 0) +
+        (raw[o + 9]! << 16) +
+        (raw[o + 10]! << 8) +
+        raw[o + 11]!;
       let byApp = this.#streams.get(srcKey);
       if (byApp === undefined) {
         byApp = new Map();
@@ -97,7 +103,18 @@ export class StreamMonitor {
           continue;
         }
         const j0 = c.asduStart[i]!;
-        s = { src: b.src(i), appId, svId: c.asduCount[i]! > 0 ? b.svId(j0) : '', frames: 0, intervalFrames: 0, lastSmpCnt: 0, confRev: 0, noAsdu: 0, simulated: 0, vlanPriority: null };
+        s = {
+          src: b.src(i),
+          appId,
+          svId: c.asduCount[i]! > 0 ? b.svId(j0) : '',
+          frames: 0,
+          intervalFrames: 0,
+          lastSmpCnt: 0,
+          confRev: 0,
+          noAsdu: 0,
+          simulated: 0,
+          vlanPriority: null,
+        };
         byApp.set(appId, s);
         this.#count++;
       }
@@ -175,7 +192,9 @@ export class StreamMonitor {
       `${r.framesPerS} frames/s`,
       `${r.streams.length} streams`,
       `decode errors ${r.decodeErrors}`,
-      r.capture !== undefined ? `kernel drops ${r.capture.kernelDrops} queue drops ${r.capture.queueDrops}${r.capture.linkUp ? '' : ' LINK DOWN'}` : undefined,
+      r.capture !== undefined
+        ? `kernel drops ${r.capture.kernelDrops} queue drops ${r.capture.queueDrops}${r.capture.linkUp ? '' : ' LINK DOWN'}`
+        : undefined,
       r.latencyMs !== undefined ? `latency p50 ${r.latencyMs.p50} ms p99 ${r.latencyMs.p99} ms max ${r.latencyMs.max} ms` : undefined,
     ].filter((x) => x !== undefined);
     const lines = [head.join(' | ')];

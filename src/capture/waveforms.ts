@@ -35,8 +35,14 @@ export class WaveformTap {
       if (spc === undefined || ch === undefined) return undefined;
       const len = spc * CYCLES;
       return {
-        stream: e.cfg, spc, len, ring: new Float64Array(ch.length * len), written: 0, lastTsNs: 0n,
-        scale: Float64Array.from(ch, (d) => d.scale), offset: Float64Array.from(ch, (d) => d.offset ?? 0),
+        stream: e.cfg,
+        spc,
+        len,
+        ring: new Float64Array(ch.length * len),
+        written: 0,
+        lastTsNs: 0n,
+        scale: Float64Array.from(ch, (d) => d.scale),
+        offset: Float64Array.from(ch, (d) => d.offset ?? 0),
       };
     });
     this.#registry.streams.forEach((e) => this.#byName.set(e.cfg.name, e.index));
@@ -73,7 +79,8 @@ export class WaveformTap {
     if (idx === undefined) return undefined;
     const t = this.#taps[idx];
     const s = this.#registry.streams[idx]!.cfg;
-    if (t === undefined) return { stream: name, tsNs: '0', samplesPerSecond: s.samplesPerSecond, frequencyHz: null, channels: [], phasors: [] };
+    if (t === undefined)
+      return { stream: name, tsNs: '0', samplesPerSecond: s.samplesPerSecond, frequencyHz: null, channels: [], phasors: [] };
     const have = Math.min(t.written, t.len);
     const first = t.written - have;
     const descs = s.channels!;
@@ -83,10 +90,13 @@ export class WaveformTap {
       return { name: d.name, unit: unitOf(d.kind), samples };
     });
     const nominal = s.nominalHz ?? 50;
-    const phasors = have < t.spc ? [] : channels.map((c, ch) => {
-      const [re, im] = dft(c.samples, have - t.spc, t.spc);
-      return { channel: c.name, magnitude: Math.hypot(re, im), angleDeg: (Math.atan2(im, re) * 180) / Math.PI, unit: c.unit, ch };
-    });
+    const phasors =
+      have < t.spc
+        ? []
+        : channels.map((c, ch) => {
+            const [re, im] = dft(c.samples, have - t.spc, t.spc);
+            return { channel: c.name, magnitude: Math.hypot(re, im), angleDeg: (Math.atan2(im, re) * 180) / Math.PI, unit: c.unit, ch };
+          });
     // Frequency from the phase advance over one cycle of the strongest channel (as the phasor stage does).
     let frequencyHz: number | null = null;
     if (have >= 2 * t.spc && phasors.length > 0) {

@@ -43,18 +43,25 @@ const fail = (msg: string, code = 2): number => {
 };
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
-  const parsed = commandArgs('analyze', HELP, argv, {
-    scl: { type: 'string' },
-    baseline: { type: 'string' },
-    config: { type: 'string' },
-    keys: { type: 'string' },
-    db: { type: 'string' },
-    verdicts: { type: 'boolean', default: false },
-  }, true);
+  const parsed = commandArgs(
+    'analyze',
+    HELP,
+    argv,
+    {
+      scl: { type: 'string' },
+      baseline: { type: 'string' },
+      config: { type: 'string' },
+      keys: { type: 'string' },
+      db: { type: 'string' },
+      verdicts: { type: 'boolean', default: false },
+    },
+    true,
+  );
   if ('exit' in parsed) return parsed.exit;
   const o = parsed.values;
   if (parsed.positionals.length !== 1) return fail(`expected exactly one capture file\n${HELP}`);
-  if (o.scl === undefined && o.config === undefined && o.baseline === undefined) return fail('give --scl FILE.scd (or --config, or at least --baseline CLEAN.pcap)');
+  if (o.scl === undefined && o.config === undefined && o.baseline === undefined)
+    return fail('give --scl FILE.scd (or --config, or at least --baseline CLEAN.pcap)');
   const file = parsed.positionals[0]!;
 
   // 1. Expected streams: SCL + configuration.
@@ -101,11 +108,15 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
           ...s,
           acceptedSourceMacs: s.acceptedSourceMacs.length > 0 ? s.acceptedSourceMacs : l.acceptedSourceMacs,
           ...(l.smpCntStep !== undefined ? { smpCntStep: l.smpCntStep } : {}),
-          ...(l.smpCntWrap !== undefined && l.smpCntWrap !== s.smpCntWrap ? { smpCntWrap: l.smpCntWrap, framesPerSecond: l.framesPerSecond } : {}),
+          ...(l.smpCntWrap !== undefined && l.smpCntWrap !== s.smpCntWrap
+            ? { smpCntWrap: l.smpCntWrap, framesPerSecond: l.framesPerSecond }
+            : {}),
         };
       });
     }
-    process.stderr.write(`svde analyze: baseline ${o.baseline}: ${learnt.length} streams learnt${learner.skipped > 0 ? `, ${learner.skipped} frames not used` : ''}\n`);
+    process.stderr.write(
+      `svde analyze: baseline ${o.baseline}: ${learnt.length} streams learnt${learner.skipped > 0 ? `, ${learner.skipped} frames not used` : ''}\n`,
+    );
   }
   if (streams.length === 0) process.stderr.write('svde analyze: no expected streams: every SV frame will be an unknown stream\n');
 
@@ -122,9 +133,17 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     }
     verifier = new SoftwareVerifier(keys);
   }
-  const badData = loaded !== undefined
-    ? { alpha: loaded.config.thresholds.chiSquareAlpha, lnrThreshold: loaded.config.thresholds.lnrThreshold, model: { neutralKirchhoff: loaded.config.measurementModel.neutralKirchhoff, bayRedundancy: loaded.config.measurementModel.bayRedundancy } }
-    : {};
+  const badData =
+    loaded !== undefined
+      ? {
+          alpha: loaded.config.thresholds.chiSquareAlpha,
+          lnrThreshold: loaded.config.thresholds.lnrThreshold,
+          model: {
+            neutralKirchhoff: loaded.config.measurementModel.neutralKirchhoff,
+            bayRedundancy: loaded.config.measurementModel.bayRedundancy,
+          },
+        }
+      : {};
   // Grade 3: the attackMatch stage fingerprints event frames (before the phasor stage); faultMatch judges
   // each event against the built-in seed library and tells the trip stage whether a trip is plausible.
   let store: EvidenceStore | undefined;
@@ -155,7 +174,14 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const storeIds = new Map<number, number>();
   const onAlarm = (a: Alarm): void => {
     alarmsBy[a.indicator] = (alarmsBy[a.indicator] ?? 0) + 1;
-    const line: Record<string, unknown> = { frame: a.firstFrame, ts: epochString(a.firstTsNs), indicator: a.indicator, grade: a.grade, stream: a.stream, reason: a.reason };
+    const line: Record<string, unknown> = {
+      frame: a.firstFrame,
+      ts: epochString(a.firstTsNs),
+      indicator: a.indicator,
+      grade: a.grade,
+      stream: a.stream,
+      reason: a.reason,
+    };
     if (store !== undefined) {
       const id = store.alarmRaised(a);
       storeIds.set(a.id, id);
@@ -177,7 +203,19 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     },
     onVerdict: (v) => {
       verdictsBy[v.indicator] = (verdictsBy[v.indicator] ?? 0) + 1;
-      if (o.verdicts === true) out.line(JSON.stringify({ verdict: { frame: v.frame, ts: epochString(v.tsNs), indicator: v.indicator, stream: v.stream, reason: v.reason, ...(v.detail !== undefined ? { detail: v.detail } : {}) } }));
+      if (o.verdicts === true)
+        out.line(
+          JSON.stringify({
+            verdict: {
+              frame: v.frame,
+              ts: epochString(v.tsNs),
+              indicator: v.indicator,
+              stream: v.stream,
+              reason: v.reason,
+              ...(v.detail !== undefined ? { detail: v.detail } : {}),
+            },
+          }),
+        );
     },
   });
   try {
@@ -213,7 +251,11 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     nu: pipeline.nu,
   };
   if (sig !== undefined) summary['signature'] = { ...sig.counters, coverage: Math.round(sig.coverage * 1e4) / 1e4 };
-  summary['history'] = { events: faultMatch.eventCount, library: faultMatch.library.entries().length, replayedFrames: attackMatch.replayFrames };
+  summary['history'] = {
+    events: faultMatch.eventCount,
+    library: faultMatch.library.entries().length,
+    replayedFrames: attackMatch.replayFrames,
+  };
   // upstreamForgery/upstreamTamper judge a master station's estimates: only the running appliance receives them.
   summary['upstream'] = 'needs a master station (svde run)';
   out.line(JSON.stringify({ summary }));
@@ -228,11 +270,21 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
 export function nominalWarnings(loaded: LoadedConfig): string[] {
   // Streams with the same assumption share one line.
   const by = new Map<string, string[]>();
-  const add = (what: string, key: string): void => { by.set(what, [...(by.get(what) ?? []), key]); };
+  const add = (what: string, key: string): void => {
+    by.set(what, [...(by.get(what) ?? []), key]);
+  };
   for (const b of loaded.streams) {
     const f = b.protection.nominalFrom;
-    if (f.voltage === 'assumed') add(`nominal voltage assumed ${Math.round(b.protection.nominalVoltageLN)} V phase-to-neutral (${f.voltageDetail}); set protection.nominalVoltageLN or state the VoltageLevel's Voltage in the SCL`, b.scl.key);
-    if (f.current === 'assumed') add(`nominal current assumed ${b.protection.nominalCurrentA} A (${f.currentDetail}); set protection.nominalCurrentA or TCTR ARtg in the SCL`, b.scl.key);
+    if (f.voltage === 'assumed')
+      add(
+        `nominal voltage assumed ${Math.round(b.protection.nominalVoltageLN)} V phase-to-neutral (${f.voltageDetail}); set protection.nominalVoltageLN or state the VoltageLevel's Voltage in the SCL`,
+        b.scl.key,
+      );
+    if (f.current === 'assumed')
+      add(
+        `nominal current assumed ${b.protection.nominalCurrentA} A (${f.currentDetail}); set protection.nominalCurrentA or TCTR ARtg in the SCL`,
+        b.scl.key,
+      );
   }
   return [...by].map(([what, keys]) => `${keys.length === 1 ? 'stream' : 'streams'} ${keys.join(', ')}: ${what}`);
 }

@@ -7,10 +7,20 @@ type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; o
 
 export type CommandArgs<O extends Options> = { values: Parsed<O>['values']; positionals: string[] } | { exit: number };
 
-export function commandArgs<O extends Options>(command: string, help: string, argv: string[], options: O, allowPositionals = false): CommandArgs<O> {
+export function commandArgs<O extends Options>(
+  command: string,
+  help: string,
+  argv: string[],
+  options: O,
+  allowPositionals = false,
+): CommandArgs<O> {
   let parsed: Parsed<O>;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } as O, allowPositionals: allowPositionals as true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } } as O,
+      allowPositionals: allowPositionals as true,
+    });
   } catch (err) {
     process.stderr.write(`svde ${command}: ${(err as Error).message}\n${help}`);
     return { exit: 2 };

@@ -42,7 +42,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
     if (o.alarm === undefined) return fail('--alarm ID is required (or --list)');
     if (!/^[1-9]\d{0,14}$/.test(o.alarm)) return fail(`--alarm must be a positive integer, got '${o.alarm}'`);
     if (o.format === undefined) return fail('--format pcap|comtrade|comtrade-binary|comtrade-binary32 is required');
-    if (!['pcap', 'comtrade', 'comtrade-binary', 'comtrade-binary32'].includes(o.format)) return fail(`unknown --format '${o.format}' (pcap, comtrade, comtrade-binary, comtrade-binary32)`);
+    if (!['pcap', 'comtrade', 'comtrade-binary', 'comtrade-binary32'].includes(o.format))
+      return fail(`unknown --format '${o.format}' (pcap, comtrade, comtrade-binary, comtrade-binary32)`);
     if (o.out === undefined) return fail('--out PATH is required');
   }
   const { existsSync } = await import('node:fs');
@@ -73,8 +74,14 @@ export async function exportCommand(argv: string[]): Promise<number> {
       process.stderr.write(`svde export: alarm ${id}: ${out}\n`);
       return 0;
     }
-    const channels = o.channels?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    const rec = exportComtrade(store, id, { format: o.format === 'comtrade' ? 'ascii' : o.format === 'comtrade-binary' ? 'binary' : 'binary32', ...(channels !== undefined ? { channels } : {}) });
+    const channels = o.channels
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    const rec = exportComtrade(store, id, {
+      format: o.format === 'comtrade' ? 'ascii' : o.format === 'comtrade-binary' ? 'binary' : 'binary32',
+      ...(channels !== undefined ? { channels } : {}),
+    });
     if (rec === undefined) return fail(`no alarm ${id} in ${o.db}`);
     const base = out.replace(/\.(cfg|dat|cff)$/i, '');
     if (o.cff) {
@@ -83,7 +90,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
     } else {
       writeFileSync(`${base}.cfg`, rec.cfg);
       writeFileSync(`${base}.dat`, rec.dat);
-      process.stderr.write(`svde export: alarm ${id}: ${base}.cfg, ${base}.dat (${rec.samples} samples${rec.skippedFrames > 0 ? `, ${rec.skippedFrames} frames without samples skipped` : ''})\n`);
+      process.stderr.write(
+        `svde export: alarm ${id}: ${base}.cfg, ${base}.dat (${rec.samples} samples${rec.skippedFrames > 0 ? `, ${rec.skippedFrames} frames without samples skipped` : ''})\n`,
+      );
     }
     store.markExported(id);
     return 0;

@@ -17,10 +17,23 @@ validity. Revoked entries stay for audit and are never used. Output is JSON.
 `;
 
 export async function keysCommand(argv: string[]): Promise<number> {
-  const parsed = commandArgs('keys', HELP, argv, {
-    store: { type: 'string' }, 'key-id': { type: 'string' }, pem: { type: 'string' }, cert: { type: 'string' }, ca: { type: 'string' },
-    'signer-id': { type: 'string' }, streams: { type: 'string' }, 'not-before': { type: 'string' }, 'not-after': { type: 'string' },
-  }, true);
+  const parsed = commandArgs(
+    'keys',
+    HELP,
+    argv,
+    {
+      store: { type: 'string' },
+      'key-id': { type: 'string' },
+      pem: { type: 'string' },
+      cert: { type: 'string' },
+      ca: { type: 'string' },
+      'signer-id': { type: 'string' },
+      streams: { type: 'string' },
+      'not-before': { type: 'string' },
+      'not-after': { type: 'string' },
+    },
+    true,
+  );
   if ('exit' in parsed) return parsed.exit;
   const o = parsed.values;
   const [action] = parsed.positionals;
@@ -44,15 +57,27 @@ export async function keysCommand(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(store.revoke(keyId()), null, 1)}\n`);
       return 0;
     }
-    const streams = o.streams === undefined ? [] : o.streams.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const streams =
+      o.streams === undefined
+        ? []
+        : o.streams
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '');
     const common = { keyId: keyId(), streams, ...(o['signer-id'] !== undefined ? { signerId: o['signer-id'] } : {}) };
     if ((o.pem === undefined) === (o.cert === undefined)) return usage('give exactly one of --pem FILE or --cert FILE');
-    const meta = o.pem !== undefined
-      ? store.importKey({ ...common, pem: readFileSync(o.pem, 'utf8'), ...(o['not-before'] !== undefined ? { notBefore: o['not-before'] } : {}), ...(o['not-after'] !== undefined ? { notAfter: o['not-after'] } : {}) })
-      : (() => {
-          if (o.ca === undefined) throw new KeyStoreError('--cert needs --ca FILE (the CA the certificate must chain to)');
-          return store.importCertificate({ ...common, certPem: readFileSync(o.cert!, 'utf8'), caPem: readFileSync(o.ca, 'utf8') });
-        })();
+    const meta =
+      o.pem !== undefined
+        ? store.importKey({
+            ...common,
+            pem: readFileSync(o.pem, 'utf8'),
+            ...(o['not-before'] !== undefined ? { notBefore: o['not-before'] } : {}),
+            ...(o['not-after'] !== undefined ? { notAfter: o['not-after'] } : {}),
+          })
+        : (() => {
+            if (o.ca === undefined) throw new KeyStoreError('--cert needs --ca FILE (the CA the certificate must chain to)');
+            return store.importCertificate({ ...common, certPem: readFileSync(o.cert!, 'utf8'), caPem: readFileSync(o.ca, 'utf8') });
+          })();
     process.stdout.write(`${JSON.stringify(meta, null, 1)}\n`);
     return 0;
   } catch (err) {

@@ -62,17 +62,21 @@ async function learnLive(learner: StreamLearner, iface: string, netns: string | 
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    cap.start((b: FrameBatch) => {
-      frames += b.count;
-      learner.add(b);
-    }, (err) => {
-      error = err;
-      stop();
-    });
+    cap.start(
+      (b: FrameBatch) => {
+        frames += b.count;
+        learner.add(b);
+      },
+      (err) => {
+        error = err;
+        stop();
+      },
+    );
   });
   await cap.close();
   const st = cap.stats();
-  if (st.kernelDrops + st.queueDrops > 0) process.stderr.write(`svde learn: ${st.kernelDrops + st.queueDrops} frames were dropped while learning\n`);
+  if (st.kernelDrops + st.queueDrops > 0)
+    process.stderr.write(`svde learn: ${st.kernelDrops + st.queueDrops} frames were dropped while learning\n`);
   if (error !== undefined) throw error;
   return frames;
 }
@@ -116,7 +120,8 @@ export async function learnCommand(argv: string[]): Promise<number> {
   if (o.merge !== undefined) {
     try {
       const v = JSON.parse(readFileSync(o.merge, 'utf8')) as unknown;
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(`--merge: ${o.merge}: the configuration must be a JSON object`, 1);
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        return fail(`--merge: ${o.merge}: the configuration must be a JSON object`, 1);
       mergeRaw = v as Record<string, unknown>;
       bindConfig(parseConfig(mergeRaw, o.merge), scl, o.merge);
     } catch (err) {
@@ -154,7 +159,9 @@ export async function learnCommand(argv: string[]): Promise<number> {
   const text = `${JSON.stringify(proposal, null, 2)}\n`;
   if (o.out !== undefined) writeFileSync(o.out, text);
   else if (o.merge === undefined) process.stdout.write(text);
-  process.stderr.write(`svde learn: ${frames} frames, ${proposal.observed.length} streams seen, ${proposal.streams.length} proposed, ${proposal.warnings.length} warnings\n`);
+  process.stderr.write(
+    `svde learn: ${frames} frames, ${proposal.observed.length} streams seen, ${proposal.streams.length} proposed, ${proposal.warnings.length} warnings\n`,
+  );
   for (const w of proposal.warnings) process.stderr.write(`svde learn: warning [${w.code}] ${w.stream}: ${w.message}\n`);
 
   if (o.merge !== undefined) {

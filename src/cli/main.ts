@@ -46,8 +46,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
 };
 
 // Planned subcommands of SPEC §4 that later work delivers; named here so `svde help` is honest about them.
-const planned: Record<string, string> = {
-};
+const planned: Record<string, string> = {};
 
 function usage(): string {
   const lines = ['usage: svde <command> [options]', '', 'commands:'];

@@ -92,7 +92,8 @@ export function parseRunArgs(command: string, help: string, argv: string[]): Run
     const mus = Number(values.mus);
     if (!Number.isInteger(mus) || mus < 1 || mus > 64) throw new UsageError(`--mus must be an integer 1..64, got '${values.mus}'`);
     const scenarioSeconds = Number(values['scenario-seconds']);
-    if (!Number.isFinite(scenarioSeconds) || scenarioSeconds < 2 || scenarioSeconds > 3600) throw new UsageError(`--scenario-seconds must be 2..3600, got '${values['scenario-seconds']}'`);
+    if (!Number.isFinite(scenarioSeconds) || scenarioSeconds < 2 || scenarioSeconds > 3600)
+      throw new UsageError(`--scenario-seconds must be 2..3600, got '${values['scenario-seconds']}'`);
     let durationMs: number | undefined;
     try {
       durationMs = values.duration === undefined ? undefined : parseDurationMs(values.duration);
@@ -128,7 +129,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (v.config === undefined && v.iface === undefined) return runEmbeddedDemo(v);
   let opts: ApplianceOptions;
   try {
-    opts = v.config !== undefined ? configuredOptions(v.config, v.iface, v.listen, v.stateDir, log) : bareLiveOptions(v.iface!, v.scl, v.listen, v.stateDir, log);
+    opts =
+      v.config !== undefined
+        ? configuredOptions(v.config, v.iface, v.listen, v.stateDir, log)
+        : bareLiveOptions(v.iface!, v.scl, v.listen, v.stateDir, log);
   } catch (err) {
     process.stderr.write(`svde run: ${(err as Error).message}\n`);
     return err instanceof ConfigError ? 2 : 1;
@@ -141,7 +145,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 const DEMO_ENTRY = fileURLToPath(new URL('../../tools/demo/main.ts', import.meta.url));
 async function runEmbeddedDemo(v: RunValues): Promise<number> {
   if (!existsSync(DEMO_ENTRY)) {
-    process.stderr.write(`svde run: the embedded demo is not part of this installation (${DEMO_ENTRY} is missing: it comes with the development tools); run the appliance with --config FILE or --iface IFACE\n`);
+    process.stderr.write(
+      `svde run: the embedded demo is not part of this installation (${DEMO_ENTRY} is missing: it comes with the development tools); run the appliance with --config FILE or --iface IFACE\n`,
+    );
     return 2;
   }
   const demo = await import('../../tools/demo/main.ts'); // dev-only demo delegation
@@ -152,11 +158,18 @@ async function runEmbeddedDemo(v: RunValues): Promise<number> {
  * Runs the appliance until SIGINT/SIGTERM or --duration: prints alarms and the report of every second
  * (text or JSON), announces the API; `announce` adds lines once it listens (the demo's token).
  */
-export async function runAppliance(opts: ApplianceOptions, v: Pick<RunValues, 'json' | 'durationMs'>, announce?: (a: Appliance) => void): Promise<number> {
+export async function runAppliance(
+  opts: ApplianceOptions,
+  v: Pick<RunValues, 'json' | 'durationMs'>,
+  announce?: (a: Appliance) => void,
+): Promise<number> {
   const json = v.json;
   const durationMs = v.durationMs;
   opts.onAlarm = (a, id) => {
-    if (!json) process.stdout.write(`ALARM #${id} ${epochString(a.firstTsNs)} grade ${a.grade} ${a.indicator}/${a.reason} stream ${a.stream} (frame ${a.firstFrame})\n`);
+    if (!json)
+      process.stdout.write(
+        `ALARM #${id} ${epochString(a.firstTsNs)} grade ${a.grade} ${a.indicator}/${a.reason} stream ${a.stream} (frame ${a.firstFrame})\n`,
+      );
   };
   let appliance: Appliance | undefined;
   opts.onReport = (r, nu) => {
@@ -165,7 +178,9 @@ export async function runAppliance(opts: ApplianceOptions, v: Pick<RunValues, 'j
     else {
       process.stdout.write(`${StreamMonitor.format(r)}\n`);
       if (d !== undefined) {
-        const raised = Object.entries(d.indicators).filter(([, s]) => s.count > 0).map(([k, s]) => `${k} ${s.count}${s.latched ? '*' : ''}`);
+        const raised = Object.entries(d.indicators)
+          .filter(([, s]) => s.count > 0)
+          .map(([k, s]) => `${k} ${s.count}${s.latched ? '*' : ''}`);
         process.stdout.write(`  νn = ${nu}${raised.length > 0 ? ` | alarms: ${raised.join(', ')} (* latched)` : ''}\n`);
       }
     }
@@ -195,7 +210,9 @@ export async function runAppliance(opts: ApplianceOptions, v: Pick<RunValues, 'j
   return 0;
 }
 
-export function stateFiles(stateDir: string): Pick<ApplianceOptions, 'storage'> & { tokensFile: string; keysDir: string; deviceKeyFile: string } {
+export function stateFiles(
+  stateDir: string,
+): Pick<ApplianceOptions, 'storage'> & { tokensFile: string; keysDir: string; deviceKeyFile: string } {
   return {
     storage: { path: path.join(stateDir, 'svde.db'), limitBytes: 512 * 1024 * 1024, alarmRetentionDays: 365, eventRetentionDays: 30 },
     tokensFile: path.join(stateDir, 'tokens.json'),
@@ -211,7 +228,13 @@ export function sclStreams(file: string): ExpectedStream[] {
   return expectedStreams({ file: '<defaults>', config: cfg, sclFile: file, scl, streams: bindConfig(cfg, scl) }).streams;
 }
 
-function bareLiveOptions(iface: string, scl: string | undefined, listen: { host: string; port: number } | undefined, stateArg: string | undefined, log: (l: string) => void): ApplianceOptions {
+function bareLiveOptions(
+  iface: string,
+  scl: string | undefined,
+  listen: { host: string; port: number } | undefined,
+  stateArg: string | undefined,
+  log: (l: string) => void,
+): ApplianceOptions {
   const stateDir = stateArg !== undefined ? path.resolve(stateArg) : '/var/lib/svde';
   const f = stateFiles(stateDir);
   if (scl === undefined) log('no --scl: every stream is unknown to detection (statistics and unknown-source alarms only)');
@@ -228,24 +251,39 @@ function bareLiveOptions(iface: string, scl: string | undefined, listen: { host:
   };
 }
 
-function configuredOptions(file: string, ifaceArg: string | undefined, listen: { host: string; port: number } | undefined, stateArg: string | undefined, log: (l: string) => void): ApplianceOptions {
+function configuredOptions(
+  file: string,
+  ifaceArg: string | undefined,
+  listen: { host: string; port: number } | undefined,
+  stateArg: string | undefined,
+  log: (l: string) => void,
+): ApplianceOptions {
   const loaded = loadConfigFile(file);
   const a = loaded.config.appliance;
   const rel = (p: string): string => path.resolve(path.dirname(file), p);
   const board = a.board !== undefined ? loadBoardProfile(rel(a.board)) : undefined;
   const iface = ifaceArg ?? a.iface ?? board?.capture.iface;
-  if (iface === undefined) throw new ConfigError(file, [{ path: '/appliance/iface', message: 'no capture interface: set appliance.iface or a board profile' }]);
+  if (iface === undefined)
+    throw new ConfigError(file, [{ path: '/appliance/iface', message: 'no capture interface: set appliance.iface or a board profile' }]);
   const stateDir = stateArg !== undefined ? path.resolve(stateArg) : rel(a.stateDir);
   const f = stateFiles(stateDir);
   const streams: ExpectedStream[] = loaded.scl === null ? [] : expectedStreams(loaded).streams;
-  const tls = a.http.tls === undefined ? undefined : {
-    certPem: readFileSync(rel(a.http.tls.cert), 'utf8'),
-    keyPem: readFileSync(rel(a.http.tls.key), 'utf8'),
-    ...(a.http.tls.clientCa !== undefined ? { clientCaPem: readFileSync(rel(a.http.tls.clientCa), 'utf8') } : {}),
-  };
+  const tls =
+    a.http.tls === undefined
+      ? undefined
+      : {
+          certPem: readFileSync(rel(a.http.tls.cert), 'utf8'),
+          keyPem: readFileSync(rel(a.http.tls.key), 'utf8'),
+          ...(a.http.tls.clientCa !== undefined ? { clientCaPem: readFileSync(rel(a.http.tls.clientCa), 'utf8') } : {}),
+        };
   const host = listen?.host ?? (tls === undefined ? '127.0.0.1' : a.http.host);
   if (tls === undefined && host !== '127.0.0.1' && host !== '::1' && host !== 'localhost') {
-    throw new ConfigError(file, [{ path: '/appliance/http/tls', message: `the API would listen on ${host} without TLS: configure appliance.http.tls (device certificate) or listen on 127.0.0.1` }]);
+    throw new ConfigError(file, [
+      {
+        path: '/appliance/http/tls',
+        message: `the API would listen on ${host} without TLS: configure appliance.http.tls (device certificate) or listen on 127.0.0.1`,
+      },
+    ]);
   }
   const chipPath = a.signatures.chipDevice ?? board?.chip.device ?? undefined;
   const chipBaud = a.signatures.chipBaud ?? board?.chip.baud ?? 921600;
@@ -254,7 +292,9 @@ function configuredOptions(file: string, ifaceArg: string | undefined, listen: {
     configFile: path.resolve(file),
     iface,
     streams,
-    signed: loaded.streams.filter((b) => b.signed !== null && b.signed !== undefined).map((b) => ({ stream: b.scl.key, keyId: b.signed!.keyId })),
+    signed: loaded.streams
+      .filter((b) => b.signed !== null && b.signed !== undefined)
+      .map((b) => ({ stream: b.scl.key, keyId: b.signed!.keyId })),
     stateDir,
     storage: {
       path: a.storage.path !== undefined ? rel(a.storage.path) : f.storage.path,

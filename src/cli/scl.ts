@@ -28,7 +28,15 @@ export interface SclIo {
 }
 
 export interface SclOutput extends SclImport {
-  settings?: { key: string; configIndex: number | null; acceptedSourceMacs: string[]; signed: BoundStream['signed']; role: string; bay: string | null; protection: BoundStream['protection'] }[];
+  settings?: {
+    key: string;
+    configIndex: number | null;
+    acceptedSourceMacs: string[];
+    signed: BoundStream['signed'];
+    role: string;
+    bay: string | null;
+    protection: BoundStream['protection'];
+  }[];
 }
 
 /** The command with its output streams injectable (tests capture them). Returns the exit code. */
@@ -36,10 +44,14 @@ export function runScl(argv: string[], io: SclIo): number {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv,
+      allowPositionals: true,
       options: {
-        help: { type: 'boolean', short: 'h' }, config: { type: 'string' }, strict: { type: 'boolean' },
-        compact: { type: 'boolean' }, 'max-bytes': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        config: { type: 'string' },
+        strict: { type: 'boolean' },
+        compact: { type: 'boolean' },
+        'max-bytes': { type: 'string' },
       },
     });
   } catch (err) {
@@ -69,8 +81,13 @@ export function runScl(argv: string[], io: SclIo): number {
     if (parsed.values.config !== undefined) {
       const loaded = loadConfigFile(parsed.values.config, { scl: result });
       result.settings = loaded.streams.map((b) => ({
-        key: b.scl.key, configIndex: b.configIndex, acceptedSourceMacs: b.acceptedSourceMacs, signed: b.signed,
-        role: b.role, bay: b.bay, protection: b.protection,
+        key: b.scl.key,
+        configIndex: b.configIndex,
+        acceptedSourceMacs: b.acceptedSourceMacs,
+        signed: b.signed,
+        role: b.role,
+        bay: b.bay,
+        protection: b.protection,
       }));
     }
   } catch (e) {

@@ -14,9 +14,18 @@ kept. Output is JSON.
 `;
 
 export async function tokensCommand(argv: string[]): Promise<number> {
-  const parsed = commandArgs('tokens', HELP, argv, {
-    file: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' }, id: { type: 'string' },
-  }, true);
+  const parsed = commandArgs(
+    'tokens',
+    HELP,
+    argv,
+    {
+      file: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
+      id: { type: 'string' },
+    },
+    true,
+  );
   if ('exit' in parsed) return parsed.exit;
   const o = parsed.values;
   const usage = (msg: string): number => {
@@ -35,7 +44,8 @@ export async function tokensCommand(argv: string[]): Promise<number> {
     }
     if (action === 'revoke') {
       const key = o.id ?? o.name;
-      if (key === undefined || (o.id !== undefined && o.name !== undefined)) return usage('revoke needs exactly one of --id ID or --name NAME');
+      if (key === undefined || (o.id !== undefined && o.name !== undefined))
+        return usage('revoke needs exactly one of --id ID or --name NAME');
       process.stdout.write(`${JSON.stringify({ revoked: store.revoke(key) }, null, 1)}\n`);
       return 0;
     }

@@ -46,7 +46,13 @@ export class ConfigurationFile implements ConfigurationAdmin {
   current(): ConfigurationDocument {
     const bytes = readFileSync(this.#file);
     const s = sha(bytes);
-    return { file: path.basename(this.#file), sha256: s, runningSha256: this.#runningSha, pending: s !== this.#runningSha, config: JSON.parse(bytes.toString('utf8')) as unknown };
+    return {
+      file: path.basename(this.#file),
+      sha256: s,
+      runningSha256: this.#runningSha,
+      pending: s !== this.#runningSha,
+      config: JSON.parse(bytes.toString('utf8')) as unknown,
+    };
   }
 
   replace(config: unknown, by: string, ifMatchSha256?: string): ReplaceResult {

@@ -6,49 +6,80 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, validateWithDefaults, type ConfigIssue } from './load.ts';
 
 /** A sysfs GPIO number (the kernel's global numbering, which reaches past 512 on newer kernels) or null. */
-const Pin = Type.Union([Type.Integer({ minimum: 0, maximum: 4095 }), Type.Null()], { errorMessage: 'must be a GPIO number 0…4095 or null' });
+const Pin = Type.Union([Type.Integer({ minimum: 0, maximum: 4095 }), Type.Null()], {
+  errorMessage: 'must be a GPIO number 0…4095 or null',
+});
 
-export const BoardSchema = Type.Object({
-  $comment: Type.Optional(Type.String()),
-  $schema: Type.Optional(Type.String()),
-  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', errorMessage: 'must be a name of letters, digits, "_", "." and "-"' }),
-  capture: Type.Object({
-    iface: Type.String({ minLength: 1, maxLength: 15, pattern: '^[A-Za-z0-9_.:@-]+$', errorMessage: 'must be a network interface name (1–15 characters)' }),
-    bufferBytes: Type.Integer({ minimum: 1 << 20, maximum: 1 << 30, default: 32 << 20 }),
-    snaplen: Type.Integer({ minimum: 128, maximum: 65535, default: 1600 }),
-    flushMicros: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 200 }),
-  }, { additionalProperties: false }),
-  chip: Type.Object({
-    /** Serial device of the crypto chip; null when the board has none (software verification or emulator). */
-    device: Type.Union([Type.String({ pattern: '^/dev/[A-Za-z0-9_./-]+$' }), Type.Null()], { errorMessage: 'must be a /dev/… serial device path or null' }),
-    baud: Type.Integer({ minimum: 1200, maximum: 12_000_000, default: 921600 }),
-  }, { additionalProperties: false }),
-  gpio: Type.Object({
-    ledGreen: Pin,
-    ledRed: Pin,
-    alarmRelay: Pin,
-    /** The LEDs light when their line is driven low. */
-    activeLow: Type.Boolean({ default: false }),
-    /** The relay closes when its line is driven low; default: the LEDs' polarity. */
-    relayActiveLow: Type.Optional(Type.Boolean()),
-    /** When the alarm relay closes: while νn = 1, only while an alarm waits for acknowledgement, or also on a device fault. */
-    relayCloses: Type.Union([Type.Literal('nu'), Type.Literal('unacknowledged'), Type.Literal('nu-or-degraded')], { default: 'nu' }),
-    /** Keep the green heartbeat going under the red patterns (separate LEDs); off for a two-colour LED. */
-    heartbeatDuringAlarm: Type.Boolean({ default: true }),
-  }, { additionalProperties: false }),
-  cpu: Type.Object({
-    /** CPU of the real-time thread (capture, detection) when realtimeCores is not given. */
-    captureCore: Type.Union([Type.Integer({ minimum: 0, maximum: 1023 }), Type.Null()], { default: null }),
-    /** CPUs the real-time thread and the capture thread it starts may run on. */
-    realtimeCores: Type.Union([Type.Array(Type.Integer({ minimum: 0, maximum: 1023 }), { minItems: 1, maxItems: 64 }), Type.Null()], { default: null }),
-    /** SCHED_FIFO priority of the real-time thread (needs CAP_SYS_NICE; skipped with a warning otherwise). */
-    fifoPriority: Type.Union([Type.Integer({ minimum: 1, maximum: 99 }), Type.Null()], { default: null }),
-    /** Asks for mlockall; refused with the reason (V8 cannot run with locked heap pages). */
-    mlockall: Type.Boolean({ default: false }),
-    /** V8 old-generation heap limit of the real-time thread, MiB. */
-    realtimeHeapMb: Type.Union([Type.Integer({ minimum: 64, maximum: 16384 }), Type.Null()], { default: null }),
-  }, { additionalProperties: false, default: {} }),
-}, { additionalProperties: false });
+export const BoardSchema = Type.Object(
+  {
+    $comment: Type.Optional(Type.String()),
+    $schema: Type.Optional(Type.String()),
+    name: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9_.-]+$',
+      errorMessage: 'must be a name of letters, digits, "_", "." and "-"',
+    }),
+    capture: Type.Object(
+      {
+        iface: Type.String({
+          minLength: 1,
+          maxLength: 15,
+          pattern: '^[A-Za-z0-9_.:@-]+$',
+          errorMessage: 'must be a network interface name (1–15 characters)',
+        }),
+        bufferBytes: Type.Integer({ minimum: 1 << 20, maximum: 1 << 30, default: 32 << 20 }),
+        snaplen: Type.Integer({ minimum: 128, maximum: 65535, default: 1600 }),
+        flushMicros: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 200 }),
+      },
+      { additionalProperties: false },
+    ),
+    chip: Type.Object(
+      {
+        /** Serial device of the crypto chip; null when the board has none (software verification or emulator). */
+        device: Type.Union([Type.String({ pattern: '^/dev/[A-Za-z0-9_./-]+$' }), Type.Null()], {
+          errorMessage: 'must be a /dev/… serial device path or null',
+        }),
+        baud: Type.Integer({ minimum: 1200, maximum: 12_000_000, default: 921600 }),
+      },
+      { additionalProperties: false },
+    ),
+    gpio: Type.Object(
+      {
+        ledGreen: Pin,
+        ledRed: Pin,
+        alarmRelay: Pin,
+        /** The LEDs light when their line is driven low. */
+        activeLow: Type.Boolean({ default: false }),
+        /** The relay closes when its line is driven low; default: the LEDs' polarity. */
+        relayActiveLow: Type.Optional(Type.Boolean()),
+        /** When the alarm relay closes: while νn = 1, only while an alarm waits for acknowledgement, or also on a device fault. */
+        relayCloses: Type.Union([Type.Literal('nu'), Type.Literal('unacknowledged'), Type.Literal('nu-or-degraded')], { default: 'nu' }),
+        /** Keep the green heartbeat going under the red patterns (separate LEDs); off for a two-colour LED. */
+        heartbeatDuringAlarm: Type.Boolean({ default: true }),
+      },
+      { additionalProperties: false },
+    ),
+    cpu: Type.Object(
+      {
+        /** CPU of the real-time thread (capture, detection) when realtimeCores is not given. */
+        captureCore: Type.Union([Type.Integer({ minimum: 0, maximum: 1023 }), Type.Null()], { default: null }),
+        /** CPUs the real-time thread and the capture thread it starts may run on. */
+        realtimeCores: Type.Union([Type.Array(Type.Integer({ minimum: 0, maximum: 1023 }), { minItems: 1, maxItems: 64 }), Type.Null()], {
+          default: null,
+        }),
+        /** SCHED_FIFO priority of the real-time thread (needs CAP_SYS_NICE; skipped with a warning otherwise). */
+        fifoPriority: Type.Union([Type.Integer({ minimum: 1, maximum: 99 }), Type.Null()], { default: null }),
+        /** Asks for mlockall; refused with the reason (V8 cannot run with locked heap pages). */
+        mlockall: Type.Boolean({ default: false }),
+        /** V8 old-generation heap limit of the real-time thread, MiB. */
+        realtimeHeapMb: Type.Union([Type.Integer({ minimum: 64, maximum: 16384 }), Type.Null()], { default: null }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export type BoardProfile = Static<typeof BoardSchema>;
 export type RelayMode = BoardProfile['gpio']['relayCloses'];

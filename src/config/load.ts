@@ -64,14 +64,18 @@ function reason(e: ValueError): string {
   const got = e.value === undefined ? '' : ` (got ${JSON.stringify(e.value)?.slice(0, 80)})`;
   if (typeof custom === 'string') return custom + got;
   switch (e.type) {
-    case ValueErrorType.ObjectAdditionalProperties: return 'unknown field (not in the schema; check its spelling)';
-    case ValueErrorType.ObjectRequiredProperty: return 'required field is missing';
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'unknown field (not in the schema; check its spelling)';
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'required field is missing';
     case ValueErrorType.Union: {
       const anyOf = (e.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? [];
-      if (anyOf.length > 0 && anyOf.every((s) => s.const !== undefined)) return `must be one of ${anyOf.map((s) => JSON.stringify(s.const)).join(', ')}${got}`;
+      if (anyOf.length > 0 && anyOf.every((s) => s.const !== undefined))
+        return `must be one of ${anyOf.map((s) => JSON.stringify(s.const)).join(', ')}${got}`;
       return e.message + got;
     }
-    default: return e.message.replace(/^Expected/, 'expected') + got;
+    default:
+      return e.message.replace(/^Expected/, 'expected') + got;
   }
 }
 
@@ -113,7 +117,8 @@ function checkSemantics(cfg: SvdeConfig, issues: ConfigIssue[]): void {
     s.acceptedSourceMacs.forEach((m, j) => {
       const n = normalizeMac(m);
       // The group bit (least significant bit of the first octet) marks multicast; a sender's address never has it.
-      if ((parseInt(n.slice(0, 2), 16) & 1) === 1) issues.push({ path: `${at}/acceptedSourceMacs/${j}`, message: `${m} is a multicast address and cannot be a source MAC` });
+      if ((parseInt(n.slice(0, 2), 16) & 1) === 1)
+        issues.push({ path: `${at}/acceptedSourceMacs/${j}`, message: `${m} is a multicast address and cannot be a source MAC` });
       if (macs.has(n)) issues.push({ path: `${at}/acceptedSourceMacs/${j}`, message: `${m} is listed twice` });
       macs.add(n);
     });
@@ -125,24 +130,32 @@ function checkSemantics(cfg: SvdeConfig, issues: ConfigIssue[]): void {
     }
     const p = effectiveProtection(cfg.protection, s.protection);
     if (p.undervoltage27.pickupV >= p.overvoltage59.pickupV) {
-      issues.push({ path: `${at}/protection`, message: `undervoltage27 pickup ${p.undervoltage27.pickupV} V is not below overvoltage59 pickup ${p.overvoltage59.pickupV} V` });
+      issues.push({
+        path: `${at}/protection`,
+        message: `undervoltage27 pickup ${p.undervoltage27.pickupV} V is not below overvoltage59 pickup ${p.overvoltage59.pickupV} V`,
+      });
     }
   });
   const p = effectiveProtection(cfg.protection);
   if (p.undervoltage27.pickupV >= p.overvoltage59.pickupV) {
-    issues.push({ path: '/protection/undervoltage27/pickupV', message: `${p.undervoltage27.pickupV} V is not below the overvoltage59 pickup ${p.overvoltage59.pickupV} V` });
+    issues.push({
+      path: '/protection/undervoltage27/pickupV',
+      message: `${p.undervoltage27.pickupV} V is not below the overvoltage59 pickup ${p.overvoltage59.pickupV} V`,
+    });
   }
 }
 
 /** Streams of the SCL table a config stream entry selects. */
 function select(s: StreamConfig, table: SclStream[]): SclStream[] {
   const appId = s.appId !== undefined ? parseInt(s.appId.replace(/^0[xX]/, ''), 16) : undefined;
-  return table.filter((t) =>
-    (s.svID === undefined || t.svID === s.svID)
-    && (appId === undefined || t.address?.appId === appId)
-    && (s.ied === undefined || t.iedName === s.ied)
-    && (s.ldInst === undefined || t.ldInst === s.ldInst)
-    && (s.cbName === undefined || t.cbName === s.cbName));
+  return table.filter(
+    (t) =>
+      (s.svID === undefined || t.svID === s.svID) &&
+      (appId === undefined || t.address?.appId === appId) &&
+      (s.ied === undefined || t.iedName === s.ied) &&
+      (s.ldInst === undefined || t.ldInst === s.ldInst) &&
+      (s.cbName === undefined || t.cbName === s.cbName),
+  );
 }
 
 function describe(s: StreamConfig): string {
@@ -166,7 +179,10 @@ export function bindConfig(cfg: SvdeConfig, scl: SclImport, file = '<config>'): 
       const have = scl.streams.map((t) => `${t.svID}${t.address?.appIdHex ? `@${t.address.appIdHex}` : ''}`).join(', ') || 'none';
       issues.push({ path: at, message: `no stream in SCL file ${path.basename(scl.file)} has ${describe(s)} (its streams: ${have})` });
     } else if (hits.length > 1) {
-      issues.push({ path: at, message: `${describe(s)} matches ${hits.length} SCL streams (${hits.map((h) => h.key).join(', ')}); add appId, ied or cbName to pick one` });
+      issues.push({
+        path: at,
+        message: `${describe(s)} matches ${hits.length} SCL streams (${hits.map((h) => h.key).join(', ')}); add appId, ied or cbName to pick one`,
+      });
     } else {
       const key = hits[0]!.key;
       const prev = byKey.get(key);
@@ -179,9 +195,12 @@ export function bindConfig(cfg: SvdeConfig, scl: SclImport, file = '<config>'): 
     const i = byKey.get(t.key);
     const s = i !== undefined ? cfg.streams[i]! : undefined;
     return {
-      scl: t, configIndex: i ?? null,
+      scl: t,
+      configIndex: i ?? null,
       acceptedSourceMacs: (s?.acceptedSourceMacs ?? []).map(normalizeMac),
-      signed: s?.signed ?? null, role: s?.role ?? 'protection', bay: s?.bay ?? null,
+      signed: s?.signed ?? null,
+      role: s?.role ?? 'protection',
+      bay: s?.bay ?? null,
       protection: effectiveProtection(cfg.protection, s?.protection, scl.nominals[t.iedName]),
     };
   });
@@ -225,13 +244,17 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): LoadedConf
       try {
         scl = importSclFile(sclFile);
       } catch (e) {
-        if (e instanceof SclParseError) throw new ConfigError(file, [{ path: opts.scl !== undefined ? '' : '/scl', message: `SCL file cannot be imported: ${e.message}` }]);
+        if (e instanceof SclParseError)
+          throw new ConfigError(file, [
+            { path: opts.scl !== undefined ? '' : '/scl', message: `SCL file cannot be imported: ${e.message}` },
+          ]);
         throw e;
       }
     }
   }
   if (scl === null) {
-    if (cfg.streams.length > 0) throw new ConfigError(file, [{ path: '/streams', message: 'stream settings need an SCL file: set "scl" or pass one' }]);
+    if (cfg.streams.length > 0)
+      throw new ConfigError(file, [{ path: '/streams', message: 'stream settings need an SCL file: set "scl" or pass one' }]);
     return { file, config: cfg, sclFile: null, scl: null, streams: [] };
   }
   const streams = bindConfig(cfg, scl, file);

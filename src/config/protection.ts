@@ -28,7 +28,11 @@ export const PICKUP_DEFAULTS = { overcurrent50: 2.5, overcurrent51: 1.2, overvol
  */
 export const ASSUMED_NOMINAL = { currentA: 1000, voltageLN: 38105 } as const;
 
-export function effectiveProtection(global: ProtectionSettings, override: ProtectionOverrideSettings = {}, scl?: SclNominal): EffectiveProtection {
+export function effectiveProtection(
+  global: ProtectionSettings,
+  override: ProtectionOverrideSettings = {},
+  scl?: SclNominal,
+): EffectiveProtection {
   const cfgIn = override.nominalCurrentA ?? global.nominalCurrentA;
   const cfgVn = override.nominalVoltageLN ?? global.nominalVoltageLN;
   const sclIn = scl?.currentA ?? undefined;
@@ -50,16 +54,28 @@ export function effectiveProtection(global: ProtectionSettings, override: Protec
     nominalVoltageLN: Vn,
     nominalFrom,
     overcurrent50: { enabled: o50.enabled ?? true, pickupA: o50.pickupA ?? In * PICKUP_DEFAULTS.overcurrent50, delayS: o50.delayS ?? 0 },
-    overcurrent51: { enabled: o51.enabled ?? true, pickupA: o51.pickupA ?? In * PICKUP_DEFAULTS.overcurrent51, curve: o51.curve ?? 'IEC-SI', tms: o51.tms ?? 0.1 },
+    overcurrent51: {
+      enabled: o51.enabled ?? true,
+      pickupA: o51.pickupA ?? In * PICKUP_DEFAULTS.overcurrent51,
+      curve: o51.curve ?? 'IEC-SI',
+      tms: o51.tms ?? 0.1,
+    },
     overvoltage59: { enabled: o59.enabled ?? true, pickupV: o59.pickupV ?? Vn * PICKUP_DEFAULTS.overvoltage59, delayS: o59.delayS ?? 1 },
     undervoltage27: { enabled: o27.enabled ?? true, pickupV: o27.pickupV ?? Vn * PICKUP_DEFAULTS.undervoltage27, delayS: o27.delayS ?? 1 },
   };
 }
 
 // IEC 60255-151 t = TMS·k/(M^α − 1); IEEE C37.112 t = TD·(A/(M^p − 1) + B).
-const IEC: Partial<Record<Curve, [number, number]>> = { 'IEC-SI': [0.14, 0.02], 'IEC-VI': [13.5, 1], 'IEC-EI': [80, 2], 'IEC-LTI': [120, 1] };
+const IEC: Partial<Record<Curve, [number, number]>> = {
+  'IEC-SI': [0.14, 0.02],
+  'IEC-VI': [13.5, 1],
+  'IEC-EI': [80, 2],
+  'IEC-LTI': [120, 1],
+};
 const IEEE: Partial<Record<Curve, [number, number, number]>> = {
-  'IEEE-MI': [0.0515, 0.114, 0.02], 'IEEE-VI': [19.61, 0.491, 2], 'IEEE-EI': [28.2, 0.1217, 2],
+  'IEEE-MI': [0.0515, 0.114, 0.02],
+  'IEEE-VI': [19.61, 0.491, 2],
+  'IEEE-EI': [28.2, 0.1217, 2],
 };
 
 /**

@@ -64,8 +64,16 @@ export class ChipVerifier extends EventEmitter implements SignatureVerifier {
   private constructor(driver: ChipDriver, opts: ChipVerifierOptions) {
     super();
     this.#driver = driver;
-    this.#opts = { maxQueued: opts.maxQueued ?? 512, batch: opts.batch ?? 16, deadlineMs: opts.deadlineMs ?? 1000, fallback: opts.fallback ?? 'software', software: opts.software, priorityStreams: opts.priorityStreams };
-    if (this.#opts.fallback === 'software' && opts.software === undefined) throw new Error('ChipVerifier: the software fallback needs a software verifier');
+    this.#opts = {
+      maxQueued: opts.maxQueued ?? 512,
+      batch: opts.batch ?? 16,
+      deadlineMs: opts.deadlineMs ?? 1000,
+      fallback: opts.fallback ?? 'software',
+      software: opts.software,
+      priorityStreams: opts.priorityStreams,
+    };
+    if (this.#opts.fallback === 'software' && opts.software === undefined)
+      throw new Error('ChipVerifier: the software fallback needs a software verifier');
     driver.on('health', () => this.#updateState());
   }
 
@@ -157,7 +165,10 @@ export class ChipVerifier extends EventEmitter implements SignatureVerifier {
       const oldest = performance.now() - this.#opts.deadlineMs;
       while (items.length < this.#opts.batch && (this.#high.length > 0 || this.#low.length > 0)) {
         const it = (this.#high.length > 0 ? this.#high : this.#low).shift()!;
-        if (it.t >= oldest) { items.push(it); continue; }
+        if (it.t >= oldest) {
+          items.push(it);
+          continue;
+        }
         this.stats.expired++;
         this.#fallback(it.keyId, it.message, it.rs).then(it.resolve, it.reject);
       }

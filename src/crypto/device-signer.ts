@@ -4,8 +4,18 @@ import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { ChipDriver } from './chip/driver.ts';
 import {
-  bigToBytes, bytesToBig, privateKeyToPem, publicKeyFromPem, publicKeyOf, SM2_N, sm2E, sm2SignWithZ, sm2Z,
-  type Sm2KeyPair, type Sm2PublicKey, type Sm2Signature,
+  bigToBytes,
+  bytesToBig,
+  privateKeyToPem,
+  publicKeyFromPem,
+  publicKeyOf,
+  SM2_N,
+  sm2E,
+  sm2SignWithZ,
+  sm2Z,
+  type Sm2KeyPair,
+  type Sm2PublicKey,
+  type Sm2Signature,
 } from './sm2.ts';
 
 export interface DeviceSignature {
@@ -41,12 +51,15 @@ export function loadOrCreateDeviceKeyPem(file: string): Sm2KeyPair {
     try {
       writeFileSync(file, privateKeyToPem({ d, pub: publicKeyOf(d) }), { mode: 0o600, flag: 'wx' });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`device key ${file}: cannot create: ${(e as Error).message}`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new Error(`device key ${file}: cannot create: ${(e as Error).message}`, { cause: e });
     }
   }
   const st = statSync(file);
-  if ((st.mode & 0o077) !== 0) throw new Error(`device key ${file}: mode ${(st.mode & 0o777).toString(8)} lets group/others access it; chmod 600`);
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new Error(`device key ${file}: owned by uid ${st.uid}, not by this process`);
+  if ((st.mode & 0o077) !== 0)
+    throw new Error(`device key ${file}: mode ${(st.mode & 0o777).toString(8)} lets group/others access it; chmod 600`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+    throw new Error(`device key ${file}: owned by uid ${st.uid}, not by this process`);
   let der: Buffer;
   let pub: Sm2PublicKey;
   try {
@@ -61,13 +74,22 @@ export function loadOrCreateDeviceKeyPem(file: string): Sm2KeyPair {
   if (at < 0 || at + 37 > der.length) throw new Error(`device key ${file}: no 32-byte SM2 private scalar found`);
   const d = bytesToBig(der.subarray(at + 5, at + 37));
   let derived: Sm2PublicKey;
-  try { derived = publicKeyOf(d); } catch { throw new Error(`device key ${file}: private scalar out of range`); }
+  try {
+    derived = publicKeyOf(d);
+  } catch {
+    throw new Error(`device key ${file}: private scalar out of range`);
+  }
   if (derived.x !== pub.x || derived.y !== pub.y) throw new Error(`device key ${file}: private and public key do not match`);
   return { d, pub };
 }
 
 /** Signs with the chip's device key when the chip answers, else with the software device key; throws without either. */
-export async function signAsDevice(d: ChipDriver | null, k: SoftDeviceKey | null, signerId: string, message: Uint8Array): Promise<DeviceSignature> {
+export async function signAsDevice(
+  d: ChipDriver | null,
+  k: SoftDeviceKey | null,
+  signerId: string,
+  message: Uint8Array,
+): Promise<DeviceSignature> {
   const devKey = d?.chipInfo?.deviceKey;
   let chipError: Error | null = null;
   if (d !== null && !d.closed && d.health !== 'failed' && devKey !== undefined) {
@@ -79,7 +101,9 @@ export async function signAsDevice(d: ChipDriver | null, k: SoftDeviceKey | null
     }
   }
   if (k === null) {
-    throw new Error(`no device key to sign with: ${chipError !== null ? `chip SIGN failed (${chipError.message})` : 'no chip available'} and no device key file configured`);
+    throw new Error(
+      `no device key to sign with: ${chipError !== null ? `chip SIGN failed (${chipError.message})` : 'no chip available'} and no device key file configured`,
+    );
   }
   const sig = sm2SignWithZ(k.d, k.z, message);
   return { algorithm: 'SM2-SM3', signerId, publicKey: pointHex(k.pub), value: rawHex(sig), by: 'software' };

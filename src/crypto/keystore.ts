@@ -8,7 +8,15 @@ import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nativeSm2Key } from '../native/index.ts';
-import { bigToBytes, publicKeyFromPem, publicKeyToPem, signatureFromDer, signatureToRaw, SM2_DEFAULT_ID, type Sm2PublicKey } from './sm2.ts';
+import {
+  bigToBytes,
+  publicKeyFromPem,
+  publicKeyToPem,
+  signatureFromDer,
+  signatureToRaw,
+  SM2_DEFAULT_ID,
+  type Sm2PublicKey,
+} from './sm2.ts';
 import type { KeyEntry } from './software-verifier.ts';
 
 export interface KeyMeta {
@@ -54,7 +62,8 @@ function certParts(der: Uint8Array): { tbs: Uint8Array; sig: Uint8Array } {
   const tbs = tlv(tbsHdr);
   const alg = tlv(tbs.end);
   const bits = tlv(alg.end);
-  if (tbs.tag !== 0x30 || alg.tag !== 0x30 || bits.tag !== 0x03 || der[bits.start] !== 0) throw new KeyStoreError('certificate DER: unexpected structure');
+  if (tbs.tag !== 0x30 || alg.tag !== 0x30 || bits.tag !== 0x03 || der[bits.start] !== 0)
+    throw new KeyStoreError('certificate DER: unexpected structure');
   return { tbs: der.subarray(tbsHdr, tbs.end), sig: der.subarray(bits.start + 1, bits.end) };
 }
 
@@ -63,7 +72,12 @@ function certParts(der: Uint8Array): { tbs: Uint8Array; sig: Uint8Array } {
  * TBSCertificate (SM3, with the CA's signer ID — Node's X509Certificate.verify cannot, it sets no ID),
  * and the validity dates at `now`. Returns the certificate's SM2 public key.
  */
-export function validateCertificate(certPem: string, caPem: string, now = new Date(), caSignerId = SM2_DEFAULT_ID): { pub: Sm2PublicKey; notBefore: Date; notAfter: Date; subject: string } {
+export function validateCertificate(
+  certPem: string,
+  caPem: string,
+  now = new Date(),
+  caSignerId = SM2_DEFAULT_ID,
+): { pub: Sm2PublicKey; notBefore: Date; notAfter: Date; subject: string } {
   let cert: X509Certificate;
   let ca: X509Certificate;
   try {
@@ -81,12 +95,18 @@ export function validateCertificate(certPem: string, caPem: string, now = new Da
   } catch {
     throw new KeyStoreError('certificate signature is not an SM2 (r, s) signature');
   }
-  if (!nativeSm2Key(point(caPub)).verify(tbs, rs, caSignerId)) throw new KeyStoreError(`certificate "${cert.subject}": the CA's SM2 signature does not verify`);
+  if (!nativeSm2Key(point(caPub)).verify(tbs, rs, caSignerId))
+    throw new KeyStoreError(`certificate "${cert.subject}": the CA's SM2 signature does not verify`);
   const notBefore = new Date(cert.validFrom);
   const notAfter = new Date(cert.validTo);
   if (now < notBefore) throw new KeyStoreError(`certificate "${cert.subject}" is not valid before ${notBefore.toISOString()}`);
   if (now > notAfter) throw new KeyStoreError(`certificate "${cert.subject}" expired on ${notAfter.toISOString()}`);
-  return { pub: publicKeyFromPem(cert.publicKey.export({ format: 'pem', type: 'spki' }).toString()), notBefore, notAfter, subject: cert.subject };
+  return {
+    pub: publicKeyFromPem(cert.publicKey.export({ format: 'pem', type: 'spki' }).toString()),
+    notBefore,
+    notAfter,
+    subject: cert.subject,
+  };
 }
 
 export class KeyStore {
@@ -138,8 +158,13 @@ export class KeyStore {
     checkKeyId(opts.keyId);
     const v = validateCertificate(opts.certPem, opts.caPem, opts.now);
     const meta: KeyMeta = {
-      keyId: opts.keyId, signerId: opts.signerId ?? SM2_DEFAULT_ID, streams: opts.streams ?? [], source: 'x509',
-      notBefore: v.notBefore.toISOString(), notAfter: v.notAfter.toISOString(), subject: v.subject,
+      keyId: opts.keyId,
+      signerId: opts.signerId ?? SM2_DEFAULT_ID,
+      streams: opts.streams ?? [],
+      source: 'x509',
+      notBefore: v.notBefore.toISOString(),
+      notAfter: v.notAfter.toISOString(),
+      subject: v.subject,
     };
     this.#write(this.#pem(opts.keyId), opts.certPem);
     this.#write(this.#meta(opts.keyId), `${JSON.stringify(meta, null, 1)}\n`);
@@ -171,7 +196,10 @@ export class KeyStore {
       .filter((m) => m.status === 'valid')
       .map((m) => {
         const pem = readFileSync(this.#pem(m.keyId), 'utf8');
-        const pub = m.source === 'x509' ? publicKeyFromPem(new X509Certificate(pem).publicKey.export({ format: 'pem', type: 'spki' }).toString()) : publicKeyFromPem(pem);
+        const pub =
+          m.source === 'x509'
+            ? publicKeyFromPem(new X509Certificate(pem).publicKey.export({ format: 'pem', type: 'spki' }).toString())
+            : publicKeyFromPem(pem);
         return { keyId: m.keyId, pub, signerId: m.signerId, streams: m.streams };
       });
   }
@@ -192,5 +220,6 @@ export function keyStatus(m: Pick<KeyMeta, 'revoked' | 'notBefore' | 'notAfter'>
 }
 
 function checkKeyId(keyId: number): void {
-  if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffff) throw new KeyStoreError(`keyId must be an integer 0..65535 (the trailer's 16 bits), got ${keyId}`);
+  if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffff)
+    throw new KeyStoreError(`keyId must be an integer 0..65535 (the trailer's 16 bits), got ${keyId}`);
 }

@@ -13,8 +13,18 @@ import type { FrameBatch } from '../native/index.ts';
 /** Size of one quantity in seqData (INT32 value + UINT32 quality); only its first 4 bytes are signed. */
 export const QUANTITY_SIZE = 8;
 
-export interface KcAsdu { smpCnt: number; confRev: number; smpSynch?: number; seqData: Uint8Array }
-export interface KcInput { appId: number; svID: Uint8Array | string; secCnt: number; asdus: KcAsdu[] }
+export interface KcAsdu {
+  smpCnt: number;
+  confRev: number;
+  smpSynch?: number;
+  seqData: Uint8Array;
+}
+export interface KcInput {
+  appId: number;
+  svID: Uint8Array | string;
+  secCnt: number;
+  asdus: KcAsdu[];
+}
 
 export function keyContent(f: KcInput): Uint8Array {
   const svID = typeof f.svID === 'string' ? new TextEncoder().encode(f.svID) : f.svID;
@@ -22,15 +32,23 @@ export function keyContent(f: KcInput): Uint8Array {
   for (const a of f.asdus) len += 7 + Math.floor(a.seqData.length / QUANTITY_SIZE) * 4;
   const out = new Uint8Array(len);
   let o = 0;
-  out[o++] = f.appId >>> 8; out[o++] = f.appId & 0xff;
-  out.set(svID, o); o += svID.length;
-  patchU32(out, o, f.secCnt); o += 4;
+  out[o++] = f.appId >>> 8;
+  out[o++] = f.appId & 0xff;
+  out.set(svID, o);
+  o += svID.length;
+  patchU32(out, o, f.secCnt);
+  o += 4;
   for (const a of f.asdus) {
-    out[o++] = a.smpCnt >>> 8; out[o++] = a.smpCnt & 0xff;
-    patchU32(out, o, a.confRev); o += 4;
+    out[o++] = a.smpCnt >>> 8;
+    out[o++] = a.smpCnt & 0xff;
+    patchU32(out, o, a.confRev);
+    o += 4;
     out[o++] = (a.smpSynch ?? 0) & 0xff;
     const n = Math.floor(a.seqData.length / QUANTITY_SIZE);
-    for (let q = 0; q < n; q++) { out.set(a.seqData.subarray(q * QUANTITY_SIZE, q * QUANTITY_SIZE + 4), o); o += 4; }
+    for (let q = 0; q < n; q++) {
+      out.set(a.seqData.subarray(q * QUANTITY_SIZE, q * QUANTITY_SIZE + 4), o);
+      o += 4;
+    }
   }
   return out;
 }
@@ -39,7 +57,8 @@ export function keyContent(f: KcInput): Uint8Array {
 export function keyContentOfEncoded(buf: Uint8Array, layout: FrameLayout): Uint8Array {
   if (layout.secCnt < 0) throw new Error('frame has no security trailer');
   const first = layout.asdus[0]!;
-  const secCnt = ((buf[layout.secCnt]! << 24) | (buf[layout.secCnt + 1]! << 16) | (buf[layout.secCnt + 2]! << 8) | buf[layout.secCnt + 3]!) >>> 0;
+  const secCnt =
+    ((buf[layout.secCnt]! << 24) | (buf[layout.secCnt + 1]! << 16) | (buf[layout.secCnt + 2]! << 8) | buf[layout.secCnt + 3]!) >>> 0;
   return keyContent({
     appId: readU16(buf, layout.appId),
     svID: buf.subarray(first.svID, first.svID + first.svIDLength),
@@ -72,7 +91,8 @@ export function keyContentOfBatch(b: FrameBatch, i: number): Uint8Array {
 export function blockMessage(firstSecCnt: number, digests: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(6 + 32 * digests.length);
   patchU32(out, 0, firstSecCnt);
-  out[4] = digests.length >>> 8; out[5] = digests.length & 0xff;
+  out[4] = digests.length >>> 8;
+  out[5] = digests.length & 0xff;
   digests.forEach((d, i) => out.set(d, 6 + 32 * i));
   return out;
 }
@@ -95,7 +115,9 @@ export class FrameSigner {
   #blockStart = 0;
 
   constructor(key: Sm2KeyPair, keyId: number, mode: SignMode, opts: { id?: string; firstSecCnt?: number } = {}) {
-    this.#key = key; this.keyId = keyId; this.mode = mode;
+    this.#key = key;
+    this.keyId = keyId;
+    this.mode = mode;
     this.#z = sm2Z(key.pub, opts.id);
     this.#secCnt = opts.firstSecCnt ?? 1;
   }
@@ -106,7 +128,9 @@ export class FrameSigner {
     return this.#digests.length === this.mode.blockLen - 1 ? 3 : 2;
   }
 
-  get blockLen(): number { return this.mode.kind === 'frame' ? 1 : this.mode.blockLen; }
+  get blockLen(): number {
+    return this.mode.kind === 'frame' ? 1 : this.mode.blockLen;
+  }
 
   /** Patch secCnt and (modes 1/3) the signature of an encoded frame. Returns the secCnt used. */
   sign(buf: Uint8Array, layout: FrameLayout): number {

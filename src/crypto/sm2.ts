@@ -35,23 +35,42 @@ export function sm2Curve(c: { p: bigint; a: bigint; b: bigint; n: bigint; gx: bi
   return { Point: weierstrass({ p: c.p, n: c.n, h: 1n, a: c.a, b: c.b, Gx: c.gx, Gy: c.gy }), a: c.a, b: c.b, n: c.n, gx: c.gx, gy: c.gy };
 }
 
-export interface Sm2PublicKey { x: bigint; y: bigint }
-export interface Sm2KeyPair { d: bigint; pub: Sm2PublicKey }
-export interface Sm2Signature { r: bigint; s: bigint }
+export interface Sm2PublicKey {
+  x: bigint;
+  y: bigint;
+}
+export interface Sm2KeyPair {
+  d: bigint;
+  pub: Sm2PublicKey;
+}
+export interface Sm2Signature {
+  r: bigint;
+  s: bigint;
+}
 
-const mod = (a: bigint, m: bigint): bigint => { const r = a % m; return r < 0n ? r + m : r; };
+const mod = (a: bigint, m: bigint): bigint => {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+};
 
 function modInv(a: bigint, m: bigint): bigint {
   let [old, r] = [mod(a, m), m];
   let [os, s] = [1n, 0n];
-  while (r !== 0n) { const q = old / r; [old, r] = [r, old - q * r]; [os, s] = [s, os - q * s]; }
+  while (r !== 0n) {
+    const q = old / r;
+    [old, r] = [r, old - q * r];
+    [os, s] = [s, os - q * s];
+  }
   if (old !== 1n) throw new Error('not invertible');
   return mod(os, m);
 }
 
 export function bigToBytes(v: bigint, len = 32): Uint8Array {
   const out = new Uint8Array(len);
-  for (let i = len - 1; i >= 0; i--) { out[i] = Number(v & 0xffn); v >>= 8n; }
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
   return out;
 }
 
@@ -72,8 +91,16 @@ export function sm2ZPreimage(pub: Sm2PublicKey, id: string | Uint8Array = SM2_DE
   const idBytes = typeof id === 'string' ? new TextEncoder().encode(id) : id;
   const entl = idBytes.length * 8;
   if (entl > 0xffff) throw new Error('SM2 ID too long');
-  return Buffer.concat([Uint8Array.of(entl >>> 8, entl & 0xff), idBytes, bigToBytes(curve.a), bigToBytes(curve.b),
-    bigToBytes(curve.gx), bigToBytes(curve.gy), bigToBytes(pub.x), bigToBytes(pub.y)]);
+  return Buffer.concat([
+    Uint8Array.of(entl >>> 8, entl & 0xff),
+    idBytes,
+    bigToBytes(curve.a),
+    bigToBytes(curve.b),
+    bigToBytes(curve.gx),
+    bigToBytes(curve.gy),
+    bigToBytes(pub.x),
+    bigToBytes(pub.y),
+  ]);
 }
 
 /** Z_A = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA). */
@@ -99,9 +126,15 @@ export function sm2SignDigest(d: bigint, e: bigint, k?: bigint, curve: Sm2Curve 
     const kk = k ?? deterministicK(d, e, attempt, n);
     const x1 = curve.Point.BASE.multiply(kk).toAffine().x;
     const r = mod(e + x1, n);
-    if (r === 0n || r + kk === n) { if (k !== undefined) throw new Error('bad fixed k'); continue; }
+    if (r === 0n || r + kk === n) {
+      if (k !== undefined) throw new Error('bad fixed k');
+      continue;
+    }
     const s = mod(dInv * (kk - r * d), n);
-    if (s === 0n) { if (k !== undefined) throw new Error('bad fixed k'); continue; }
+    if (s === 0n) {
+      if (k !== undefined) throw new Error('bad fixed k');
+      continue;
+    }
     return { r, s };
   }
 }
@@ -129,7 +162,12 @@ export function sm2VerifyDigest(pub: Sm2PublicKey, e: bigint, sig: Sm2Signature,
   const t = mod(r + s, n);
   if (t === 0n) return false;
   let P: InstanceType<Sm2Curve['Point']>;
-  try { P = curve.Point.fromAffine({ x: pub.x, y: pub.y }); P.assertValidity(); } catch { return false; }
+  try {
+    P = curve.Point.fromAffine({ x: pub.x, y: pub.y });
+    P.assertValidity();
+  } catch {
+    return false;
+  }
   const pt = curve.Point.BASE.multiply(s).add(P.multiply(t));
   if (pt.equals(curve.Point.ZERO)) return false;
   return mod(e + pt.toAffine().x, n) === r;
@@ -164,7 +202,8 @@ export function sm2Verify(pub: Sm2PublicKey, msg: Uint8Array, sig: Sm2Signature,
 /** r ‖ s, 64 bytes (the security trailer's form). */
 export function signatureToRaw(sig: Sm2Signature): Uint8Array {
   const out = new Uint8Array(64);
-  out.set(bigToBytes(sig.r), 0); out.set(bigToBytes(sig.s), 32);
+  out.set(bigToBytes(sig.r), 0);
+  out.set(bigToBytes(sig.s), 32);
   return out;
 }
 
@@ -175,27 +214,39 @@ export function signatureFromRaw(raw: Uint8Array): Sm2Signature {
 
 function derInt(v: bigint): Uint8Array {
   let b = bigToBytes(v);
-  let i = 0; while (i < 31 && b[i] === 0) i++;
+  let i = 0;
+  while (i < 31 && b[i] === 0) i++;
   b = b.subarray(i);
-  if (b[0]! & 0x80) { const p = new Uint8Array(b.length + 1); p.set(b, 1); b = p; }
+  if (b[0]! & 0x80) {
+    const p = new Uint8Array(b.length + 1);
+    p.set(b, 1);
+    b = p;
+  }
   return Uint8Array.of(0x02, b.length, ...b);
 }
 
 /** DER SEQUENCE { r INTEGER, s INTEGER } (what OpenSSL's pkeyutl produces and expects). */
 export function signatureToDer(sig: Sm2Signature): Uint8Array {
-  const r = derInt(sig.r); const s = derInt(sig.s);
+  const r = derInt(sig.r);
+  const s = derInt(sig.s);
   return Uint8Array.of(0x30, r.length + s.length, ...r, ...s);
 }
 
 export function signatureFromDer(der: Uint8Array): Sm2Signature {
-  const fail = (): never => { throw new Error('malformed DER SM2 signature'); };
+  const fail = (): never => {
+    throw new Error('malformed DER SM2 signature');
+  };
   if (der[0] !== 0x30 || der[1] !== der.length - 2) fail();
   let o = 2;
   const read = (): bigint => {
     if (der[o] !== 0x02) fail();
-    const len = der[o + 1]!; const v = bytesToBig(der.subarray(o + 2, o + 2 + len)); o += 2 + len; return v;
+    const len = der[o + 1]!;
+    const v = bytesToBig(der.subarray(o + 2, o + 2 + len));
+    o += 2 + len;
+    return v;
   };
-  const r = read(); const s = read();
+  const r = read();
+  const s = read();
   if (o !== der.length) fail();
   return { r, s };
 }
@@ -214,11 +265,10 @@ export function publicKeyToPem(pub: Sm2PublicKey): string {
 
 /** Read an SM2 public key from SPKI PEM or DER (as written by publicKeyToPem or openssl). */
 export function publicKeyFromPem(pem: string | Uint8Array): Sm2PublicKey {
-  const key = typeof pem === 'string'
-    ? createPublicKey(pem)
-    : createPublicKey({ key: Buffer.from(pem), format: 'der', type: 'spki' });
+  const key = typeof pem === 'string' ? createPublicKey(pem) : createPublicKey({ key: Buffer.from(pem), format: 'der', type: 'spki' });
   const der = key.export({ format: 'der', type: 'spki' });
-  if (der.length !== 91 || !der.subarray(0, 26).equals(SPKI_PREFIX) || der[26] !== 4) throw new Error('not an SM2 (sm2p256v1) uncompressed SPKI public key');
+  if (der.length !== 91 || !der.subarray(0, 26).equals(SPKI_PREFIX) || der[26] !== 4)
+    throw new Error('not an SM2 (sm2p256v1) uncompressed SPKI public key');
   return { x: bytesToBig(der.subarray(27, 59)), y: bytesToBig(der.subarray(59, 91)) };
 }
 
@@ -234,8 +284,11 @@ export function deriveKeyPair(seed: string): Sm2KeyPair {
 export function privateKeyToPem(key: Sm2KeyPair): string {
   const pubPoint = Buffer.concat([Buffer.from([4]), bigToBytes(key.pub.x), bigToBytes(key.pub.y)]);
   const ec = Buffer.concat([
-    Buffer.from('020101', 'hex'), Buffer.from([0x04, 0x20]), bigToBytes(key.d),
-    Buffer.from([0xa1, 0x44, 0x03, 0x42, 0x00]), pubPoint,
+    Buffer.from('020101', 'hex'),
+    Buffer.from([0x04, 0x20]),
+    bigToBytes(key.d),
+    Buffer.from([0xa1, 0x44, 0x03, 0x42, 0x00]),
+    pubPoint,
   ]);
   const ecSeq = Buffer.concat([Buffer.from([0x30, ec.length]), ec]);
   const alg = Buffer.from('301306072a8648ce3d020106082a811ccf5501822d', 'hex');

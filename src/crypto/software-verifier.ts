@@ -5,7 +5,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SignatureVerifier } from '../model/signature.ts';
 import { nativeSm2Key, type NativeSm2Key } from '../native/index.ts';
-import { bigToBytes, publicKeyFromPem, signatureFromRaw, sm2E, sm2PreparedKey, sm2VerifyDigestPrepared, sm2Z, SM2_DEFAULT_ID, type Sm2PublicKey } from './sm2.ts';
+import {
+  bigToBytes,
+  publicKeyFromPem,
+  signatureFromRaw,
+  sm2E,
+  sm2PreparedKey,
+  sm2VerifyDigestPrepared,
+  sm2Z,
+  SM2_DEFAULT_ID,
+  type Sm2PublicKey,
+} from './sm2.ts';
 
 export interface KeyEntry {
   keyId: number;
@@ -18,14 +28,22 @@ export interface KeyEntry {
 export type SoftwarePath = 'native' | 'noble';
 
 export class SoftwareVerifier implements SignatureVerifier {
-  #keys = new Map<number, { entry: KeyEntry; z: Uint8Array; native: NativeSm2Key | undefined; point: ReturnType<typeof sm2PreparedKey> | undefined }>();
+  #keys = new Map<
+    number,
+    { entry: KeyEntry; z: Uint8Array; native: NativeSm2Key | undefined; point: ReturnType<typeof sm2PreparedKey> | undefined }
+  >();
   readonly path: SoftwarePath;
 
   constructor(keys: readonly KeyEntry[], path: SoftwarePath = 'native') {
     this.path = path;
     for (const k of keys) {
       const native = path === 'native' ? nativeSm2Key(Uint8Array.of(4, ...bigToBytes(k.pub.x), ...bigToBytes(k.pub.y))) : undefined;
-      this.#keys.set(k.keyId, { entry: k, z: sm2Z(k.pub, k.signerId), native, point: path === 'noble' ? sm2PreparedKey(k.pub) : undefined });
+      this.#keys.set(k.keyId, {
+        entry: k,
+        z: sm2Z(k.pub, k.signerId),
+        native,
+        point: path === 'noble' ? sm2PreparedKey(k.pub) : undefined,
+      });
     }
   }
 

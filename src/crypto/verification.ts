@@ -187,8 +187,10 @@ class VerificationService extends EventEmitter implements Verification {
     const w = this.#software instanceof WorkerVerifier ? this.#software.stats : { refused: 0, late: 0 };
     const p = this.#past;
     return {
-      chip: p.chip + (c?.chip ?? 0), software: p.software + (c?.software ?? 0) + this.#softDirect,
-      unverified: p.rejected + (c?.rejected ?? 0) + this.#rejected + w.refused + w.late, verdicts: this.#verdicts,
+      chip: p.chip + (c?.chip ?? 0),
+      software: p.software + (c?.software ?? 0) + this.#softDirect,
+      unverified: p.rejected + (c?.rejected ?? 0) + this.#rejected + w.refused + w.late,
+      verdicts: this.#verdicts,
     };
   }
 
@@ -197,10 +199,16 @@ class VerificationService extends EventEmitter implements Verification {
     const overflow = this.#chip !== null ? this.#keys.length - this.#chipKeys.size : 0;
     const notes: string[] = [];
     if (o.chip === undefined) notes.push(`no chip configured: ${this.#keys.length} key(s) verified in software (native)`);
-    else if (this.#chip === null) notes.push(`chip at ${o.chip.path} unavailable (${this.#chipError ?? 'connecting'}); ${o.fallback === 'software' ? 'verifying in software' : 'signed frames are left unverified'}`);
+    else if (this.#chip === null)
+      notes.push(
+        `chip at ${o.chip.path} unavailable (${this.#chipError ?? 'connecting'}); ${o.fallback === 'software' ? 'verifying in software' : 'signed frames are left unverified'}`,
+      );
     else {
       const h = this.#driver!.health;
-      if (h !== 'ok') notes.push(`chip ${h}${o.fallback === 'software' ? ', software fallback' : ', no fallback: frames it cannot verify stay unverified'}`);
+      if (h !== 'ok')
+        notes.push(
+          `chip ${h}${o.fallback === 'software' ? ', software fallback' : ', no fallback: frames it cannot verify stay unverified'}`,
+        );
       if (this.#chip.state === 'degraded' && h === 'ok') notes.push('chip saturated: overflow verified by the fallback policy');
       if (overflow > 0) notes.push(`${overflow} key(s) beyond the chip's ${this.#chipKeys.size} slot(s) verified in software`);
     }
@@ -216,7 +224,9 @@ class VerificationService extends EventEmitter implements Verification {
 
   /** Opens the chip: SELFTEST, INFO, slots; on failure the fallback applies and it is tried again later. */
   connect(): Promise<void> {
-    this.#connecting ??= this.#connect().finally(() => { this.#connecting = null; });
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = null;
+    });
     return this.#connecting;
   }
 
@@ -232,15 +242,24 @@ class VerificationService extends EventEmitter implements Verification {
       const info = await driver.info();
       const inChip = this.#keys.slice(0, info.slots);
       const chip = await ChipVerifier.create(driver, inChip, {
-        fallback: this.#o.fallback, software: this.#software, ...(this.#o.maxQueued !== undefined ? { maxQueued: this.#o.maxQueued } : {}),
+        fallback: this.#o.fallback,
+        software: this.#software,
+        ...(this.#o.maxQueued !== undefined ? { maxQueued: this.#o.maxQueued } : {}),
         ...(this.#o.priorityStreams !== undefined ? { priorityStreams: this.#o.priorityStreams } : {}),
       });
-      if (this.#closed) { await driver.close(); return; }
+      if (this.#closed) {
+        await driver.close();
+        return;
+      }
       this.#driver = driver;
       this.#chip = chip;
       this.#chipKeys = new Set(inChip.map((k) => k.keyId));
       // Keys dropped while the slots were being loaded.
-      for (const k of inChip) if (!this.#keys.includes(k)) { this.#chipKeys.delete(k.keyId); void chip.drop(k.keyId); }
+      for (const k of inChip)
+        if (!this.#keys.includes(k)) {
+          this.#chipKeys.delete(k.keyId);
+          void chip.drop(k.keyId);
+        }
       this.#chipError = null;
       const d = driver;
       d.on('health', (h: { state: string }) => {
@@ -254,7 +273,10 @@ class VerificationService extends EventEmitter implements Verification {
       this.#chipError = (e as Error).message;
       this.#update();
       if (!this.#closed && this.#reconnect === null) {
-        this.#reconnect = setTimeout(() => { this.#reconnect = null; void this.connect(); }, this.#o.reconnectMs ?? 2000);
+        this.#reconnect = setTimeout(() => {
+          this.#reconnect = null;
+          void this.connect();
+        }, this.#o.reconnectMs ?? 2000);
         this.#reconnect.unref();
       }
     }
@@ -270,7 +292,9 @@ class VerificationService extends EventEmitter implements Verification {
       this.#replace = null;
       if (this.#closed || this.#driver !== driver || driver.health !== 'failed') return;
       const c = this.#chip!.stats;
-      this.#past.chip += c.chip; this.#past.software += c.software; this.#past.rejected += c.rejected;
+      this.#past.chip += c.chip;
+      this.#past.software += c.software;
+      this.#past.rejected += c.rejected;
       this.#driver = null;
       this.#chip = null;
       this.#chipKeys = new Set();
@@ -287,7 +311,14 @@ class VerificationService extends EventEmitter implements Verification {
     else if (this.#chip === null) s = this.#o.fallback === 'software' ? 'degraded' : 'failed';
     else {
       const h = this.#driver!.closed ? 'failed' : this.#driver!.health;
-      s = h === 'failed' ? (this.#o.fallback === 'software' ? 'degraded' : 'failed') : h === 'degraded' || this.#chip.state !== 'ok' ? 'degraded' : 'ok';
+      s =
+        h === 'failed'
+          ? this.#o.fallback === 'software'
+            ? 'degraded'
+            : 'failed'
+          : h === 'degraded' || this.#chip.state !== 'ok'
+            ? 'degraded'
+            : 'ok';
     }
     if (s === this.#state) return;
     this.#state = s;
@@ -344,7 +375,12 @@ class VerificationService extends EventEmitter implements Verification {
     if (this.#expired(keyId)) return Promise.reject(new Error(`key ${keyId} expired: not verified`));
     let p: Promise<boolean>;
     if (this.#chip !== null && this.#chipKeys.has(keyId)) p = this.#chip.verify(keyId, message, signature, stream);
-    else if (this.#o.chip === undefined || !this.#keys.some((k) => k.keyId === keyId) || this.#chip !== null || this.#o.fallback === 'software') {
+    else if (
+      this.#o.chip === undefined ||
+      !this.#keys.some((k) => k.keyId === keyId) ||
+      this.#chip !== null ||
+      this.#o.fallback === 'software'
+    ) {
       // No chip, an unknown key (rejects with its message), a key beyond the chip's slots, or the software fallback.
       this.#softDirect++;
       p = this.#software.verify(keyId, message, signature);
@@ -352,7 +388,10 @@ class VerificationService extends EventEmitter implements Verification {
       this.#rejected++;
       p = Promise.reject(new Error(`chip unavailable (${this.#chipError ?? 'connecting'}): not verified`));
     }
-    return p.then((ok) => { this.#verdicts++; return ok; });
+    return p.then((ok) => {
+      this.#verdicts++;
+      return ok;
+    });
   }
 
   async close(): Promise<void> {

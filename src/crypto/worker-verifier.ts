@@ -20,7 +20,10 @@ export interface WorkerVerifierStats {
   late: number;
 }
 
-interface Pending { resolve: (ok: boolean) => void; reject: (e: Error) => void }
+interface Pending {
+  resolve: (ok: boolean) => void;
+  reject: (e: Error) => void;
+}
 
 export class WorkerVerifier implements SignatureVerifier {
   readonly stats: WorkerVerifierStats = { verified: 0, refused: 0, late: 0 };
@@ -39,7 +42,11 @@ export class WorkerVerifier implements SignatureVerifier {
     this.#maxQueued = opts.maxQueued ?? 4096;
     this.#deadlineMs = opts.deadlineMs ?? 1000;
     for (const k of keys) this.#keys.set(k.keyId, k);
-    const wire = keys.map((k) => ({ keyId: k.keyId, point: Uint8Array.of(4, ...bigToBytes(k.pub.x), ...bigToBytes(k.pub.y)), signerId: k.signerId }));
+    const wire = keys.map((k) => ({
+      keyId: k.keyId,
+      point: Uint8Array.of(4, ...bigToBytes(k.pub.x), ...bigToBytes(k.pub.y)),
+      signerId: k.signerId,
+    }));
     this.#worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: { keys: wire } });
     this.#worker.unref(); // an idle verifier must not keep the process alive
     this.#worker.on('message', (m: { results: Array<[number, number]> }) => this.#onResults(m.results));
@@ -113,7 +120,13 @@ export class WorkerVerifier implements SignatureVerifier {
       const p = this.#pending.get(id);
       if (p === undefined) continue;
       this.#pending.delete(id);
-      if (v < 0) { this.stats.late++; p.reject(new Error('not verified within the deadline')); } else { this.stats.verified++; p.resolve(v === 1); }
+      if (v < 0) {
+        this.stats.late++;
+        p.reject(new Error('not verified within the deadline'));
+      } else {
+        this.stats.verified++;
+        p.resolve(v === 1);
+      }
     }
     if (this.#pending.size === 0) this.#worker.unref();
   }

@@ -8,7 +8,16 @@ import type { SclImport, SclStream } from '../scl/model.ts';
 import { epochString } from '../sv/asdu-record.ts';
 
 export interface LearnWarning {
-  code: 'unknown-stream' | 'several-source-macs' | 'not-seen' | 'appid-mismatch' | 'vlan-mismatch' | 'dst-mac-mismatch' | 'confrev-mismatch' | 'repeated-counters' | 'configured-macs-differ';
+  code:
+    | 'unknown-stream'
+    | 'several-source-macs'
+    | 'not-seen'
+    | 'appid-mismatch'
+    | 'vlan-mismatch'
+    | 'dst-mac-mismatch'
+    | 'confrev-mismatch'
+    | 'repeated-counters'
+    | 'configured-macs-differ';
   /** The SCL stream key (IED/LDinst/LLN0.cbName), or svID@APPID for a stream the SCL does not describe. */
   stream: string;
   message: string;
@@ -40,10 +49,17 @@ export interface LearnProposal {
 
 const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');
 const macsOf = (o: ObservedStream): string[] => o.sources.map((s) => s.mac).sort();
-const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+const sameSet = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
 /** The proposal from what the learner saw, against the SCL stream table (and the current configuration). */
-export function buildProposal(learner: StreamLearner, scl: SclImport, source: LearnProposal['source'], frames: number, loaded?: LoadedConfig): LearnProposal {
+export function buildProposal(
+  learner: StreamLearner,
+  scl: SclImport,
+  source: LearnProposal['source'],
+  frames: number,
+  loaded?: LoadedConfig,
+): LearnProposal {
   const seen = learner.observed();
   const warnings: LearnWarning[] = [];
   const streams: StreamFragment[] = [];
@@ -62,33 +78,65 @@ export function buildProposal(learner: StreamLearner, scl: SclImport, source: Le
     if (s === undefined) {
       const sameId = scl.streams.filter((t) => t.svID === o.svID);
       if (sameId.length > 0) {
-        warnings.push({ code: 'appid-mismatch', stream: name, message: `svID "${o.svID}" is sent with APPID ${hex4(o.appId)} (${o.frames} frames from ${macs.join(', ')}); the SCL gives it APPID ${sameId.map((t) => t.address?.appIdHex ?? 'none').join(', ')} (${sameId.map((t) => t.key).join(', ')})` });
+        warnings.push({
+          code: 'appid-mismatch',
+          stream: name,
+          message: `svID "${o.svID}" is sent with APPID ${hex4(o.appId)} (${o.frames} frames from ${macs.join(', ')}); the SCL gives it APPID ${sameId.map((t) => t.address?.appIdHex ?? 'none').join(', ')} (${sameId.map((t) => t.key).join(', ')})`,
+        });
       } else {
-        warnings.push({ code: 'unknown-stream', stream: name, message: `svID "${o.svID}" APPID ${hex4(o.appId)} (${o.frames} frames from ${macs.join(', ')}) is not in SCL file ${path.basename(scl.file)}: not proposed` });
+        warnings.push({
+          code: 'unknown-stream',
+          stream: name,
+          message: `svID "${o.svID}" APPID ${hex4(o.appId)} (${o.frames} frames from ${macs.join(', ')}) is not in SCL file ${path.basename(scl.file)}: not proposed`,
+        });
       }
       continue;
     }
     matched.add(s.key);
     streams.push({ svID: s.svID, ied: s.iedName, ldInst: s.ldInst, cbName: s.cbName, acceptedSourceMacs: macs });
     if (o.sources.length > 1) {
-      warnings.push({ code: 'several-source-macs', stream: s.key, message: `${o.sources.length} source MACs publish this stream: ${o.sources.map((x) => `${x.mac} (${x.frames} frames)`).join(', ')}; keep only the merging unit's (redundant publishers are rare; a second one may be an attacker)` });
+      warnings.push({
+        code: 'several-source-macs',
+        stream: s.key,
+        message: `${o.sources.length} source MACs publish this stream: ${o.sources.map((x) => `${x.mac} (${x.frames} frames)`).join(', ')}; keep only the merging unit's (redundant publishers are rare; a second one may be an attacker)`,
+      });
     }
     if (o.repeatedCounters > 0) {
-      warnings.push({ code: 'repeated-counters', stream: s.key, message: `${o.repeatedCounters} of ${o.frames} frames repeat the previous frame's smpCnt (a second publisher with the same MAC, or a replay): the capture may not be clean` });
+      warnings.push({
+        code: 'repeated-counters',
+        stream: s.key,
+        message: `${o.repeatedCounters} of ${o.frames} frames repeat the previous frame's smpCnt (a second publisher with the same MAC, or a replay): the capture may not be clean`,
+      });
     }
     checkAddress(s, o, warnings);
     const bound = loaded?.streams.find((b) => b.scl.key === s.key);
     if (bound !== undefined && bound.acceptedSourceMacs.length > 0 && !sameSet(bound.acceptedSourceMacs, macs)) {
-      warnings.push({ code: 'configured-macs-differ', stream: s.key, message: `configured acceptedSourceMacs ${bound.acceptedSourceMacs.join(', ')}; seen ${macs.join(', ')}` });
+      warnings.push({
+        code: 'configured-macs-differ',
+        stream: s.key,
+        message: `configured acceptedSourceMacs ${bound.acceptedSourceMacs.join(', ')}; seen ${macs.join(', ')}`,
+      });
     }
   }
   for (const t of scl.streams) {
-    if (!matched.has(t.key)) warnings.push({ code: 'not-seen', stream: t.key, message: `svID "${t.svID}"${t.address?.appIdHex ? ` APPID ${t.address.appIdHex}` : ''} is in the SCL file but was never seen` });
+    if (!matched.has(t.key))
+      warnings.push({
+        code: 'not-seen',
+        stream: t.key,
+        message: `svID "${t.svID}"${t.address?.appIdHex ? ` APPID ${t.address.appIdHex}` : ''} is in the SCL file but was never seen`,
+      });
   }
   return {
-    format: 'svde-learn/1', source, scl: scl.file,
-    from: first !== undefined ? epochString(first) : null, to: last !== undefined ? epochString(last) : null,
-    frames, skipped: learner.skipped, streams, observed, warnings,
+    format: 'svde-learn/1',
+    source,
+    scl: scl.file,
+    from: first !== undefined ? epochString(first) : null,
+    to: last !== undefined ? epochString(last) : null,
+    frames,
+    skipped: learner.skipped,
+    streams,
+    observed,
+    warnings,
   };
 }
 
@@ -97,14 +145,29 @@ function checkAddress(s: SclStream, o: ObservedStream, warnings: LearnWarning[])
   if (a === null) return;
   const vlanWant = a.vlanId !== null ? `${a.vlanId}:${a.vlanPriority ?? 4}` : null;
   const vlansSeen = o.vlans.map((v) => (v.vlan !== null ? `${v.vlan.id}:${v.vlan.priority}` : 'untagged'));
-  if (vlanWant !== null && (vlansSeen.length !== 1 || (vlansSeen[0] !== vlanWant && !(a.vlanPriority === null && vlansSeen[0]!.startsWith(`${a.vlanId}:`))))) {
-    warnings.push({ code: 'vlan-mismatch', stream: s.key, message: `the SCL gives VLAN ${a.vlanId}${a.vlanPriority !== null ? ` priority ${a.vlanPriority}` : ''}; seen ${o.vlans.map((v, i) => `${vlansSeen[i]} (${v.frames} frames)`).join(', ')}` });
+  if (
+    vlanWant !== null &&
+    (vlansSeen.length !== 1 || (vlansSeen[0] !== vlanWant && !(a.vlanPriority === null && vlansSeen[0]!.startsWith(`${a.vlanId}:`))))
+  ) {
+    warnings.push({
+      code: 'vlan-mismatch',
+      stream: s.key,
+      message: `the SCL gives VLAN ${a.vlanId}${a.vlanPriority !== null ? ` priority ${a.vlanPriority}` : ''}; seen ${o.vlans.map((v, i) => `${vlansSeen[i]} (${v.frames} frames)`).join(', ')}`,
+    });
   }
   if (a.dstMac !== null && (o.dstMacs.length !== 1 || o.dstMacs[0]!.mac !== a.dstMac)) {
-    warnings.push({ code: 'dst-mac-mismatch', stream: s.key, message: `the SCL gives destination ${a.dstMac}; seen ${o.dstMacs.map((d) => `${d.mac} (${d.frames} frames)`).join(', ')}` });
+    warnings.push({
+      code: 'dst-mac-mismatch',
+      stream: s.key,
+      message: `the SCL gives destination ${a.dstMac}; seen ${o.dstMacs.map((d) => `${d.mac} (${d.frames} frames)`).join(', ')}`,
+    });
   }
   if (s.confRev !== null && o.confRev !== s.confRev) {
-    warnings.push({ code: 'confrev-mismatch', stream: s.key, message: `the SCL gives confRev ${s.confRev}; most frames carry ${o.confRev}` });
+    warnings.push({
+      code: 'confrev-mismatch',
+      stream: s.key,
+      message: `the SCL gives confRev ${s.confRev}; most frames carry ${o.confRev}`,
+    });
   }
 }
 
@@ -128,7 +191,9 @@ export function mergeProposal(file: string, raw: Record<string, unknown>, scl: S
   for (const p of proposal.streams) {
     const key = `${p.ied}/${p.ldInst}/LLN0.${p.cbName}`;
     if (several.has(key)) {
-      conflicts.push(`${key}: seen with several source MACs (${p.acceptedSourceMacs.join(', ')}): not merged; add the merging unit's MAC by hand`);
+      conflicts.push(
+        `${key}: seen with several source MACs (${p.acceptedSourceMacs.join(', ')}): not merged; add the merging unit's MAC by hand`,
+      );
       continue;
     }
     const b = bound.find((x) => x.scl.key === key);
@@ -141,7 +206,9 @@ export function mergeProposal(file: string, raw: Record<string, unknown>, scl: S
       } else if (sameSet(have.map(normalizeMac), p.acceptedSourceMacs)) {
         notes.push(`${key}: unchanged (already ${have.join(', ')})`);
       } else {
-        conflicts.push(`${key}: /streams/${b.configIndex}/acceptedSourceMacs is ${have.join(', ')} but ${p.acceptedSourceMacs.join(', ')} was seen: left as configured`);
+        conflicts.push(
+          `${key}: /streams/${b.configIndex}/acceptedSourceMacs is ${have.join(', ')} but ${p.acceptedSourceMacs.join(', ')} was seen: left as configured`,
+        );
       }
     } else {
       list.push({ ...p });

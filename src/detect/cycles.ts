@@ -47,7 +47,15 @@ export class PhasorStage implements Stage {
       const spc = samplesPerCycle(s);
       if (spc === undefined) return undefined;
       const cfg = s.cfg;
-      return { phasors: new StreamPhasors(cfg.channels!, { samplesPerCycle: spc, nominalHz: cfg.nominalHz ?? 50, wrap: cfg.smpCntWrap ?? cfg.samplesPerSecond }), spc, firstFrame: 0 };
+      return {
+        phasors: new StreamPhasors(cfg.channels!, {
+          samplesPerCycle: spc,
+          nominalHz: cfg.nominalHz ?? 50,
+          wrap: cfg.smpCntWrap ?? cfg.samplesPerSecond,
+        }),
+        spc,
+        firstFrame: 0,
+      };
     });
     const first = registry.streams[0];
     this.#ev = { stream: first!, phasors: undefined as unknown as StreamPhasors, cycle: 0, firstFrame: 0 };

@@ -70,8 +70,15 @@ export function buildStages(registry: StreamRegistry, opts: StageOptions = {}): 
     return out;
   }
   out.attackMatch = new AttackMatchStage(registry, opts.fingerprints !== undefined ? { store: opts.fingerprints } : {});
-  out.faultMatch = new FaultMatchStage(registry, { attack: out.attackMatch, ...(opts.library !== undefined ? { library: opts.library } : {}) });
-  out.stages.push(logic, out.attackMatch, new PhasorStage(registry, [out.faultMatch, new TripStage(registry, { judge: out.faultMatch }), ...badData]));
+  out.faultMatch = new FaultMatchStage(registry, {
+    attack: out.attackMatch,
+    ...(opts.library !== undefined ? { library: opts.library } : {}),
+  });
+  out.stages.push(
+    logic,
+    out.attackMatch,
+    new PhasorStage(registry, [out.faultMatch, new TripStage(registry, { judge: out.faultMatch }), ...badData]),
+  );
   return out;
 }
 
@@ -124,7 +131,10 @@ export class DetectionEngine {
 
   /** `onAlarm` may be given alone or in the options. */
   constructor(streams: ExpectedStream[], onAlarmOrOpts?: ((a: Alarm) => void) | DetectionEngineOptions, more: DetectionEngineOptions = {}) {
-    const opts = typeof onAlarmOrOpts === 'object' ? { ...more, ...onAlarmOrOpts } : { ...more, ...(onAlarmOrOpts !== undefined ? { onAlarm: onAlarmOrOpts } : {}) };
+    const opts =
+      typeof onAlarmOrOpts === 'object'
+        ? { ...more, ...onAlarmOrOpts }
+        : { ...more, ...(onAlarmOrOpts !== undefined ? { onAlarm: onAlarmOrOpts } : {}) };
     this.#opts = opts;
     this.#registry = new StreamRegistry(streams);
     this.library = opts.library ?? new MemoryFaultLibrary(seedEntries());
@@ -135,7 +145,15 @@ export class DetectionEngine {
       ...(opts.onVerdict !== undefined ? { onVerdict: opts.onVerdict } : {}),
       alarms: {
         onAlarm: (a) => {
-          if (this.#recent.length < 1000) this.#recent.push({ id: a.id, indicator: a.indicator, grade: a.grade, stream: a.stream, reason: a.reason, frame: a.firstFrame });
+          if (this.#recent.length < 1000)
+            this.#recent.push({
+              id: a.id,
+              indicator: a.indicator,
+              grade: a.grade,
+              stream: a.stream,
+              reason: a.reason,
+              frame: a.firstFrame,
+            });
           this.#opts.onAlarm?.(a);
         },
         ...(opts.onAlarmEnd !== undefined ? { onAlarmEnd: opts.onAlarmEnd } : {}),
@@ -202,7 +220,11 @@ export class DetectionEngine {
     if (b.count === 0) return;
     const first = b.tsNs(0);
     // Capture time that jumps back (a replayed file starting over) is a restart too.
-    if (this.#opts.restartOnSilence !== false && this.#lastTs >= 0n && (first - this.#lastTs > RESTART_SILENCE_NS || first < this.#lastTs)) {
+    if (
+      this.#opts.restartOnSilence !== false &&
+      this.#lastTs >= 0n &&
+      (first - this.#lastTs > RESTART_SILENCE_NS || first < this.#lastTs)
+    ) {
       this.pipeline.replaceStages(this.#stages());
       this.#restarts++;
     }
@@ -234,7 +256,12 @@ export class DetectionEngine {
   }
 
   report(): DetectionReport {
-    const r: DetectionReport = { nu: this.pipeline.nu, indicators: this.pipeline.board.snapshot(), alarms: this.#recent, restarts: this.#restarts };
+    const r: DetectionReport = {
+      nu: this.pipeline.nu,
+      indicators: this.pipeline.board.snapshot(),
+      alarms: this.#recent,
+      restarts: this.#restarts,
+    };
     this.#recent = [];
     return r;
   }

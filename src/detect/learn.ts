@@ -84,7 +84,26 @@ export class StreamLearner {
           this.skipped++;
           continue;
         }
-        o = { appId: c.appId[i]!, svID, sources: new Set(), confRevs: new Map(), datSets: new Map(), noAsdus: new Map(), frames: 0, firstNs: ts, lastNs: ts, maxSmpCnt: 0, sharedSmpCnt: 0, multiAsdu: 0, keyIds: new Map(), sourceFrames: new Map(), vlans: new Map(), dstMacs: new Map(), lastSmpCnt: -1, repeats: 0 };
+        o = {
+          appId: c.appId[i]!,
+          svID,
+          sources: new Set(),
+          confRevs: new Map(),
+          datSets: new Map(),
+          noAsdus: new Map(),
+          frames: 0,
+          firstNs: ts,
+          lastNs: ts,
+          maxSmpCnt: 0,
+          sharedSmpCnt: 0,
+          multiAsdu: 0,
+          keyIds: new Map(),
+          sourceFrames: new Map(),
+          vlans: new Map(),
+          dstMacs: new Map(),
+          lastSmpCnt: -1,
+          repeats: 0,
+        };
         this.#seen.set(key, o);
       }
       const src = b.src(i);

@@ -82,7 +82,17 @@ export class Pipeline {
 
   processBatch(batch: FrameBatch): void {
     const c = batch.cols;
-    const ctx: FrameContext = this.#ctx ?? { batch, cols: c, i: 0, frameNo: 0, tsNs: 0n, t: 0, srcKey: 0, stream: undefined, svIdMatched: false };
+    const ctx: FrameContext = this.#ctx ?? {
+      batch,
+      cols: c,
+      i: 0,
+      frameNo: 0,
+      tsNs: 0n,
+      t: 0,
+      srcKey: 0,
+      stream: undefined,
+      svIdMatched: false,
+    };
     this.#ctx = ctx;
     ctx.batch = batch;
     ctx.cols = c;

@@ -3,7 +3,16 @@
 // factors, a likelihood Lₐ from exploitability, exposure and controls, and Rₐ = Lₐ·Iₐ·Vₐ, all in [0, 1].
 // Levels: high > 0.7, medium 0.3–0.7, low ≤ 0.3. System risk = max Rₐ and the criticality-weighted mean.
 // Pure functions over observations: the composition root gathers the facts, nothing here reads state.
-import type { AlarmTiming, ApplianceObservation, AssetRisk, RiskFactor, RiskLevel, RiskMetrics, RiskReport, StreamObservation } from '../model/risk.ts';
+import type {
+  AlarmTiming,
+  ApplianceObservation,
+  AssetRisk,
+  RiskFactor,
+  RiskLevel,
+  RiskMetrics,
+  RiskReport,
+  StreamObservation,
+} from '../model/risk.ts';
 
 export function levelOf(r: number): RiskLevel {
   return r > 0.7 ? 'high' : r > 0.3 ? 'medium' : 'low';
@@ -85,7 +94,11 @@ export function riskMetrics(alarms: readonly AlarmTiming[]): RiskMetrics {
 }
 
 /** Every asset's risk, the system's (max and criticality-weighted mean, weights = impacts), and the metrics. */
-export function assessRisk(streams: readonly StreamObservation[], appliance: ApplianceObservation, alarms: readonly AlarmTiming[] = []): RiskReport {
+export function assessRisk(
+  streams: readonly StreamObservation[],
+  appliance: ApplianceObservation,
+  alarms: readonly AlarmTiming[] = [],
+): RiskReport {
   const assets = [...streams.map(streamRisk), applianceRisk(appliance)];
   const max = Math.max(...assets.map((a) => a.risk));
   const wsum = assets.reduce((a, x) => a + x.impact, 0);

@@ -13,7 +13,14 @@ export interface StreamEntry {
 
 /** A MAC address as a 48-bit number: an allocation-free map key. */
 export function macKey(raw: Uint8Array, off: number): number {
-  return raw[off]! * 2 ** 40 + raw[off + 1]! * 2 ** 32 + ((raw[off + 2]! << 24) >>> 0) + (raw[off + 3]! << 16) + (raw[off + 4]! << 8) + raw[off + 5]!;
+  return (
+    raw[off]! * 2 ** 40 +
+    raw[off + 1]! * 2 ** 32 +
+    ((raw[off + 2]! << 24) >>> 0) +
+    (raw[off + 3]! << 16) +
+    (raw[off + 4]! << 8) +
+    raw[off + 5]!
+  );
 }
 
 export function macKeyOf(mac: string): number {

@@ -63,12 +63,27 @@ export class LocalEstimateLog {
   onEstimate(e: CycleEstimate): void {
     const start = e.tsNs - (e.tsNs % this.windowNs);
     let w = this.#open.get(e.bus);
-    if (w !== undefined && w.start !== start) { this.#close(w); w = undefined; }
+    if (w !== undefined && w.start !== start) {
+      this.#close(w);
+      w = undefined;
+    }
     if (w === undefined) {
-      w = { bus: e.bus, start, names: e.names, sumRe: new Float64Array(e.re.length), sumIm: new Float64Array(e.re.length), sigma: Float64Array.from(e.sigma), n: 0, lastTs: e.tsNs };
+      w = {
+        bus: e.bus,
+        start,
+        names: e.names,
+        sumRe: new Float64Array(e.re.length),
+        sumIm: new Float64Array(e.re.length),
+        sigma: Float64Array.from(e.sigma),
+        n: 0,
+        lastTs: e.tsNs,
+      };
       this.#open.set(e.bus, w);
     }
-    for (let k = 0; k < e.re.length; k++) { w.sumRe[k] = w.sumRe[k]! + e.re[k]!; w.sumIm[k] = w.sumIm[k]! + e.im[k]!; }
+    for (let k = 0; k < e.re.length; k++) {
+      w.sumRe[k] = w.sumRe[k]! + e.re[k]!;
+      w.sumIm[k] = w.sumIm[k]! + e.im[k]!;
+    }
     w.n++;
     w.lastTs = e.tsNs;
   }
@@ -84,7 +99,12 @@ export class LocalEstimateLog {
    */
   check(input: MasterEstimateInput, opts: UpstreamCheckOptions = {}): Omit<UpstreamResult, 'alarmId'> & { verdict?: FrameVerdict } {
     const r = checkMasterEstimate(this, input, opts);
-    return { outcome: r.result.outcome, reason: r.result.reason, localId: r.result.localId, ...(r.verdict !== undefined ? { verdict: r.verdict } : {}) };
+    return {
+      outcome: r.result.outcome,
+      reason: r.result.reason,
+      localId: r.result.localId,
+      ...(r.verdict !== undefined ? { verdict: r.verdict } : {}),
+    };
   }
 
   /** Close every open window (end of a capture, shutdown). */
@@ -98,7 +118,10 @@ export class LocalEstimateLog {
     const id = this.idOf(w.bus, w.start);
     const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
     const view: EstimateView = {
-      id, bus: w.bus, windowStartNs: String(w.start), windowEndNs: String(w.start + this.windowNs),
+      id,
+      bus: w.bus,
+      windowStartNs: String(w.start),
+      windowEndNs: String(w.start + this.windowNs),
       values: w.names.map((name, k) => ({ name, re: r6(w.sumRe[k]! / w.n), im: r6(w.sumIm[k]! / w.n), sigma: r6(w.sigma[k]!) })),
     };
     this.#closed.set(id, view);
@@ -153,12 +176,16 @@ const DEC = /^(0|[1-9][0-9]{0,19})$/;
 export function validateMasterEstimate(input: unknown): MasterEstimateInput {
   const o = input as Partial<MasterEstimateInput> | null;
   if (o === null || typeof o !== 'object') throw new UpstreamInputError('estimate must be an object');
-  if (o.id !== undefined && (typeof o.id !== 'string' || o.id.length > 64)) throw new UpstreamInputError('id must be a string of at most 64 characters');
+  if (o.id !== undefined && (typeof o.id !== 'string' || o.id.length > 64))
+    throw new UpstreamInputError('id must be a string of at most 64 characters');
   if (typeof o.bus !== 'string' || o.bus.length === 0 || o.bus.length > 256) throw new UpstreamInputError('bus must be a non-empty string');
-  for (const f of ['windowStartNs', 'windowEndNs'] as const) if (typeof o[f] !== 'string' || !DEC.test(o[f])) throw new UpstreamInputError(`${f} must be a decimal string of nanoseconds`);
-  if (!Array.isArray(o.values) || o.values.length === 0 || o.values.length > 1024) throw new UpstreamInputError('values must be a non-empty array (at most 1024)');
+  for (const f of ['windowStartNs', 'windowEndNs'] as const)
+    if (typeof o[f] !== 'string' || !DEC.test(o[f])) throw new UpstreamInputError(`${f} must be a decimal string of nanoseconds`);
+  if (!Array.isArray(o.values) || o.values.length === 0 || o.values.length > 1024)
+    throw new UpstreamInputError('values must be a non-empty array (at most 1024)');
   o.values.forEach((v, i) => {
-    if (v === null || typeof v !== 'object' || typeof v.name !== 'string') throw new UpstreamInputError(`values[${i}].name must be a string`);
+    if (v === null || typeof v !== 'object' || typeof v.name !== 'string')
+      throw new UpstreamInputError(`values[${i}].name must be a string`);
     if (typeof v.re !== 'number' || !Number.isFinite(v.re)) throw new UpstreamInputError(`values[${i}].re must be a finite number`);
     if (typeof v.im !== 'number' || !Number.isFinite(v.im)) throw new UpstreamInputError(`values[${i}].im must be a finite number`);
   });
@@ -178,11 +205,20 @@ export function checkMasterEstimate(log: LocalEstimateLog, input: MasterEstimate
   const k = opts.k ?? 4;
   const forgery = (reason: string, local: EstimateView | undefined, detail: Record<string, string | number> = {}): UpstreamCheck => ({
     result: { outcome: 'forgery', reason, localId: local?.id ?? null, alarmId: null },
-    verdict: { frame: 0, tsNs: BigInt(m.windowStartNs), indicator: 'upstreamForgery', reason, stream: m.bus, discard: false, detail: { windowStartNs: m.windowStartNs, ...(m.id !== undefined ? { id: m.id } : {}), ...detail } },
+    verdict: {
+      frame: 0,
+      tsNs: BigInt(m.windowStartNs),
+      indicator: 'upstreamForgery',
+      reason,
+      stream: m.bus,
+      discard: false,
+      detail: { windowStartNs: m.windowStartNs, ...(m.id !== undefined ? { id: m.id } : {}), ...detail },
+    },
   });
   const local = m.id !== undefined ? log.get(m.id) : log.find(m.bus, m.windowStartNs);
   if (local === undefined) return forgery('no-local-record', undefined);
-  if (local.bus !== m.bus || local.windowStartNs !== m.windowStartNs || local.windowEndNs !== m.windowEndNs) return forgery('window-mismatch', local);
+  if (local.bus !== m.bus || local.windowStartNs !== m.windowStartNs || local.windowEndNs !== m.windowEndNs)
+    return forgery('window-mismatch', local);
   let worst: { name: string; diff: number; tol: number; ratio: number } | undefined;
   for (const v of m.values) {
     const l = local.values.find((x) => x.name === v.name);
@@ -196,8 +232,18 @@ export function checkMasterEstimate(log: LocalEstimateLog, input: MasterEstimate
     return {
       result: { outcome: 'tamper', reason: 'value-differs', localId: local.id, alarmId: null },
       verdict: {
-        frame: 0, tsNs: BigInt(m.windowStartNs), indicator: 'upstreamTamper', reason: 'value-differs', stream: m.bus, discard: false,
-        detail: { id: local.id, name: worst.name, difference: Math.round(worst.diff * 1000) / 1000, tolerance: Math.round(worst.tol * 1000) / 1000 },
+        frame: 0,
+        tsNs: BigInt(m.windowStartNs),
+        indicator: 'upstreamTamper',
+        reason: 'value-differs',
+        stream: m.bus,
+        discard: false,
+        detail: {
+          id: local.id,
+          name: worst.name,
+          difference: Math.round(worst.diff * 1000) / 1000,
+          tolerance: Math.round(worst.tol * 1000) / 1000,
+        },
       },
     };
   }

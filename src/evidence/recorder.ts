@@ -94,7 +94,9 @@ export class EvidenceRecorder {
       ...(opts.ringBytes !== undefined ? { capBytes: opts.ringBytes } : {}),
       ...(opts.segmentBytes !== undefined ? { segmentBytes: opts.segmentBytes } : {}),
       ...(opts.segmentSpanNs !== undefined ? { segmentSpanNs: opts.segmentSpanNs } : {}),
-      onSeal: (seg) => { this.#onSeal(seg); },
+      onSeal: (seg) => {
+        this.#onSeal(seg);
+      },
       reuseWritten: opts.store.copiesChunks === true,
     });
   }
@@ -114,8 +116,10 @@ export class EvidenceRecorder {
     const rawOff = c.rawOff;
     const capLen = c.capLen;
     for (let i = 0; i < n; i++) this.ring.push(streamOf(batch, i), rawBuf, rawOff[i]!, capLen[i]!, tsBytes, i * 8);
-    const lo = tsBytes[(n - 1) * 8]! | (tsBytes[(n - 1) * 8 + 1]! << 8) | (tsBytes[(n - 1) * 8 + 2]! << 16) | (tsBytes[(n - 1) * 8 + 3]! << 24);
-    const hi = tsBytes[(n - 1) * 8 + 4]! | (tsBytes[(n - 1) * 8 + 5]! << 8) | (tsBytes[(n - 1) * 8 + 6]! << 16) | (tsBytes[(n - 1) * 8 + 7]! << 24);
+    const lo =
+      tsBytes[(n - 1) * 8]! | (tsBytes[(n - 1) * 8 + 1]! << 8) | (tsBytes[(n - 1) * 8 + 2]! << 16) | (tsBytes[(n - 1) * 8 + 3]! << 24);
+    const hi =
+      tsBytes[(n - 1) * 8 + 4]! | (tsBytes[(n - 1) * 8 + 5]! << 8) | (tsBytes[(n - 1) * 8 + 6]! << 16) | (tsBytes[(n - 1) * 8 + 7]! << 24);
     const newest = hi * 4294967296 + (lo >>> 0);
     if (newest > this.#newestNs) this.#newestNs = newest;
     if (this.#active.length > 0) this.#advance();
@@ -127,7 +131,10 @@ export class EvidenceRecorder {
     for (const r of this.#active) {
       const last = this.ring.lastNsOf(r.stream);
       const done = (!Number.isNaN(last) && last >= r.endNs) || this.#newestNs >= r.endNs + this.#graceNs;
-      if (!done) { this.#active[k++] = r; continue; }
+      if (!done) {
+        this.#active[k++] = r;
+        continue;
+      }
       this.ring.sealStream(r.stream); // links the last segment through #onSeal while r is still active
       this.#store.linkEvidence(r.alarmId, [], true);
       this.#completed++;
@@ -153,7 +160,8 @@ export class EvidenceRecorder {
       lastSeq = s.seq;
     }
     const endNs = trigger + this.#postNs;
-    const windowPassed = this.#newestNs >= endNs + this.#graceNs || (!Number.isNaN(this.ring.lastNsOf(stream)) && this.ring.lastNsOf(stream) >= endNs);
+    const windowPassed =
+      this.#newestNs >= endNs + this.#graceNs || (!Number.isNaN(this.ring.lastNsOf(stream)) && this.ring.lastNsOf(stream) >= endNs);
     if (windowPassed) {
       this.#store.linkEvidence(storeId, refs, true);
       this.#completed++;
@@ -162,8 +170,11 @@ export class EvidenceRecorder {
     if (this.#active.length >= this.#maxActive || this.#closing) {
       this.#store.linkEvidence(storeId, refs, false);
       this.#truncated++;
-      this.#store.event?.('evidence-truncated', `alarm ${storeId}: ${this.#maxActive} recordings already running, only the pre-trigger frames are kept`,
-        { alarm: storeId, stream, maxActive: this.#maxActive });
+      this.#store.event?.(
+        'evidence-truncated',
+        `alarm ${storeId}: ${this.#maxActive} recordings already running, only the pre-trigger frames are kept`,
+        { alarm: storeId, stream, maxActive: this.#maxActive },
+      );
       return;
     }
     this.#store.linkEvidence(storeId, refs, false);
@@ -182,7 +193,10 @@ export class EvidenceRecorder {
       const fromNs = seg.buf.readBigInt64LE(0);
       let o = 0;
       let lastOff = 0;
-      while (o < seg.used) { lastOff = o; o += 12 + seg.buf.readUInt32LE(o + 8); }
+      while (o < seg.used) {
+        lastOff = o;
+        o += 12 + seg.buf.readUInt32LE(o + 8);
+      }
       const toNs = seg.buf.readBigInt64LE(lastOff);
       seg.chunk = this.#store.addChunk(seg.stream, seg.buf.subarray(0, seg.used), seg.frames, fromNs, toNs);
       this.#chunks++;
@@ -214,7 +228,14 @@ export class EvidenceRecorder {
   }
 
   stats(): RecorderStats {
-    return { ...this.ring.stats(), active: this.#active.length, recordings: this.#recordings, completed: this.#completed, truncated: this.#truncated, chunksWritten: this.#chunks };
+    return {
+      ...this.ring.stats(),
+      active: this.#active.length,
+      recordings: this.#recordings,
+      completed: this.#completed,
+      truncated: this.#truncated,
+      chunksWritten: this.#chunks,
+    };
   }
 }
 
@@ -230,13 +251,19 @@ export function registryStreamOf(registry: StreamRegistry): (batch: FrameBatch, 
     if (e !== undefined) return e.cfg.name;
     const appId = c.appId[i]!;
     let s = unknown.get(appId);
-    if (s === undefined) { s = `0x${appId.toString(16).padStart(4, '0')}`; unknown.set(appId, s); }
+    if (s === undefined) {
+      s = `0x${appId.toString(16).padStart(4, '0')}`;
+      unknown.set(appId, s);
+    }
     return s;
   };
 }
 
 /** The exporter's description of each configured stream (for RecorderOptions.streamInfo). */
-export function streamInfoOf(streams: readonly ExpectedStream[], names: { station?: string; device?: string } = {}): (stream: string) => EvidenceStreamInfo | undefined {
+export function streamInfoOf(
+  streams: readonly ExpectedStream[],
+  names: { station?: string; device?: string } = {},
+): (stream: string) => EvidenceStreamInfo | undefined {
   const byName = new Map(streams.map((s) => [s.name, s]));
   return (stream) => {
     const s = byName.get(stream);
@@ -246,7 +273,17 @@ export function streamInfoOf(streams: readonly ExpectedStream[], names: { statio
       appId: s.appId,
       samplesPerSecond: s.samplesPerSecond,
       nominalHz: s.nominalHz ?? 50,
-      ...(s.channels !== undefined ? { channels: s.channels.map((c) => ({ name: c.name, kind: c.kind, phase: c.phase, scale: c.scale, ...(c.offset !== undefined ? { offset: c.offset } : {}) })) } : {}),
+      ...(s.channels !== undefined
+        ? {
+            channels: s.channels.map((c) => ({
+              name: c.name,
+              kind: c.kind,
+              phase: c.phase,
+              scale: c.scale,
+              ...(c.offset !== undefined ? { offset: c.offset } : {}),
+            })),
+          }
+        : {}),
       ...(names.station !== undefined ? { station: names.station } : {}),
       ...(names.device !== undefined ? { device: names.device } : {}),
     };

@@ -71,7 +71,8 @@ export class PreTriggerRing {
     this.segmentSpanNs = opts.segmentSpanNs ?? 100e6;
     this.onSeal = opts.onSeal;
     this.#reuseWritten = opts.reuseWritten === true;
-    if (this.capBytes < 2 * this.segmentBytes) throw new RangeError(`ring capacity ${this.capBytes} must hold at least two segments of ${this.segmentBytes} bytes`);
+    if (this.capBytes < 2 * this.segmentBytes)
+      throw new RangeError(`ring capacity ${this.capBytes} must hold at least two segments of ${this.segmentBytes} bytes`);
   }
 
   /**
@@ -92,7 +93,10 @@ export class PreTriggerRing {
     const b = seg.buf;
     let o = seg.used;
     for (let k = 0; k < 8; k++) b[o + k] = tsBytes[tsOff + k]!;
-    b[o + 8] = len & 0xff; b[o + 9] = (len >>> 8) & 0xff; b[o + 10] = (len >>> 16) & 0xff; b[o + 11] = (len >>> 24) & 0xff;
+    b[o + 8] = len & 0xff;
+    b[o + 9] = (len >>> 8) & 0xff;
+    b[o + 10] = (len >>> 16) & 0xff;
+    b[o + 11] = (len >>> 24) & 0xff;
     o += 12;
     src.copy(b, o, off, off + len);
     seg.used = o + len;
@@ -111,7 +115,10 @@ export class PreTriggerRing {
     const seg: Segment = { stream, seq: this.#seq++, buf, used: 0, frames: 0, firstNs: 0, lastNs: 0, sealed: false, chunk: null };
     this.#all.push(seg);
     let list = this.#byStream.get(stream);
-    if (list === undefined) { list = []; this.#byStream.set(stream, list); }
+    if (list === undefined) {
+      list = [];
+      this.#byStream.set(stream, list);
+    }
     list.push(seg);
     this.#open.set(stream, seg);
     this.#bytes += buf.length;
@@ -129,17 +136,22 @@ export class PreTriggerRing {
     const seg = this.#all[this.#head]!;
     this.#all[this.#head] = undefined as unknown as Segment;
     this.#head++;
-    if (this.#head > 1024 && this.#head * 2 > this.#all.length) { this.#all = this.#all.slice(this.#head); this.#head = 0; }
+    if (this.#head > 1024 && this.#head * 2 > this.#all.length) {
+      this.#all = this.#all.slice(this.#head);
+      this.#head = 0;
+    }
     this.#seal(seg);
     const list = this.#byStream.get(seg.stream)!;
-    if (list[0] === seg) list.shift(); else list.splice(list.indexOf(seg), 1);
+    if (list[0] === seg) list.shift();
+    else list.splice(list.indexOf(seg), 1);
     if (list.length === 0) this.#byStream.delete(seg.stream);
     this.#bytes -= seg.buf.length;
     this.#frames -= seg.frames;
     this.#evictedSegments++;
     this.#evictedFrames += seg.frames;
     // A buffer handed to the store is bound at commit time: only never-written buffers are reused.
-    if ((seg.chunk === null || this.#reuseWritten) && seg.buf.length === this.segmentBytes && this.#free.length < 64) this.#free.push(seg.buf);
+    if ((seg.chunk === null || this.#reuseWritten) && seg.buf.length === this.segmentBytes && this.#free.length < 64)
+      this.#free.push(seg.buf);
   }
 
   /** Seals the stream's open segment now (an alarm wants everything up to this frame). */
@@ -181,6 +193,13 @@ export class PreTriggerRing {
   }
 
   stats(): RingStats {
-    return { bytes: this.#bytes, capBytes: this.capBytes, segments: this.#all.length - this.#head, frames: this.#frames, evictedSegments: this.#evictedSegments, evictedFrames: this.#evictedFrames };
+    return {
+      bytes: this.#bytes,
+      capBytes: this.capBytes,
+      segments: this.#all.length - this.#head,
+      frames: this.#frames,
+      evictedSegments: this.#evictedSegments,
+      evictedFrames: this.#evictedFrames,
+    };
   }
 }

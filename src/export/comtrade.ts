@@ -69,7 +69,7 @@ const pad = (n: number, w = 2): string => n.toString().padStart(w, '0');
 export function comtradeTime(tNs: bigint): string {
   const ms = tNs / 1_000_000n;
   const d = new Date(Number(ms));
-  const us = Number(((tNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n / 1000n);
+  const us = Number((((tNs % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n) / 1000n);
   return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()},${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(us, 6)}`;
 }
 
@@ -85,14 +85,22 @@ export function buildComtrade(input: ComtradeInput): ComtradeRecord {
   // Scaling per channel.
   const scaling = channels.map((c, ch) => {
     let maxAbs = 0;
-    for (const s of samples) { const v = Math.abs(s.values[ch] ?? 0); if (v > maxAbs) maxAbs = v; }
+    for (const s of samples) {
+      const v = Math.abs(s.values[ch] ?? 0);
+      if (v > maxAbs) maxAbs = v;
+    }
     const k = input.format === 'binary32' ? 1 : Math.max(1, Math.ceil(maxAbs / INT16_MAX));
     return { a: c.scale * k, b: c.offset ?? 0, k };
   });
   const x = (s: ComtradeSample, ch: number): number => Math.round((s.values[ch] ?? 0) / scaling[ch]!.k);
   const range = channels.map((_c, ch) => {
-    let lo = Infinity, hi = -Infinity;
-    for (const s of samples) { const v = x(s, ch); if (v < lo) lo = v; if (v > hi) hi = v; }
+    let lo = Infinity,
+      hi = -Infinity;
+    for (const s of samples) {
+      const v = x(s, ch);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     const lim = input.format === 'binary32' ? 2147483647 : INT16_MAX;
     return { lo: Math.max(lo, -lim), hi: Math.min(hi, lim) };
   });
@@ -113,7 +121,9 @@ export function buildComtrade(input: ComtradeInput): ComtradeRecord {
     const unit = c.kind === 'current' ? 'A' : 'V';
     const { a, b } = scaling[ch]!;
     // An,ch_id,ph,ccbm,uu,a,b,skew,min,max,primary,secondary,PS — primary values (ratio 1:1).
-    lines.push(`${ch + 1},${field(c.name, 64)},${field(c.phase, 2)},${field(input.component, 64)},${unit},${real(a)},${real(b)},0,${range[ch]!.lo},${range[ch]!.hi},1,1,P`);
+    lines.push(
+      `${ch + 1},${field(c.name, 64)},${field(c.phase, 2)},${field(input.component, 64)},${unit},${real(a)},${real(b)},0,${range[ch]!.lo},${range[ch]!.hi},1,1,P`,
+    );
   });
   channels.forEach((c, ch) => {
     // Dn,ch_id,ph,ccbm,y — 1 while the quality is not good; normal state 0.
@@ -172,8 +182,11 @@ export function buildComtrade(input: ComtradeInput): ComtradeRecord {
 
 /** The 2013 single-file format: the cfg, (empty) inf and hdr sections, then the data section. */
 export function buildCff(cfg: string, dat: Uint8Array, format: ComtradeFormat): Uint8Array {
-  const head = `--- file type: CFG ---${CRLF}${cfg}--- file type: INF ---${CRLF}--- file type: HDR ---${CRLF}` +
-    (format === 'ascii' ? `--- file type: DAT ASCII ---${CRLF}` : `--- file type: DAT ${format === 'binary' ? 'BINARY' : 'BINARY32'}: ${dat.length} ---${CRLF}`);
+  const head =
+    `--- file type: CFG ---${CRLF}${cfg}--- file type: INF ---${CRLF}--- file type: HDR ---${CRLF}` +
+    (format === 'ascii'
+      ? `--- file type: DAT ASCII ---${CRLF}`
+      : `--- file type: DAT ${format === 'binary' ? 'BINARY' : 'BINARY32'}: ${dat.length} ---${CRLF}`);
   const h = new TextEncoder().encode(head);
   const out = new Uint8Array(h.length + dat.length);
   out.set(h, 0);

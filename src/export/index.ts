@@ -72,23 +72,36 @@ export function decodeEvidence(frames: readonly EvidenceFrame[], samplesPerSecon
     const periodNs = samplesPerSecond !== undefined && samplesPerSecond > 0 ? BigInt(Math.round(1e9 / samplesPerSecond)) : 0n;
     for (const b of readCaptureFile(file)) {
       for (let i = 0; i < b.count; i++) {
-        if (!b.ok(i) || b.asduCount(i) === 0) { skipped++; continue; }
+        if (!b.ok(i) || b.asduCount(i) === 0) {
+          skipped++;
+          continue;
+        }
         const ts = b.tsNs(i);
         const first = b.asduStart(i);
         const n = b.asduCount(i);
         let usable = true;
         for (let k = 0; k < n; k++) {
           const v = b.values(first + k);
-          if (v === undefined || (channelCount !== -1 && v.length !== channelCount)) { usable = false; break; }
+          if (v === undefined || (channelCount !== -1 && v.length !== channelCount)) {
+            usable = false;
+            break;
+          }
           if (channelCount === -1) channelCount = v.length;
         }
-        if (!usable) { skipped++; continue; }
+        if (!usable) {
+          skipped++;
+          continue;
+        }
         for (let k = 0; k < n; k++) {
           const j = first + k;
           smpRate ??= b.smpRate(j);
           if ((b.smpSynch(j) ?? 0) === 0) synchAll = false;
           // The frame leaves with its last ASDU: earlier ASDUs were sampled one period apart before it.
-          samples.push({ tNs: ts - BigInt(n - 1 - k) * periodNs, values: Int32Array.from(b.values(j)!), quality: Uint32Array.from(b.quality(j)!) });
+          samples.push({
+            tNs: ts - BigInt(n - 1 - k) * periodNs,
+            values: Int32Array.from(b.values(j)!),
+            quality: Uint32Array.from(b.quality(j)!),
+          });
         }
       }
     }
@@ -100,7 +113,13 @@ export function decodeEvidence(frames: readonly EvidenceFrame[], samplesPerSecon
 
 function channelsFor(info: EvidenceStreamInfo | undefined, count: number): ComtradeChannel[] {
   if (info?.channels !== undefined && info.channels.length === count) {
-    return info.channels.map((c) => ({ name: c.name, kind: c.kind, phase: c.phase, scale: c.scale, ...(c.offset !== undefined ? { offset: c.offset } : {}) }));
+    return info.channels.map((c) => ({
+      name: c.name,
+      kind: c.kind,
+      phase: c.phase,
+      scale: c.scale,
+      ...(c.offset !== undefined ? { offset: c.offset } : {}),
+    }));
   }
   if (count === 8) return DEFAULT_8;
   // Unknown layout: raw values as currents of unit scale, named by position.
@@ -120,7 +139,8 @@ export function exportComtrade(store: StoreReader, alarmId: number, opts: Comtra
   const nominalHz = info?.nominalHz ?? 50;
   let fs = info?.samplesPerSecond;
   let dec = decodeEvidence(frames, fs);
-  if (dec.samples.length === 0) throw new ExportError(`alarm ${alarmId}: none of the ${frames.length} evidence frames carries 9-2LE samples`);
+  if (dec.samples.length === 0)
+    throw new ExportError(`alarm ${alarmId}: none of the ${frames.length} evidence frames carries 9-2LE samples`);
   if (fs === undefined) {
     // 9-2LE sends smpRate as samples per nominal period; decode again so multi-ASDU frames get their times.
     fs = dec.smpRate !== undefined ? (dec.smpRate <= 400 ? dec.smpRate * nominalHz : dec.smpRate) : 4000;
@@ -135,7 +155,11 @@ export function exportComtrade(store: StoreReader, alarmId: number, opts: Comtra
       return k;
     });
     channels = idx.map((k) => channels[k]!);
-    samples = samples.map((s) => ({ tNs: s.tNs, values: Int32Array.from(idx, (k) => s.values[k]!), quality: Uint32Array.from(idx, (k) => s.quality[k]!) }));
+    samples = samples.map((s) => ({
+      tNs: s.tNs,
+      values: Int32Array.from(idx, (k) => s.values[k]!),
+      quality: Uint32Array.from(idx, (k) => s.quality[k]!),
+    }));
   }
   const rec = buildComtrade({
     station: opts.station ?? info?.station ?? 'SVDE',

@@ -8,12 +8,18 @@ const NS = 1_000_000_000n;
 export function pcapBytes(frames: readonly EvidenceFrame[], opts: { linkType?: number; snapLen?: number } = {}): Uint8Array {
   let size = 24;
   let snap = opts.snapLen ?? 65535;
-  for (const f of frames) { size += 16 + f.bytes.length; if (f.bytes.length > snap) snap = f.bytes.length; }
+  for (const f of frames) {
+    size += 16 + f.bytes.length;
+    if (f.bytes.length > snap) snap = f.bytes.length;
+  }
   const b = Buffer.alloc(size);
   b.writeUInt32LE(PCAP_MAGIC_NS, 0);
-  b.writeUInt16LE(2, 4); b.writeUInt16LE(4, 6);
-  b.writeInt32LE(0, 8); b.writeUInt32LE(0, 12);
-  b.writeUInt32LE(snap, 16); b.writeUInt32LE(opts.linkType ?? 1, 20);
+  b.writeUInt16LE(2, 4);
+  b.writeUInt16LE(4, 6);
+  b.writeInt32LE(0, 8);
+  b.writeUInt32LE(0, 12);
+  b.writeUInt32LE(snap, 16);
+  b.writeUInt32LE(opts.linkType ?? 1, 20);
   let o = 24;
   for (const f of frames) {
     const ts = f.tsNs < 0n ? 0n : f.tsNs;

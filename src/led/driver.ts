@@ -50,8 +50,13 @@ export interface LedLines {
 export function ledLinesOf(board: Pick<BoardProfile, 'gpio'>): LedLines {
   const g = board.gpio;
   return {
-    green: g.ledGreen, red: g.ledRed, relay: g.alarmRelay, activeLow: g.activeLow, relayCloses: g.relayCloses,
-    heartbeatDuringAlarm: g.heartbeatDuringAlarm, ...(g.relayActiveLow !== undefined ? { relayActiveLow: g.relayActiveLow } : {}),
+    green: g.ledGreen,
+    red: g.ledRed,
+    relay: g.alarmRelay,
+    activeLow: g.activeLow,
+    relayCloses: g.relayCloses,
+    heartbeatDuringAlarm: g.heartbeatDuringAlarm,
+    ...(g.relayActiveLow !== undefined ? { relayActiveLow: g.relayActiveLow } : {}),
   };
 }
 
@@ -186,9 +191,9 @@ export class LedDriver {
   setPattern(p: LedPattern, nu?: 0 | 1): void {
     if (this.#closed) return;
     if (nu !== undefined) {
-      this.#setRelay(this.#relayMode === 'nu' ? nu === 1
-        : this.#relayMode === 'unacknowledged' ? p === 'red-steady'
-          : nu === 1 || p === 'degraded');
+      this.#setRelay(
+        this.#relayMode === 'nu' ? nu === 1 : this.#relayMode === 'unacknowledged' ? p === 'red-steady' : nu === 1 || p === 'degraded',
+      );
     }
     if (p === this.#pattern) return;
     this.#pattern = p;

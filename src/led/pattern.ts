@@ -32,9 +32,12 @@ export function ledPatternOf(s: LedStatus): LedPattern {
 /** Whether the alarm relay is closed (energised) for a status. */
 export function relayClosedOf(s: LedStatus, mode: RelayMode = 'nu'): boolean {
   switch (mode) {
-    case 'nu': return s.nu === 1;
-    case 'unacknowledged': return Object.values(s.indicators).some((i) => i.latched);
-    case 'nu-or-degraded': return s.nu === 1 || isDegraded(s);
+    case 'nu':
+      return s.nu === 1;
+    case 'unacknowledged':
+      return Object.values(s.indicators).some((i) => i.latched);
+    case 'nu-or-degraded':
+      return s.nu === 1 || isDegraded(s);
   }
 }
 
@@ -56,19 +59,35 @@ type Track = Array<[fromFraction: number, on: boolean]>;
 
 // Per-LED tracks over one period (fractions of it). The heartbeat is a double pulse so it is not mistaken
 // for the alarm blink; the alarm blink is a plain 50 % square wave; degraded alternates the two colours.
-const HEARTBEAT: Track = [[0, true], [0.12, false], [0.24, true], [0.36, false]];
+const HEARTBEAT: Track = [
+  [0, true],
+  [0.12, false],
+  [0.24, true],
+  [0.36, false],
+];
 const OFF: Track = [[0, false]];
 const ON: Track = [[0, true]];
-const BLINK: Track = [[0, true], [0.5, false]];
-const BLINK_INVERTED: Track = [[0, false], [0.5, true]];
+const BLINK: Track = [
+  [0, true],
+  [0.5, false],
+];
+const BLINK_INVERTED: Track = [
+  [0, false],
+  [0.5, true],
+];
 
 function tracks(p: LedPattern, hb: boolean): { green: Track; red: Track } {
   switch (p) {
-    case 'heartbeat': return { green: HEARTBEAT, red: OFF };
-    case 'red-steady': return { green: hb ? HEARTBEAT : OFF, red: ON };
-    case 'red-blink': return { green: hb ? HEARTBEAT : OFF, red: BLINK };
-    case 'degraded': return { green: BLINK, red: BLINK_INVERTED };
-    case 'off': return { green: OFF, red: OFF };
+    case 'heartbeat':
+      return { green: HEARTBEAT, red: OFF };
+    case 'red-steady':
+      return { green: hb ? HEARTBEAT : OFF, red: ON };
+    case 'red-blink':
+      return { green: hb ? HEARTBEAT : OFF, red: BLINK };
+    case 'degraded':
+      return { green: BLINK, red: BLINK_INVERTED };
+    case 'off':
+      return { green: OFF, red: OFF };
   }
 }
 

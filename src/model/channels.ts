@@ -34,19 +34,22 @@ const V = (phase: ChannelPhase): ChannelDescription => ({ name: `V${phase}`, kin
 
 /** IEC 61850-9-2LE PhsMeas1: IA IB IC IN VA VB VC VN, 1 mA/LSB and 10 mV/LSB. */
 export const LE_4I4U: ChannelSet = {
-  id: '4i4u', description: '9-2LE PhsMeas1: IA IB IC IN VA VB VC VN (1 mA, 10 mV per LSB)',
+  id: '4i4u',
+  description: '9-2LE PhsMeas1: IA IB IC IN VA VB VC VN (1 mA, 10 mV per LSB)',
   channels: [I('A'), I('B'), I('C'), I('N'), V('A'), V('B'), V('C'), V('N')],
 };
 
 /** The same quantities with voltages first (as some SCD files order the DataSet). */
 export const LE_4U4I: ChannelSet = {
-  id: '4u4i', description: 'voltages first: VA VB VC VN IA IB IC IN (1 mA, 10 mV per LSB)',
+  id: '4u4i',
+  description: 'voltages first: VA VB VC VN IA IB IC IN (1 mA, 10 mV per LSB)',
   channels: [V('A'), V('B'), V('C'), V('N'), I('A'), I('B'), I('C'), I('N')],
 };
 
 /** A current-only MU (e.g. a feeder CT MU) with a computed neutral. */
 export const CT_4I: ChannelSet = {
-  id: '4i', description: 'currents only: IA IB IC IN (IN derived), 1 mA per LSB',
+  id: '4i',
+  description: 'currents only: IA IB IC IN (IN derived), 1 mA per LSB',
   channels: [I('A'), I('B'), I('C'), { ...I('N'), derived: true }],
 };
 
@@ -59,8 +62,19 @@ export function channelIndex(set: ChannelSet, kind: ChannelKind, phase: ChannelP
 
 /** Quality word bits (IEC 61850-8-1 / 9-2LE). */
 export const QUALITY = {
-  validityGood: 0, validityInvalid: 1, validityQuestionable: 3,
-  overflow: 1 << 2, outOfRange: 1 << 3, badReference: 1 << 4, oscillatory: 1 << 5, failure: 1 << 6,
-  oldData: 1 << 7, inconsistent: 1 << 8, inaccurate: 1 << 9, substituted: 1 << 10, test: 1 << 11,
-  operatorBlocked: 1 << 12, derived: 1 << 13,
+  validityGood: 0,
+  validityInvalid: 1,
+  validityQuestionable: 3,
+  overflow: 1 << 2,
+  outOfRange: 1 << 3,
+  badReference: 1 << 4,
+  oscillatory: 1 << 5,
+  failure: 1 << 6,
+  oldData: 1 << 7,
+  inconsistent: 1 << 8,
+  inaccurate: 1 << 9,
+  substituted: 1 << 10,
+  test: 1 << 11,
+  operatorBlocked: 1 << 12,
+  derived: 1 << 13,
 } as const;

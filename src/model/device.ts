@@ -98,8 +98,24 @@ export interface StreamView {
 }
 
 export interface HealthView {
-  capture: { state: ComponentState; iface: string; received: number; kernelDrops: number; ifDrops: number; queueDrops: number; latencyP99Us: number | null; detail: string | null };
-  chip: { state: ComponentState; port: string | null; verifiedPerSecond: number; queueDepth: number; fallback: 'software' | 'none' | null; detail: string | null };
+  capture: {
+    state: ComponentState;
+    iface: string;
+    received: number;
+    kernelDrops: number;
+    ifDrops: number;
+    queueDrops: number;
+    latencyP99Us: number | null;
+    detail: string | null;
+  };
+  chip: {
+    state: ComponentState;
+    port: string | null;
+    verifiedPerSecond: number;
+    queueDepth: number;
+    fallback: 'software' | 'none' | null;
+    detail: string | null;
+  };
   storage: { state: ComponentState; path: string | null; sizeBytes: number; limitBytes: number; pending: number; detail: string | null };
   led: { state: ComponentState; pattern: LedPattern; detail: string | null };
 }
@@ -122,7 +138,10 @@ export interface WaveformView {
 }
 
 export type AckTarget = { alarmId: number } | { indicator: IndicatorId } | { all: true };
-export interface AckResult { alarmIds: number[]; indicators: IndicatorId[] }
+export interface AckResult {
+  alarmIds: number[];
+  indicators: IndicatorId[];
+}
 
 export type LiveEvent =
   | { type: 'status'; data: StatusView }

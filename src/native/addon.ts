@@ -109,9 +109,7 @@ export interface DecodeBenchResult {
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function requireAddon(): NativeBinding {
-  const candidates = ['build/Release/svde_native.node', 'build/Debug/svde_native.node'].map((p) =>
-    path.join(repoRoot, p),
-  );
+  const candidates = ['build/Release/svde_native.node', 'build/Debug/svde_native.node'].map((p) => path.join(repoRoot, p));
   const found = candidates.find((p) => existsSync(p));
   if (found === undefined) {
     throw new Error(

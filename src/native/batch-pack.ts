@@ -24,14 +24,24 @@ const align8 = (n: number): number => (n + 7) & ~7;
 
 type Ctor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => { set(a: ArrayLike<number> | ArrayLike<bigint>): void };
 const ctors = {
-  u8: Uint8Array, u16: Uint16Array, i16: Int16Array, u32: Uint32Array, i32: Int32Array, f64: Float64Array, i64: BigInt64Array,
+  u8: Uint8Array,
+  u16: Uint16Array,
+  i16: Int16Array,
+  u32: Uint32Array,
+  i32: Int32Array,
+  f64: Float64Array,
+  i64: BigInt64Array,
 } as unknown as Record<string, Ctor>;
 
 /** One batch buffer holding `content`; throws when a column's length is not its section's count. */
 export function packBatch(content: BatchContent): ArrayBuffer {
   const text = content.text ?? new Uint8Array(0);
   const counts: Record<SectionName, number> = {
-    frame: content.frames, asdu: content.asdus, value: content.values, raw: content.raw.length, text: text.length,
+    frame: content.frames,
+    asdu: content.asdus,
+    value: content.values,
+    raw: content.raw.length,
+    text: text.length,
   };
   const cols = BATCH_LAYOUT.columns;
   const given = content.columns as Record<string, ArrayLike<number> | ArrayLike<bigint> | undefined>;

@@ -2,7 +2,12 @@
 // seqData(), values() … are subarrays of the batch's single ArrayBuffer. Pure TypeScript: a batch from the
 // addon and one packed in TS (batch-pack.ts) read the same.
 import {
-  AsduFlag, BATCH_LAYOUT, HEADER_COLUMN_COUNT_WORD, SECTION_COUNT_WORD, STATUS_NAMES, WARNING_NAMES,
+  AsduFlag,
+  BATCH_LAYOUT,
+  HEADER_COLUMN_COUNT_WORD,
+  SECTION_COUNT_WORD,
+  STATUS_NAMES,
+  WARNING_NAMES,
   type ColumnType,
 } from './layout.ts';
 
@@ -219,7 +224,9 @@ export class BatchView implements FrameBatch {
     if (buffer.byteLength < fixed * 4) throw new Error('svde batch: buffer too short');
     const head = new Uint32Array(buffer, 0, fixed);
     if (head[0] !== layout.magic || head[1] !== layout.version || head[H_COLS] !== layout.columns.length) {
-      throw new Error(`svde batch: not a batch of layout version ${layout.version} (magic 0x${(head[0] ?? 0).toString(16)}, version ${head[1]}, ${head[H_COLS]} columns)`);
+      throw new Error(
+        `svde batch: not a batch of layout version ${layout.version} (magic 0x${(head[0] ?? 0).toString(16)}, version ${head[1]}, ${head[H_COLS]} columns)`,
+      );
     }
     const dir = new Uint32Array(buffer, fixed * 4, layout.columns.length);
     const counts = [head[H_FRAMES]!, head[H_FRAMES + 1]!, head[H_FRAMES + 2]!, head[H_FRAMES + 3]!, head[H_FRAMES + 4]!];
@@ -231,50 +238,100 @@ export class BatchView implements FrameBatch {
     this.asduTotal = counts[1]!;
   }
 
-  frameNo(i: number): number { return this.cols.frameNo[i]!; }
-  tsNs(i: number): bigint { return this.cols.tsNs[i]!; }
+  frameNo(i: number): number {
+    return this.cols.frameNo[i]!;
+  }
+  tsNs(i: number): bigint {
+    return this.cols.tsNs[i]!;
+  }
   raw(i: number): Uint8Array {
     const off = this.cols.rawOff[i]!;
     return this.cols.raw.subarray(off, off + this.cols.capLen[i]!);
   }
-  capLen(i: number): number { return this.cols.capLen[i]!; }
-  wireLen(i: number): number { return this.cols.wireLen[i]!; }
-  ok(i: number): boolean { return this.cols.status[i] === 0; }
-  status(i: number): number { return this.cols.status[i]!; }
-  statusName(i: number): string { return statusNames[this.cols.status[i]!] ?? `status-${this.cols.status[i]}`; }
+  capLen(i: number): number {
+    return this.cols.capLen[i]!;
+  }
+  wireLen(i: number): number {
+    return this.cols.wireLen[i]!;
+  }
+  ok(i: number): boolean {
+    return this.cols.status[i] === 0;
+  }
+  status(i: number): number {
+    return this.cols.status[i]!;
+  }
+  statusName(i: number): string {
+    return statusNames[this.cols.status[i]!] ?? `status-${this.cols.status[i]}`;
+  }
   error(i: number): string | undefined {
     if (this.cols.status[i] === 0) return undefined;
     return ascii(this.cols.text, this.cols.errTextOff[i]!, this.cols.errTextLen[i]!);
   }
-  errorOffset(i: number): number { return this.cols.errorOffset[i]!; }
-  errorAsdu(i: number): number { return this.cols.errorAsdu[i]!; }
-  warnings(i: number): number { return this.cols.warnings[i]!; }
+  errorOffset(i: number): number {
+    return this.cols.errorOffset[i]!;
+  }
+  errorAsdu(i: number): number {
+    return this.cols.errorAsdu[i]!;
+  }
+  warnings(i: number): number {
+    return this.cols.warnings[i]!;
+  }
   warningNames(i: number): string[] {
     const w = this.cols.warnings[i]!;
     const out: string[] = [];
     for (let b = 0; w >>> b !== 0; b++) if (((w >>> b) & 1) !== 0) out.push(WARNING_NAMES[b] ?? `bit-${b}`);
     return out;
   }
-  dst(i: number): string { return this.cols.capLen[i]! >= 6 ? macAt(this.cols.raw, this.cols.rawOff[i]!) : ''; }
-  src(i: number): string { return this.cols.capLen[i]! >= 12 ? macAt(this.cols.raw, this.cols.rawOff[i]! + 6) : ''; }
-  vlanCount(i: number): number { return this.cols.vlanCount[i]!; }
+  dst(i: number): string {
+    return this.cols.capLen[i]! >= 6 ? macAt(this.cols.raw, this.cols.rawOff[i]!) : '';
+  }
+  src(i: number): string {
+    return this.cols.capLen[i]! >= 12 ? macAt(this.cols.raw, this.cols.rawOff[i]! + 6) : '';
+  }
+  vlanCount(i: number): number {
+    return this.cols.vlanCount[i]!;
+  }
   private tci(i: number, k: number): number | undefined {
     if (k >= this.cols.vlanCount[i]!) return undefined;
     return k === 0 ? this.cols.tci0[i]! : this.cols.tci1[i]!;
   }
   /** VLAN ID of tag k (0 = outer); -1 when the frame has no such tag. */
-  vlanId(i: number, k: number): number { const t = this.tci(i, k); return t === undefined ? -1 : t & 0x0fff; }
+  vlanId(i: number, k: number): number {
+    const t = this.tci(i, k);
+    return t === undefined ? -1 : t & 0x0fff;
+  }
   /** PCP of tag k (0 = outer); -1 when the frame has no such tag. */
-  vlanPriority(i: number, k: number): number { const t = this.tci(i, k); return t === undefined ? -1 : t >> 13; }
-  appId(i: number): number { return this.cols.appId[i]!; }
-  length(i: number): number { return this.cols.length[i]!; }
-  reserved1(i: number): number { return this.cols.reserved1[i]!; }
-  simulated(i: number): boolean { return (this.cols.reserved1[i]! & 0x8000) !== 0; }
-  reserved2(i: number): number { return this.cols.reserved2[i]!; }
-  noAsdu(i: number): number { return this.cols.noAsdu[i]!; }
-  asduStart(i: number): number { return this.cols.asduStart[i]!; }
-  asduCount(i: number): number { return this.cols.asduCount[i]!; }
-  padding(i: number): number { return this.cols.padding[i]!; }
+  vlanPriority(i: number, k: number): number {
+    const t = this.tci(i, k);
+    return t === undefined ? -1 : t >> 13;
+  }
+  appId(i: number): number {
+    return this.cols.appId[i]!;
+  }
+  length(i: number): number {
+    return this.cols.length[i]!;
+  }
+  reserved1(i: number): number {
+    return this.cols.reserved1[i]!;
+  }
+  simulated(i: number): boolean {
+    return (this.cols.reserved1[i]! & 0x8000) !== 0;
+  }
+  reserved2(i: number): number {
+    return this.cols.reserved2[i]!;
+  }
+  noAsdu(i: number): number {
+    return this.cols.noAsdu[i]!;
+  }
+  asduStart(i: number): number {
+    return this.cols.asduStart[i]!;
+  }
+  asduCount(i: number): number {
+    return this.cols.asduCount[i]!;
+  }
+  padding(i: number): number {
+    return this.cols.padding[i]!;
+  }
   trailer(i: number): TrailerInfo | undefined {
     const c = this.cols;
     const st = c.trailerStatus[i]!;
@@ -294,12 +351,16 @@ export class BatchView implements FrameBatch {
     return info;
   }
 
-  asduFrame(j: number): number { return this.cols.asduFrame[j]!; }
+  asduFrame(j: number): number {
+    return this.cols.asduFrame[j]!;
+  }
   private bytesOf(j: number, off: Uint16Array, len: Uint16Array): Uint8Array {
     const base = this.cols.rawOff[this.cols.asduFrame[j]!]! + off[j]!;
     return this.cols.raw.subarray(base, base + len[j]!);
   }
-  private has(j: number, flag: number): boolean { return (this.cols.flags[j]! & flag) !== 0; }
+  private has(j: number, flag: number): boolean {
+    return (this.cols.flags[j]! & flag) !== 0;
+  }
   svId(j: number): string {
     const base = this.cols.rawOff[this.cols.asduFrame[j]!]! + this.cols.svIdOff[j]!;
     return visibleString(this.cols.raw, base, this.cols.svIdLen[j]!);
@@ -309,18 +370,30 @@ export class BatchView implements FrameBatch {
     const base = this.cols.rawOff[this.cols.asduFrame[j]!]! + this.cols.datSetOff[j]!;
     return visibleString(this.cols.raw, base, this.cols.datSetLen[j]!);
   }
-  smpCnt(j: number): number { return this.cols.smpCnt[j]!; }
-  confRev(j: number): number { return this.cols.confRev[j]!; }
+  smpCnt(j: number): number {
+    return this.cols.smpCnt[j]!;
+  }
+  confRev(j: number): number {
+    return this.cols.confRev[j]!;
+  }
   refrTm(j: number): Uint8Array | undefined {
     return this.has(j, AsduFlag.refrTm) ? this.bytesOf(j, this.cols.refrTmOff, this.cols.refrTmLen) : undefined;
   }
-  smpSynch(j: number): number | undefined { return this.has(j, AsduFlag.smpSynch) ? this.cols.smpSynch[j]! : undefined; }
-  smpRate(j: number): number | undefined { return this.has(j, AsduFlag.smpRate) ? this.cols.smpRate[j]! : undefined; }
-  smpMod(j: number): number | undefined { return this.has(j, AsduFlag.smpMod) ? this.cols.smpMod[j]! : undefined; }
+  smpSynch(j: number): number | undefined {
+    return this.has(j, AsduFlag.smpSynch) ? this.cols.smpSynch[j]! : undefined;
+  }
+  smpRate(j: number): number | undefined {
+    return this.has(j, AsduFlag.smpRate) ? this.cols.smpRate[j]! : undefined;
+  }
+  smpMod(j: number): number | undefined {
+    return this.has(j, AsduFlag.smpMod) ? this.cols.smpMod[j]! : undefined;
+  }
   gmIdentity(j: number): Uint8Array | undefined {
     return this.has(j, AsduFlag.gmIdentity) ? this.bytesOf(j, this.cols.gmIdentityOff, this.cols.gmIdentityLen) : undefined;
   }
-  seqData(j: number): Uint8Array { return this.bytesOf(j, this.cols.seqDataOff, this.cols.seqDataLen); }
+  seqData(j: number): Uint8Array {
+    return this.bytesOf(j, this.cols.seqDataOff, this.cols.seqDataLen);
+  }
   values(j: number): Int32Array | undefined {
     const n = this.cols.valueCount[j]!;
     if (n === 0) return undefined;

@@ -10,7 +10,13 @@ import type { CaptureBinding, LiveCaptureStats } from './capture-binding.ts';
 export { AsduFlag, BatchView, STATUS_NOT_SV, STATUS_TRUNCATED_ETHERNET, statusNames, WARNING_NAMES } from './batch.ts';
 export type { BatchColumns, FrameBatch, TrailerInfo } from './batch.ts';
 export { loadNative } from './addon.ts';
-export type { DecodeBenchResult, NativeBinding, NativeSm2Key, NativeCaptureStats as CaptureStats, NativeSenderStats as SenderStats } from './addon.ts';
+export type {
+  DecodeBenchResult,
+  NativeBinding,
+  NativeSm2Key,
+  NativeCaptureStats as CaptureStats,
+  NativeSenderStats as SenderStats,
+} from './addon.ts';
 export type { CaptureBinding, LiveCaptureStats } from './capture-binding.ts';
 export { readCaptureFile, type ReadOptions } from './offline.ts';
 export { ReplayCapture, type ReplayOptions } from './replay.ts';
@@ -101,10 +107,7 @@ export class LiveCapture implements CaptureBinding {
    * has stopped; stats().error says the same).
    */
   start(onBatch: (b: FrameBatch) => void, onError?: (err: Error) => void): void {
-    this.#native.start(
-      (ab) => onBatch(new BatchView(ab)),
-      onError === undefined ? undefined : (msg) => onError(new Error(msg)),
-    );
+    this.#native.start((ab) => onBatch(new BatchView(ab)), onError === undefined ? undefined : (msg) => onError(new Error(msg)));
   }
 
   stats(): LiveCaptureStats {

@@ -35,7 +35,15 @@ export class ReplayCapture implements CaptureBinding {
   readonly #speed: number;
   readonly #retime: boolean;
   readonly #stats: LiveCaptureStats = {
-    received: 0, kernelDrops: 0, ifDrops: 0, captured: 0, delivered: 0, batches: 0, queueDrops: 0, decodeErrors: 0, linkUp: true,
+    received: 0,
+    kernelDrops: 0,
+    ifDrops: 0,
+    captured: 0,
+    delivered: 0,
+    batches: 0,
+    queueDrops: 0,
+    decodeErrors: 0,
+    linkUp: true,
   };
   #timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   #started = false;
@@ -57,7 +65,9 @@ export class ReplayCapture implements CaptureBinding {
     this.#speed = opts.speed ?? 1;
     if (!(this.#speed > 0)) throw new RangeError(`ReplayCapture: speed must be above 0, got ${this.#speed}`);
     this.#retime = opts.retime === true;
-    this.ended = new Promise((resolve) => { this.#resolveEnded = resolve; });
+    this.ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve;
+    });
   }
 
   start(onBatch: (b: FrameBatch) => void, onError?: (err: Error) => void): void {

@@ -123,17 +123,30 @@ export function formatter(o: Omit<SyslogOptions, 'host' | 'port' | 'transport'> 
   return {
     alarm(a) {
       const params: Array<[string, string | number | boolean]> = [
-        ['id', a.id], ['indicator', a.indicator], ['grade', a.grade], ['stream', a.stream], ['reason', a.reason],
-        ['firstTs', nsToIso(a.firstTsNs)], ['firstFrame', a.firstFrame], ['frames', a.frames],
+        ['id', a.id],
+        ['indicator', a.indicator],
+        ['grade', a.grade],
+        ['stream', a.stream],
+        ['reason', a.reason],
+        ['firstTs', nsToIso(a.firstTsNs)],
+        ['firstFrame', a.firstFrame],
+        ['frames', a.frames],
       ];
       const s = sev[a.grade] ?? 3;
       return build(s, 'ALARM', params, `alarm ${a.id}: ${a.indicator} (grade ${a.grade}) on stream ${a.stream}: ${a.reason}`);
     },
     acknowledged(e) {
       const params: Array<[string, string | number | boolean]> = [
-        ['alarms', e.alarmIds.join(',')], ['indicators', e.indicators.join(',')], ['by', e.by],
+        ['alarms', e.alarmIds.join(',')],
+        ['indicators', e.indicators.join(',')],
+        ['by', e.by],
       ];
-      return build(SEVERITY.notice, 'ACK', params, `acknowledged by ${e.by}: ${e.alarmIds.length} alarm(s)${e.indicators.length > 0 ? `, indicators ${e.indicators.join(', ')}` : ''}`);
+      return build(
+        SEVERITY.notice,
+        'ACK',
+        params,
+        `acknowledged by ${e.by}: ${e.alarmIds.length} alarm(s)${e.indicators.length > 0 ? `, indicators ${e.indicators.join(', ')}` : ''}`,
+      );
     },
   };
 }
@@ -155,7 +168,8 @@ export class SyslogNotifier {
   #stats = { sent: 0, dropped: 0, errors: 0, lastError: null as string | null };
 
   constructor(o: SyslogOptions) {
-    if (o.transport !== 'udp' && o.transport !== 'tcp') throw new RangeError(`syslog transport must be udp or tcp, got ${String(o.transport)}`);
+    if (o.transport !== 'udp' && o.transport !== 'tcp')
+      throw new RangeError(`syslog transport must be udp or tcp, got ${String(o.transport)}`);
     if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new RangeError(`syslog port must be 1–65535, got ${o.port}`);
     this.#o = o;
     this.#fmt = formatter(o);

@@ -78,7 +78,9 @@ export function panelPlugin(opts: PanelOptions = {}): FastifyPluginAsync {
     app.get<{ Params: { file: string } }>('/panel/:file', hide, (req, reply) => {
       const a = assets.get(req.params.file);
       if (a === undefined) {
-        return reply.code(404).header('content-type', 'application/json; charset=utf-8')
+        return reply
+          .code(404)
+          .header('content-type', 'application/json; charset=utf-8')
           .send({ error: { code: 'NOT_FOUND', message: `no panel file '${req.params.file}'` } });
       }
       return send(reply, req.headers['if-none-match'], a);

@@ -66,13 +66,20 @@ export class RealtimeCore {
     });
     let readyResolve!: (v: RealtimeReady) => void;
     let readyReject!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+    this.ready = new Promise((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
     // onFatal reports a failed start too: a caller that does not await `ready` must not crash on it.
     this.ready.catch(() => undefined);
     this.#worker.on('message', (m: WorkerMessage) => {
       switch (m.t) {
-        case 'ready': readyResolve({ knobs: m.knobs, tid: m.tid, cpus: m.cpus }); break;
-        case 'alarms': this.#h.onAlarms(m.items); break;
+        case 'ready':
+          readyResolve({ knobs: m.knobs, tid: m.tid, cpus: m.cpus });
+          break;
+        case 'alarms':
+          this.#h.onAlarms(m.items);
+          break;
         case 'evidence':
           try {
             this.#h.onEvidence(m.items);
@@ -80,9 +87,15 @@ export class RealtimeCore {
             this.#post({ t: 'credit', bytes: m.bytes });
           }
           break;
-        case 'tick': this.#onTick(m.r); break;
-        case 'verify': this.#verify(m); break;
-        case 'capture-error': this.#h.onCaptureError?.(m.message); break;
+        case 'tick':
+          this.#onTick(m.r);
+          break;
+        case 'verify':
+          this.#verify(m);
+          break;
+        case 'capture-error':
+          this.#h.onCaptureError?.(m.message);
+          break;
         case 'reply': {
           const p = this.#pending.get(m.id);
           this.#pending.delete(m.id);

@@ -34,16 +34,33 @@ function applyKnobs(): KnobReport[] {
   }
   if (k.fifoPriority !== undefined) {
     const err = setThreadFifo(k.fifoPriority);
-    out.push({ name: 'schedFifo', requested: String(k.fifoPriority), applied: err === '', detail: err === '' ? null : `${err} (needs CAP_SYS_NICE)` });
+    out.push({
+      name: 'schedFifo',
+      requested: String(k.fifoPriority),
+      applied: err === '',
+      detail: err === '' ? null : `${err} (needs CAP_SYS_NICE)`,
+    });
   }
   if (k.mlockall === true) {
-    out.push({ name: 'mlockall', requested: 'true', applied: false, detail: 'not applied: V8 releases heap pages with madvise(MADV_DONTNEED), which fails on locked pages and aborts the process; the capture ring is kernel memory and never swapped' });
+    out.push({
+      name: 'mlockall',
+      requested: 'true',
+      applied: false,
+      detail:
+        'not applied: V8 releases heap pages with madvise(MADV_DONTNEED), which fails on locked pages and aborts the process; the capture ring is kernel memory and never swapped',
+    });
   }
   if (init.source.kind === 'live') {
     out.push({ name: 'ringBytes', requested: String(k.ringBytes ?? 32 << 20), applied: true, detail: null });
-    out.push({ name: 'flushMicros', requested: String(k.flushMicros ?? 200), applied: true, detail: 'immediate mode: the batch flush interval is the block timeout' });
+    out.push({
+      name: 'flushMicros',
+      requested: String(k.flushMicros ?? 200),
+      applied: true,
+      detail: 'immediate mode: the batch flush interval is the block timeout',
+    });
   }
-  if (k.heap !== undefined) out.push({ name: 'v8Heap', requested: JSON.stringify(k.heap), applied: true, detail: 'resourceLimits of the worker isolate' });
+  if (k.heap !== undefined)
+    out.push({ name: 'v8Heap', requested: JSON.stringify(k.heap), applied: true, detail: 'resourceLimits of the worker isolate' });
   return out;
 }
 
@@ -66,7 +83,9 @@ async function main(): Promise<void> {
   // Signature lag: from the stage's request (at the signed frame or block end) to the verifier's answer.
   const signatureLag = new LatencyHistogram();
   let keys = new Map<number, KeyTableEntry>();
-  const setKeys = (table: KeyTableEntry[]): void => { keys = new Map(table.map((k) => [k.keyId, k])); };
+  const setKeys = (table: KeyTableEntry[]): void => {
+    keys = new Map(table.map((k) => [k.keyId, k]));
+  };
   setKeys(init.keys);
   const asked = new Map<number, { resolve: (ok: boolean) => void; reject: (e: Error) => void; t0: bigint }>();
   let askId = 0;
@@ -121,7 +140,7 @@ async function main(): Promise<void> {
   const gc: GcView = { minor: 0, major: 0, pauseMaxUs: 0, pauseTotalUs: 0 };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = ((e as unknown as { detail?: { kind?: number } }).detail)?.kind;
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
       else gc.major++;
       const us = Math.round(e.duration * 1000);
@@ -165,7 +184,10 @@ async function main(): Promise<void> {
     });
     const cap = capture;
     monitor.attachCapture(() => cap.stats());
-    cap.start((b) => onBatch(b, true), (err) => post({ t: 'capture-error', message: err.message }));
+    cap.start(
+      (b) => onBatch(b, true),
+      (err) => post({ t: 'capture-error', message: err.message }),
+    );
   }
 
   // This thread's own CPU (not the process's: the main thread and the API are elsewhere).
@@ -194,10 +216,22 @@ async function main(): Promise<void> {
     const used = process.threadCpuUsage(cpu0);
     tickCostMaxUs = Math.max(tickCostMaxUs, Math.round((performance.now() - t0) * 1000));
     return {
-      monitor: report, capture: capture?.stats() ?? null, coverage, estimates, waveforms: wf,
-      verdictLatency: verdictLatency.copy(), deliveryLatency: deliveryLatency.copy(), tickCostMaxUs, signatureLag: signatureLag.copy(),
-      cpuUs: used.user + used.system, frames, verifyPending: asked.size, lanes: { ...lanes.counters },
-      restarts: engine.report().restarts, heapUsedBytes: process.memoryUsage().heapUsed, gc: { ...gc },
+      monitor: report,
+      capture: capture?.stats() ?? null,
+      coverage,
+      estimates,
+      waveforms: wf,
+      verdictLatency: verdictLatency.copy(),
+      deliveryLatency: deliveryLatency.copy(),
+      tickCostMaxUs,
+      signatureLag: signatureLag.copy(),
+      cpuUs: used.user + used.system,
+      frames,
+      verifyPending: asked.size,
+      lanes: { ...lanes.counters },
+      restarts: engine.report().restarts,
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      gc: { ...gc },
     };
   };
   const tick = (): void => post({ t: 'tick', r: makeReport() });
@@ -232,10 +266,15 @@ async function main(): Promise<void> {
     else if (m.t === 'verified') answered(m.id, m.ok);
     else if (m.t === 'keys') setKeys(m.keys);
     else if (m.t === 'reset-latency') {
-      verdictLatency.reset(); deliveryLatency.reset(); signatureLag.reset(); tickCostMaxUs = 0;
-      gc.minor = 0; gc.major = 0; gc.pauseMaxUs = 0; gc.pauseTotalUs = 0;
-    }
-    else if (m.t === 'req') {
+      verdictLatency.reset();
+      deliveryLatency.reset();
+      signatureLag.reset();
+      tickCostMaxUs = 0;
+      gc.minor = 0;
+      gc.major = 0;
+      gc.pauseMaxUs = 0;
+      gc.pauseTotalUs = 0;
+    } else if (m.t === 'req') {
       answer(m.req).then(
         (value) => post({ t: 'reply', id: m.id, ok: true, value }),
         (err: unknown) => post({ t: 'reply', id: m.id, ok: false, error: { name: (err as Error).name, message: (err as Error).message } }),

@@ -12,7 +12,8 @@ export function attachAddresses(root: XmlElement, streams: SclStream[], warn: Wa
   for (const s of streams) {
     const k = `${s.iedName}/${s.ldInst}`;
     const l = cbNamesByLd.get(k);
-    if (l) l.push(s.cbName); else cbNamesByLd.set(k, [s.cbName]);
+    if (l) l.push(s.cbName);
+    else cbNamesByLd.set(k, [s.cbName]);
   }
   const apsWithServerOf = serverAtMap(root);
   const comm = kid(root, 'Communication');
@@ -26,12 +27,20 @@ export function attachAddresses(root: XmlElement, streams: SclStream[], warn: Wa
         const key = `${iedName}/${ldInst}/LLN0.${cbName}`;
         const s = byKey.get(key);
         if (!s) {
-          warn('smv-address-dangling', smv, `ConnectedAP ${iedName}/${apName} has an SMV address for ${ldInst}/LLN0.${cbName}, but IED ${iedName} has no such SampledValueControl${similarHint(cbName, cbNamesByLd.get(`${iedName}/${ldInst}`) ?? [])}`);
+          warn(
+            'smv-address-dangling',
+            smv,
+            `ConnectedAP ${iedName}/${apName} has an SMV address for ${ldInst}/LLN0.${cbName}, but IED ${iedName} has no such SampledValueControl${similarHint(cbName, cbNamesByLd.get(`${iedName}/${ldInst}`) ?? [])}`,
+          );
           continue;
         }
         const servedAps = apsWithServerOf.get(`${iedName}/${s.apName}`) ?? [s.apName];
         if (!servedAps.includes(apName)) {
-          warn('smv-address-dangling', smv, `SMV address for ${key} is under access point ${apName}, but the control block is in access point ${s.apName}`);
+          warn(
+            'smv-address-dangling',
+            smv,
+            `SMV address for ${key} is under access point ${apName}, but the control block is in access point ${s.apName}`,
+          );
           continue;
         }
         const addr = readAddress(smv, sn, iedName, apName, s, warn);
@@ -93,7 +102,11 @@ function readAddress(smv: XmlElement, sn: XmlElement, iedName: string, apName: s
     const n = parseInt(dstMac.replace(/:/g, ''), 16);
     // IEC 61850-9-2 Annex C multicast range for SV.
     if (s.multicast && (n < 0x010ccd040000 || n > 0x010ccd0401ff)) {
-      warn('mac-out-of-range', mac.el, `MAC-Address ${mac.v} of ${s.key} is outside the SV multicast range 01-0C-CD-04-00-00..01-0C-CD-04-01-FF`);
+      warn(
+        'mac-out-of-range',
+        mac.el,
+        `MAC-Address ${mac.v} of ${s.key} is outside the SV multicast range 01-0C-CD-04-00-00..01-0C-CD-04-01-FF`,
+      );
     }
   }
   const hex = (name: string, digits: number): { n: number | null; hex: string | null } => {
@@ -118,7 +131,14 @@ function readAddress(smv: XmlElement, sn: XmlElement, iedName: string, apName: s
     else warn('address-invalid', pr.el, `VLAN-PRIORITY "${pr.v}" of ${s.key} is not 0..7`);
   }
   return {
-    subNetwork: sn.attrs['name'] ?? '', connectedAP: { iedName, apName }, dstMac, appId: appId.n, appIdHex: appId.hex,
-    vlanId: vlan.n, vlanIdHex: vlan.hex, vlanPriority, line: smv.line,
+    subNetwork: sn.attrs['name'] ?? '',
+    connectedAP: { iedName, apName },
+    dstMac,
+    appId: appId.n,
+    appIdHex: appId.hex,
+    vlanId: vlan.n,
+    vlanIdHex: vlan.hex,
+    vlanPriority,
+    line: smv.line,
   };
 }

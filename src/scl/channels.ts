@@ -18,7 +18,10 @@ export function substationPhases(root: XmlElement): PhaseHints {
     const ph = el.name === 'SubEquipment' ? (el.attrs['phase'] ?? phase) : phase;
     if (el.name === 'LNode' && ph !== null && ['A', 'B', 'C', 'N'].includes(ph)) {
       const a = el.attrs;
-      m.set(`${a['iedName'] ?? 'None'}/${a['ldInst'] ?? ''}/${a['prefix'] ?? ''}${a['lnClass'] ?? ''}${a['lnInst'] ?? ''}`, ph as ChannelPhase);
+      m.set(
+        `${a['iedName'] ?? 'None'}/${a['ldInst'] ?? ''}/${a['prefix'] ?? ''}${a['lnClass'] ?? ''}${a['lnInst'] ?? ''}`,
+        ph as ChannelPhase,
+      );
     }
     for (const c of el.children) walk(c, ph, depth + 1);
   };
@@ -27,7 +30,19 @@ export function substationPhases(root: XmlElement): PhaseHints {
 }
 
 const PREFIX_PHASE: Record<string, ChannelPhase> = {
-  L1: 'A', L2: 'B', L3: 'C', A: 'A', B: 'B', C: 'C', PHA: 'A', PHB: 'B', PHC: 'C', N: 'N', RES: 'N', L0: 'N', NEUT: 'N',
+  L1: 'A',
+  L2: 'B',
+  L3: 'C',
+  A: 'A',
+  B: 'B',
+  C: 'C',
+  PHA: 'A',
+  PHB: 'B',
+  PHC: 'C',
+  N: 'N',
+  RES: 'N',
+  L0: 'N',
+  NEUT: 'N',
 };
 // 9-2LE: TCTR1..4 / TVTR1..4 are phases A, B, C, N.
 const INST_PHASE: Record<string, ChannelPhase> = { '1': 'A', '2': 'B', '3': 'C', '4': 'N' };
@@ -42,7 +57,14 @@ function phaseOf(iedName: string, m: DatasetMember, hints: PhaseHints): ChannelP
 }
 
 /** Channels as value (INT32 instMag.i of TCTR/TVTR) + quality pairs; null (with a warning) for any other layout. */
-export function toChannelSet(key: string, iedName: string, ds: DatasetMember[], hints: PhaseHints, svcb: XmlElement, warn: Warn): ChannelSet | null {
+export function toChannelSet(
+  key: string,
+  iedName: string,
+  ds: DatasetMember[],
+  hints: PhaseHints,
+  svcb: XmlElement,
+  warn: Warn,
+): ChannelSet | null {
   const flat: { m: DatasetMember; leaf: DatasetLeaf }[] = [];
   for (const m of ds) {
     if (!m.resolved) return null; // fcda-unresolved already says why
@@ -55,15 +77,29 @@ export function toChannelSet(key: string, iedName: string, ds: DatasetMember[], 
     const kind = KIND_OF_CLASS[v.m.lnClass];
     const sameDo = q && q.leaf.ref.replace(/\.q$/, '') === v.leaf.ref.replace(/\.instMag\.i$/, '');
     if (v.leaf.bType !== 'INT32' || !kind || v.leaf.scale === undefined || !q || q.leaf.bType !== 'Quality' || !sameDo) {
-      warn('channels-unmapped', svcb, `dataset of ${key} is not a sequence of current/voltage instMag.i + q pairs (at ${v.leaf.ref}); no channel set`);
+      warn(
+        'channels-unmapped',
+        svcb,
+        `dataset of ${key} is not a sequence of current/voltage instMag.i + q pairs (at ${v.leaf.ref}); no channel set`,
+      );
       return null;
     }
     const phase = phaseOf(iedName, v.m, hints);
     if (phase === null) {
-      warn('channels-unmapped', svcb, `phase of ${v.leaf.ref} in ${key} is unknown (no Substation LNode phase, L1/L2/L3 prefix or 9-2LE instance 1..4); no channel set`);
+      warn(
+        'channels-unmapped',
+        svcb,
+        `phase of ${v.leaf.ref} in ${key} is unknown (no Substation LNode phase, L1/L2/L3 prefix or 9-2LE instance 1..4); no channel set`,
+      );
       return null;
     }
-    channels.push({ name: `${kind === 'current' ? 'I' : 'V'}${phase}`, kind, phase, scale: v.leaf.scale, ...(v.leaf.offset ? { offset: v.leaf.offset } : {}) });
+    channels.push({
+      name: `${kind === 'current' ? 'I' : 'V'}${phase}`,
+      kind,
+      phase,
+      scale: v.leaf.scale,
+      ...(v.leaf.offset ? { offset: v.leaf.offset } : {}),
+    });
   }
   if (channels.length === 0) return null;
   return { id: `scl:${key}`, description: `from SCL ${key}: ${channels.map((c) => c.name).join(' ')}`, channels };

@@ -10,17 +10,32 @@ export function elementPath(el: XmlElement): string {
   const parts: string[] = [];
   for (let e: XmlElement | null = el; e !== null; e = e.parent) {
     const ids = ID_ATTRS[e.name] ?? ['name'];
-    const preds = ids.filter((a) => e.attrs[a] !== undefined).map((a) => `[@${a}='${e.attrs[a]}']`).join('');
+    const preds = ids
+      .filter((a) => e.attrs[a] !== undefined)
+      .map((a) => `[@${a}='${e.attrs[a]}']`)
+      .join('');
     parts.push(e.name + preds);
   }
   return '/' + parts.reverse().join('/');
 }
 const ID_ATTRS: Record<string, string[]> = {
-  SCL: [], Communication: [], Server: [], Address: [], DataTypeTemplates: [],
-  ConnectedAP: ['iedName', 'apName'], SMV: ['ldInst', 'cbName'], GSE: ['ldInst', 'cbName'], P: ['type'],
-  LDevice: ['inst'], LN0: [], LN: ['prefix', 'lnClass', 'inst'],
+  SCL: [],
+  Communication: [],
+  Server: [],
+  Address: [],
+  DataTypeTemplates: [],
+  ConnectedAP: ['iedName', 'apName'],
+  SMV: ['ldInst', 'cbName'],
+  GSE: ['ldInst', 'cbName'],
+  P: ['type'],
+  LDevice: ['inst'],
+  LN0: [],
+  LN: ['prefix', 'lnClass', 'inst'],
   FCDA: ['ldInst', 'prefix', 'lnClass', 'lnInst', 'doName', 'daName', 'fc'],
-  LNodeType: ['id'], DOType: ['id'], DAType: ['id'], EnumType: ['id'],
+  LNodeType: ['id'],
+  DOType: ['id'],
+  DAType: ['id'],
+  EnumType: ['id'],
 };
 
 /**

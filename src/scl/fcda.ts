@@ -9,7 +9,14 @@ import type { Warn } from './diagnostics.ts';
 // Scaling by the UCA 9-2LE convention when the SCL gives no sVC: 1 mA and 10 mV per LSB.
 const LE_SCALE: Record<string, number> = { TCTR: 0.001, TVTR: 0.01 };
 
-interface TypeChild { name: string; bType: string; type: string | null; fc: string | null; vals: string[]; kind: 'DO' | 'SDO' | 'DA' | 'BDA' }
+interface TypeChild {
+  name: string;
+  bType: string;
+  type: string | null;
+  fc: string | null;
+  vals: string[];
+  kind: 'DO' | 'SDO' | 'DA' | 'BDA';
+}
 
 export class Templates {
   readonly lnTypes = new Map<string, XmlElement>();
@@ -28,17 +35,24 @@ export class Templates {
   private static entry(t: XmlElement): { list: TypeChild[]; byName: Map<string, TypeChild>; daByFc: Map<string, TypeChild[]> } {
     let e = Templates.cache.get(t);
     if (!e) {
-      const list = t.children.filter((c) => ['DO', 'SDO', 'DA', 'BDA'].includes(c.name)).map((c) => ({
-        name: c.attrs['name'] ?? '', bType: c.attrs['bType'] ?? '', type: c.attrs['type'] ?? null, fc: c.attrs['fc'] ?? null,
-        vals: kids(c, 'Val').map((v) => v.text.trim()), kind: c.name as TypeChild['kind'],
-      }));
+      const list = t.children
+        .filter((c) => ['DO', 'SDO', 'DA', 'BDA'].includes(c.name))
+        .map((c) => ({
+          name: c.attrs['name'] ?? '',
+          bType: c.attrs['bType'] ?? '',
+          type: c.attrs['type'] ?? null,
+          fc: c.attrs['fc'] ?? null,
+          vals: kids(c, 'Val').map((v) => v.text.trim()),
+          kind: c.name as TypeChild['kind'],
+        }));
       const byName = new Map<string, TypeChild>();
       const daByFc = new Map<string, TypeChild[]>();
       for (const c of list) {
         if (!byName.has(c.name)) byName.set(c.name, c);
         if (c.kind === 'DA' && c.fc !== null) {
           const l = daByFc.get(c.fc);
-          if (l) l.push(c); else daByFc.set(c.fc, [c]);
+          if (l) l.push(c);
+          else daByFc.set(c.fc, [c]);
         }
       }
       Templates.cache.set(t, (e = { list, byName, daByFc }));
@@ -95,8 +109,12 @@ function lnIndex(ied: XmlElement): Map<string, XmlElement> {
     for (const ld of kids(server, 'LDevice')) {
       const inst = ld.attrs['inst'] ?? '';
       for (const ln of ld.children) {
-        const key = ln.name === 'LN0' ? `${inst}|LLN0`
-          : ln.name === 'LN' ? `${inst}|${ln.attrs['prefix'] ?? ''}|${ln.attrs['lnClass'] ?? ''}|${ln.attrs['inst'] ?? ''}` : null;
+        const key =
+          ln.name === 'LN0'
+            ? `${inst}|LLN0`
+            : ln.name === 'LN'
+              ? `${inst}|${ln.attrs['prefix'] ?? ''}|${ln.attrs['lnClass'] ?? ''}|${ln.attrs['inst'] ?? ''}`
+              : null;
         if (key !== null && !m.has(key)) m.set(key, ln);
       }
     }
@@ -116,9 +134,12 @@ function instanceVal(ln: XmlElement, names: string[]): string | null {
   for (let i = 0; i < names.length && cur; i++) {
     const last = i === names.length - 1;
     const n = names[i]!;
-    cur = i === 0 ? childIndex(cur, 'DOI', 'name').get(n)
-      : last ? childIndex(cur, 'DAI', 'name').get(n)
-      : childIndex(cur, 'SDI', 'name').get(n) ?? childIndex(cur, 'DAI', 'name').get(n);
+    cur =
+      i === 0
+        ? childIndex(cur, 'DOI', 'name').get(n)
+        : last
+          ? childIndex(cur, 'DAI', 'name').get(n)
+          : (childIndex(cur, 'SDI', 'name').get(n) ?? childIndex(cur, 'DAI', 'name').get(n));
   }
   const v = cur ? kid(cur, 'Val') : undefined;
   return v ? v.text.trim() : null;
@@ -153,7 +174,8 @@ export function resolveFcda(f: XmlElement, ied: XmlElement, t: Templates, warn: 
   let holder: XmlElement = lnt;
   for (const part of doParts) {
     const c = Templates.child(holder, part);
-    if (!c || (c.kind !== 'DO' && c.kind !== 'SDO') || c.type === null) return unresolved(`data object ${part} is not in ${holder.name} "${holder.attrs['id'] ?? ''}"`);
+    if (!c || (c.kind !== 'DO' && c.kind !== 'SDO') || c.type === null)
+      return unresolved(`data object ${part} is not in ${holder.name} "${holder.attrs['id'] ?? ''}"`);
     doType = t.doTypes.get(c.type);
     if (!doType) return unresolved(`DOType "${c.type}" is not in DataTypeTemplates`);
     holder = doType;
@@ -173,8 +195,10 @@ export function resolveFcda(f: XmlElement, ied: XmlElement, t: Templates, warn: 
     leaves.push({ ref, fc, bType: c.bType });
     return true;
   };
-  const expandFailure = (name: string): string => (leaves.length >= IMPORT_LIMITS.leavesPerFcda
-    ? `expands to more than ${IMPORT_LIMITS.leavesPerFcda} leaves (limit)` : `attribute ${name} has an unresolvable or too deeply nested type`);
+  const expandFailure = (name: string): string =>
+    leaves.length >= IMPORT_LIMITS.leavesPerFcda
+      ? `expands to more than ${IMPORT_LIMITS.leavesPerFcda} leaves (limit)`
+      : `attribute ${name} has an unresolvable or too deeply nested type`;
   const da = (name: string): TypeChild | undefined => {
     const c = Templates.child(dt, name);
     return c?.kind === 'DA' ? c : undefined;

@@ -32,24 +32,38 @@ export function importScl(file: string, root: XmlElement): SclImport {
   const warnings: SclWarning[] = [];
   let dropped = 0;
   const warn: Warn = (code, el, message, path, line) => {
-    if (warnings.length >= IMPORT_LIMITS.warnings) { dropped++; return; }
+    if (warnings.length >= IMPORT_LIMITS.warnings) {
+      dropped++;
+      return;
+    }
     warnings.push({ code, path: path ?? (el ? elementPath(el) : '/SCL'), line: line ?? (el ? el.line : null), message });
   };
 
   // Edition from the root's version/revision/release.
-  const version = { version: root.attrs['version'] ?? null, revision: root.attrs['revision'] ?? null, release: root.attrs['release'] ?? null };
+  const version = {
+    version: root.attrs['version'] ?? null,
+    revision: root.attrs['revision'] ?? null,
+    release: root.attrs['release'] ?? null,
+  };
   let edition: SclEdition | null = null;
   if (version.version === null) edition = '2003';
   else if (version.version === '2007' && version.revision === 'A') edition = '2007A';
-  else if (version.version === '2007' && version.revision === 'B' && (version.release === null || version.release === '1')) edition = '2007B';
+  else if (version.version === '2007' && version.revision === 'B' && (version.release === null || version.release === '1'))
+    edition = '2007B';
   else if (version.version === '2007' && version.revision === 'B' && version.release === '4') edition = '2007B4';
   if (edition === null) {
-    warn('unsupported-edition', root, `SCL version="${version.version}" revision="${version.revision ?? ''}" release="${version.release ?? ''}" is not one of 2003, 2007A, 2007B, 2007B4; read as 2007B4`);
+    warn(
+      'unsupported-edition',
+      root,
+      `SCL version="${version.version}" revision="${version.revision ?? ''}" release="${version.release ?? ''}" is not one of 2003, 2007A, 2007B, 2007B4; read as 2007B4`,
+    );
   }
   const headerEl = kid(root, 'Header');
   const header = {
-    id: headerEl?.attrs['id'] ?? null, version: headerEl?.attrs['version'] ?? null,
-    revision: headerEl?.attrs['revision'] ?? null, toolID: headerEl?.attrs['toolID'] ?? null,
+    id: headerEl?.attrs['id'] ?? null,
+    version: headerEl?.attrs['version'] ?? null,
+    revision: headerEl?.attrs['revision'] ?? null,
+    toolID: headerEl?.attrs['toolID'] ?? null,
   };
 
   const templates = new Templates(kid(root, 'DataTypeTemplates'));
@@ -80,7 +94,14 @@ export function importScl(file: string, root: XmlElement): SclImport {
   attachAddresses(root, streams, warn);
 
   for (const s of streams) {
-    if (!s.address) warn('svcb-no-address', null, `SampledValueControl ${s.key} (smvID ${s.svID}) has no SMV address in Communication: its MAC, APPID and VLAN are unknown`, s.path, s.line);
+    if (!s.address)
+      warn(
+        'svcb-no-address',
+        null,
+        `SampledValueControl ${s.key} (smvID ${s.svID}) has no SMV address in Communication: its MAC, APPID and VLAN are unknown`,
+        s.path,
+        s.line,
+      );
   }
 
   // Cross-stream checks: shared MAC+APPID, duplicate smvID.
@@ -90,25 +111,51 @@ export function importScl(file: string, root: XmlElement): SclImport {
       const k = keyOf(s);
       if (k === null) continue;
       const g = m.get(k);
-      if (g) g.push(s); else m.set(k, [s]);
+      if (g) g.push(s);
+      else m.set(k, [s]);
     }
     return [...m.values()].filter((g) => g.length > 1);
   };
   for (const g of groups((s) => (s.address?.dstMac && s.address.appId !== null ? `${s.address.dstMac}/${s.address.appId}` : null))) {
     const a = g[0]!.address!;
-    warn('shared-mac-appid', null, `${g.length} control blocks share MAC ${a.dstMac} and APPID ${a.appIdHex}: ${g.map((s) => s.key).join(', ')} (frames can only be told apart by svID)`, g[0]!.path, a.line);
+    warn(
+      'shared-mac-appid',
+      null,
+      `${g.length} control blocks share MAC ${a.dstMac} and APPID ${a.appIdHex}: ${g.map((s) => s.key).join(', ')} (frames can only be told apart by svID)`,
+      g[0]!.path,
+      a.line,
+    );
   }
   for (const g of groups((s) => s.svID)) {
-    warn('duplicate-smvid', null, `${g.length} control blocks have smvID "${g[0]!.svID}": ${g.map((s) => s.key).join(', ')}`, g[0]!.path, g[0]!.line);
+    warn(
+      'duplicate-smvid',
+      null,
+      `${g.length} control blocks have smvID "${g[0]!.svID}": ${g.map((s) => s.key).join(', ')}`,
+      g[0]!.path,
+      g[0]!.line,
+    );
   }
 
-  const acceptList: AcceptEntry[] = streams.filter((s) => s.address).map((s) => ({
-    svID: s.svID, key: s.key, dstMac: s.address!.dstMac, appId: s.address!.appId, vlanId: s.address!.vlanId,
-    vlanPriority: s.address!.vlanPriority, confRev: s.confRev, sourceMacs: [],
-  }));
+  const acceptList: AcceptEntry[] = streams
+    .filter((s) => s.address)
+    .map((s) => ({
+      svID: s.svID,
+      key: s.key,
+      dstMac: s.address!.dstMac,
+      appId: s.address!.appId,
+      vlanId: s.address!.vlanId,
+      vlanPriority: s.address!.vlanPriority,
+      confRev: s.confRev,
+      sourceMacs: [],
+    }));
 
   if (dropped > 0) {
-    warnings.push({ code: 'limit-exceeded', path: '/SCL', line: null, message: `${dropped} more warnings not listed (limit ${IMPORT_LIMITS.warnings})` });
+    warnings.push({
+      code: 'limit-exceeded',
+      path: '/SCL',
+      line: null,
+      message: `${dropped} more warnings not listed (limit ${IMPORT_LIMITS.warnings})`,
+    });
   }
   return { file, edition, version, header, streams, acceptList, warnings, nominals: Object.fromEntries(nominalsByIed(root)) };
 }
@@ -135,8 +182,16 @@ function parseUInt(v: string | undefined, what: string, el: XmlElement, warn: Wa
 }
 
 function readSvcb(
-  svcb: XmlElement, ied: XmlElement, ap: XmlElement, ld: XmlElement, ln0: XmlElement,
-  edition: SclEdition | null, templates: Templates, phases: PhaseHints, budget: Budget, warn: Warn,
+  svcb: XmlElement,
+  ied: XmlElement,
+  ap: XmlElement,
+  ld: XmlElement,
+  ln0: XmlElement,
+  edition: SclEdition | null,
+  templates: Templates,
+  phases: PhaseHints,
+  budget: Budget,
+  warn: Warn,
 ): SclStream | null {
   const iedName = ied.attrs['name'] ?? '';
   const ldInst = ld.attrs['inst'] ?? '';
@@ -154,15 +209,22 @@ function readSvcb(
   const smpRate = parseUInt(svcb.attrs['smpRate'], 'smpRate', svcb, warn);
   const nofASDU = parseUInt(svcb.attrs['nofASDU'], 'nofASDU', svcb, warn);
   const confRev = parseUInt(svcb.attrs['confRev'], 'confRev', svcb, warn);
-  if (smpRate === null && svcb.attrs['smpRate'] === undefined) warn('attribute-invalid', svcb, `SampledValueControl ${key} has no smpRate (required); the rate is not checked against SCL`);
-  if (nofASDU === null && svcb.attrs['nofASDU'] === undefined) warn('attribute-invalid', svcb, `SampledValueControl ${key} has no nofASDU (required); the ASDU count is not checked against SCL`);
+  if (smpRate === null && svcb.attrs['smpRate'] === undefined)
+    warn('attribute-invalid', svcb, `SampledValueControl ${key} has no smpRate (required); the rate is not checked against SCL`);
+  if (nofASDU === null && svcb.attrs['nofASDU'] === undefined)
+    warn('attribute-invalid', svcb, `SampledValueControl ${key} has no nofASDU (required); the ASDU count is not checked against SCL`);
   // smpMod is an Ed2 attribute with default SmpPerPeriod; Ed1 (2003) has no smpMod and smpRate is per period.
   let smpMod: SmpMod = 'SmpPerPeriod';
   const smpModAttr = svcb.attrs['smpMod'];
   if (smpModAttr !== undefined) {
     if (smpModAttr === 'SmpPerPeriod' || smpModAttr === 'SmpPerSec' || smpModAttr === 'SecPerSmp') smpMod = smpModAttr;
     else warn('attribute-invalid', svcb, `smpMod="${smpModAttr}" is not SmpPerPeriod, SmpPerSec or SecPerSmp; SmpPerPeriod assumed`);
-    if (edition === '2003') warn('attribute-not-in-edition', svcb, `smpMod is not an attribute of SCL 2003 (smpRate is per period there); "${smpModAttr}" is used as written`);
+    if (edition === '2003')
+      warn(
+        'attribute-not-in-edition',
+        svcb,
+        `smpMod is not an attribute of SCL 2003 (smpRate is per period there); "${smpModAttr}" is used as written`,
+      );
   }
   const opts = kid(svcb, 'SmvOpts');
   const smvOpts: Record<string, boolean> = {};
@@ -184,7 +246,12 @@ function readSvcb(
     } else if (fcdas.length > IMPORT_LIMITS.fcdasPerDataSet) {
       warn('limit-exceeded', ds, `DataSet ${datSet} has ${fcdas.length} FCDAs (limit ${IMPORT_LIMITS.fcdasPerDataSet}); not resolved`);
     } else if (fcdas.length > budget.members) {
-      if (!budget.exceeded) warn('limit-exceeded', ds, `more than ${IMPORT_LIMITS.totalMembers} dataset members in the file; this and further datasets are not resolved`);
+      if (!budget.exceeded)
+        warn(
+          'limit-exceeded',
+          ds,
+          `more than ${IMPORT_LIMITS.totalMembers} dataset members in the file; this and further datasets are not resolved`,
+        );
       budget.exceeded = true;
     } else {
       budget.members -= fcdas.length;
@@ -196,10 +263,29 @@ function readSvcb(
   const path = elementPath(svcb);
   const channelSet = dataset ? toChannelSet(key, iedName, dataset, phases, svcb, warn) : null;
   return {
-    key, iedName, apName: ap.attrs['name'] ?? '', ldInst, ln: 'LLN0', cbName, svID: smvID,
-    datSet, datSetRef: datSet ? `${ld.attrs['ldName'] ?? iedName + ldInst}/LLN0$${datSet}` : null, dataset, confRev, smpRate, smpMod, smpModCode: SMP_MOD_CODE[smpMod], smpModDefaulted: smpModAttr === undefined,
-    nofASDU, multicast: parseBool(svcb.attrs['multicast'], true), securityEnabled, smvOpts,
-    address: null, channelSet, line: svcb.line, path,
+    key,
+    iedName,
+    apName: ap.attrs['name'] ?? '',
+    ldInst,
+    ln: 'LLN0',
+    cbName,
+    svID: smvID,
+    datSet,
+    datSetRef: datSet ? `${ld.attrs['ldName'] ?? iedName + ldInst}/LLN0$${datSet}` : null,
+    dataset,
+    confRev,
+    smpRate,
+    smpMod,
+    smpModCode: SMP_MOD_CODE[smpMod],
+    smpModDefaulted: smpModAttr === undefined,
+    nofASDU,
+    multicast: parseBool(svcb.attrs['multicast'], true),
+    securityEnabled,
+    smvOpts,
+    address: null,
+    channelSet,
+    line: svcb.line,
+    path,
   };
 }
 

@@ -83,11 +83,14 @@ export function nominalsByIed(root: XmlElement): Map<string, SclNominal> {
       voltageLN = only.v / Math.sqrt(3);
       voltageFrom = `the file's only VoltageLevel ${only.level}: ${only.v / 1000} kV line-to-line (no LNode places the IED)`;
     } else if (placed.length === 0 && only !== undefined) voltageFrom = `the file's only VoltageLevel ${only.level}: ${String(only.v)}`;
-    else if (placed.length === 0) voltageFrom = allLevels.length === 0 ? 'the file has no Substation VoltageLevel' : 'no VoltageLevel of the Substation names this IED in an LNode';
+    else if (placed.length === 0)
+      voltageFrom =
+        allLevels.length === 0 ? 'the file has no Substation VoltageLevel' : 'no VoltageLevel of the Substation names this IED in an LNode';
     else if (distinct.length === 1) {
       voltageLN = distinct[0]! / Math.sqrt(3);
       voltageFrom = `VoltageLevel ${known.map((x) => x.level).join(', ')}: ${distinct[0]! / 1000} kV line-to-line`;
-    } else if (distinct.length > 1) voltageFrom = `the IED is in VoltageLevels of different voltages (${known.map((x) => `${x.level} ${x.v / 1000} kV`).join(', ')})`;
+    } else if (distinct.length > 1)
+      voltageFrom = `the IED is in VoltageLevels of different voltages (${known.map((x) => `${x.level} ${x.v / 1000} kV`).join(', ')})`;
     else voltageFrom = `VoltageLevel ${placed[0]!.level}: ${String(placed[0]!.v)}`;
     const ratings = new Set<number>();
     walk(ied, (e) => {
@@ -98,8 +101,12 @@ export function nominalsByIed(root: XmlElement): Map<string, SclNominal> {
     });
     const r = [...ratings];
     const currentA = r.length === 1 ? r[0]! : null;
-    const currentFrom = r.length === 1 ? `TCTR ARtg ${r[0]} A`
-      : r.length > 1 ? `TCTRs rated differently (${r.join(', ')} A)` : 'no TCTR of this IED states ARtg';
+    const currentFrom =
+      r.length === 1
+        ? `TCTR ARtg ${r[0]} A`
+        : r.length > 1
+          ? `TCTRs rated differently (${r.join(', ')} A)`
+          : 'no TCTR of this IED states ARtg';
     out.set(name, { voltageLN, currentA, voltageFrom, currentFrom });
   }
   return out;

@@ -86,16 +86,21 @@ export function decodeXmlBytes(file: string, bytes: Uint8Array): string {
   let enc = 'utf-8';
   let start = 0;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
-  else if (bytes[0] === 0xff && bytes[1] === 0xfe) { enc = 'utf-16le'; start = 2; }
-  else if (bytes[0] === 0xfe && bytes[1] === 0xff) { enc = 'utf-16be'; start = 2; }
-  else {
+  else if (bytes[0] === 0xff && bytes[1] === 0xfe) {
+    enc = 'utf-16le';
+    start = 2;
+  } else if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    enc = 'utf-16be';
+    start = 2;
+  } else {
     // Only ASCII-compatible encodings can be named in the declaration without a BOM.
     const head = Buffer.from(bytes.subarray(0, 200)).toString('latin1');
     const m = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head);
     if (m) {
       const declared = m[1]!.toLowerCase();
       if (['iso-8859-1', 'latin1', 'latin-1', 'us-ascii', 'ascii', 'windows-1252', 'cp1252'].includes(declared)) enc = 'windows-1252';
-      else if (declared !== 'utf-8' && declared !== 'utf8') throw new SclParseError(file, `unsupported encoding "${m[1]}" (UTF-8, UTF-16 with BOM and ISO-8859-1 are read)`);
+      else if (declared !== 'utf-8' && declared !== 'utf8')
+        throw new SclParseError(file, `unsupported encoding "${m[1]}" (UTF-8, UTF-16 with BOM and ISO-8859-1 are read)`);
     }
   }
   try {
@@ -113,7 +118,12 @@ export function parseXml(file: string, text: string, limits: XmlLimits = DEFAULT
   const first = /\S/.exec(text);
   if (first === null) throw new SclParseError(file, 'empty file, not an XML document');
   if (first[0] !== '<') {
-    throw new SclParseError(file, `not an XML document (starts with ${JSON.stringify(text.slice(first.index, first.index + 16))})`, lineOf(text, first.index), null);
+    throw new SclParseError(
+      file,
+      `not an XML document (starts with ${JSON.stringify(text.slice(first.index, first.index + 16))})`,
+      lineOf(text, first.index),
+      null,
+    );
   }
   const parser = new SaxesParser({ xmlns: true, position: true, fileName: file });
   const fail = (msg: string, line = parser.line, col: number | null = parser.column): never => {
@@ -128,12 +138,17 @@ export function parseXml(file: string, text: string, limits: XmlLimits = DEFAULT
   parser.on('error', (e) => {
     // saxes prefixes "file:line:col: "; keep its reason only.
     const reason = e.message.replace(/^.*?:\d+:\d+: /, '').replace(/\.$/, '');
-    if (reason === 'undefined entity') fail('undefined entity reference (SCL uses only the predefined XML entities; DTD entities are not expanded)');
+    if (reason === 'undefined entity')
+      fail('undefined entity reference (SCL uses only the predefined XML entities; DTD entities are not expanded)');
     fail(/^unclosed tag/.test(reason) ? `truncated or not well-formed: ${reason}` : reason);
   });
   parser.on('doctype', () => {
     const at = text.indexOf('<!DOCTYPE');
-    fail('DOCTYPE declarations are refused in SCL files (no DTD, entity expansion or external entities)', at >= 0 ? lineOf(text, at) : parser.line, null);
+    fail(
+      'DOCTYPE declarations are refused in SCL files (no DTD, entity expansion or external entities)',
+      at >= 0 ? lineOf(text, at) : parser.line,
+      null,
+    );
   });
   parser.on('opentagstart', () => {
     startLine = parser.line;
@@ -143,18 +158,24 @@ export function parseXml(file: string, text: string, limits: XmlLimits = DEFAULT
   });
   parser.on('opentag', (tag) => {
     const attrNames = Object.keys(tag.attributes);
-    if (attrNames.length > limits.maxAttributes) fail(`element <${tag.name}> has ${attrNames.length} attributes (limit ${limits.maxAttributes})`, startLine, null);
+    if (attrNames.length > limits.maxAttributes)
+      fail(`element <${tag.name}> has ${attrNames.length} attributes (limit ${limits.maxAttributes})`, startLine, null);
     const parent = stack.length > 0 ? stack[stack.length - 1]! : null;
     if (stack.length === 0 && (tag.local !== 'SCL' || tag.uri !== keepNs)) {
-      fail(`root element is <${tag.name}>${tag.uri ? ` in namespace ${tag.uri}` : ' without namespace'}, not <SCL> in namespace ${keepNs}`, startLine, null);
+      fail(
+        `root element is <${tag.name}>${tag.uri ? ` in namespace ${tag.uri}` : ' without namespace'}, not <SCL> in namespace ${keepNs}`,
+        startLine,
+        null,
+      );
     }
-    if (tag.uri !== keepNs || parent === null && stack.length > 0) {
+    if (tag.uri !== keepNs || (parent === null && stack.length > 0)) {
       stack.push(null);
       return;
     }
     const attrs: Record<string, string> = {};
     for (const a of Object.values(tag.attributes)) {
-      if (a.value.length > limits.maxTextLength) fail(`attribute ${a.name} longer than ${limits.maxTextLength} characters`, startLine, null);
+      if (a.value.length > limits.maxTextLength)
+        fail(`attribute ${a.name} longer than ${limits.maxTextLength} characters`, startLine, null);
       // Unprefixed attributes are the SCL ones; prefixed (xsi:, vendor) ones are kept under their qualified name.
       attrs[a.prefix === '' ? a.local : a.name] = a.value;
     }

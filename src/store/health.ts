@@ -26,7 +26,9 @@ export class StoreUpkeep {
   schedule(everyMs: number): void {
     if (everyMs <= 0) return;
     // With the writer thread, retention runs there (deleting and checkpointing never stall this thread).
-    this.#timer = setInterval(() => { this.runInBackground(this.#w.nowNs()); }, everyMs);
+    this.#timer = setInterval(() => {
+      this.runInBackground(this.#w.nowNs());
+    }, everyMs);
     this.#timer.unref();
   }
 
@@ -64,7 +66,16 @@ export class StoreUpkeep {
       rep = this.#retention.run(nowNs, idle);
     } catch (err) {
       this.#w.noteError(`retention failed: ${(err as Error).message}`);
-      return { events: 0, counters: 0, alarms: 0, chunks: 0, estimates: 0, sizeBytes: this.sizeBytes(), state: this.#degradedReason === null ? 'ok' : 'degraded', reason: this.#degradedReason };
+      return {
+        events: 0,
+        counters: 0,
+        alarms: 0,
+        chunks: 0,
+        estimates: 0,
+        sizeBytes: this.sizeBytes(),
+        state: this.#degradedReason === null ? 'ok' : 'degraded',
+        reason: this.#degradedReason,
+      };
     }
     this.#done(rep, nowNs);
     return rep;
@@ -93,8 +104,12 @@ export class StoreUpkeep {
       this.#events.add('storage-state', 'storage back within its limit', { state: 'ok' }, nowNs);
     }
     if (rep.events + rep.counters + rep.alarms + rep.estimates > 0) {
-      this.#events.add('retention', `retention deleted ${rep.events} events, ${rep.counters} counter samples, ${rep.alarms} exported alarms, ${rep.estimates} estimates`,
-        { events: rep.events, counters: rep.counters, alarms: rep.alarms, chunks: rep.chunks, estimates: rep.estimates }, nowNs);
+      this.#events.add(
+        'retention',
+        `retention deleted ${rep.events} events, ${rep.counters} counter samples, ${rep.alarms} exported alarms, ${rep.estimates} estimates`,
+        { events: rep.events, counters: rep.counters, alarms: rep.alarms, chunks: rep.chunks, estimates: rep.estimates },
+        nowNs,
+      );
     }
   }
 

@@ -31,9 +31,7 @@ export type AckTarget = { ids: number[] } | { indicator: IndicatorId | AlarmCate
  * A write that answers: run by the writer in its own transaction, in order with the batches; the main
  * thread's promise settles with the result once it is committed.
  */
-export type Request =
-  | { t: 'ack'; target: AckTarget; by: string; atNs: bigint; eventId: number }
-  | { t: 'exported'; alarmId: number };
+export type Request = { t: 'ack'; target: AckTarget; by: string; atNs: bigint; eventId: number } | { t: 'exported'; alarmId: number };
 
 export interface WriteStatements {
   ackIds: BetterSqlite3.Statement;
@@ -70,7 +68,9 @@ export function prepareWrites(db: BetterSqlite3.Database): WriteStatements {
                       ev_from = CASE WHEN ev_from IS NULL OR ? < ev_from THEN ? ELSE ev_from END,
                       ev_to = CASE WHEN ev_to IS NULL OR ? > ev_to THEN ? ELSE ev_to END,
                       ev_complete = max(coalesce(ev_complete, 0), ?) WHERE id = ?`),
-    upsStream: p('INSERT INTO streams (name, info, updated) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET info = excluded.info, updated = excluded.updated'),
+    upsStream: p(
+      'INSERT INTO streams (name, info, updated) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET info = excluded.info, updated = excluded.updated',
+    ),
     insLocal: p('INSERT OR REPLACE INTO local_estimates (id, bus, window_start, window_end, vals) VALUES (?, ?, ?, ?, ?)'),
     insMaster: p(`INSERT INTO master_estimates (id, ts, local_id, bus, window_start, window_end, vals, outcome, reason, alarm_id)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -86,8 +86,19 @@ export function applyOp(s: WriteStatements, op: Op): void {
   switch (op.t) {
     case 'alarm': {
       const a = op.a;
-      s.insAlarm.run(op.id, a.indicator, a.grade, a.stream, a.reason, a.firstFrame, a.lastFrame, a.frames, a.firstTsNs, a.lastTsNs,
-        a.detail === undefined ? null : JSON.stringify(a.detail));
+      s.insAlarm.run(
+        op.id,
+        a.indicator,
+        a.grade,
+        a.stream,
+        a.reason,
+        a.firstFrame,
+        a.lastFrame,
+        a.frames,
+        a.firstTsNs,
+        a.lastTsNs,
+        a.detail === undefined ? null : JSON.stringify(a.detail),
+      );
       return;
     }
     case 'alarmUpd': {
@@ -120,8 +131,18 @@ export function applyOp(s: WriteStatements, op: Op): void {
       s.insLocal.run(op.e.id, op.e.bus, BigInt(op.e.windowStartNs), BigInt(op.e.windowEndNs), JSON.stringify(op.e.values));
       return;
     case 'master':
-      s.insMaster.run(op.id, op.ts, op.r.localId ?? op.e.id ?? null, op.e.bus, BigInt(op.e.windowStartNs), BigInt(op.e.windowEndNs),
-        JSON.stringify(op.e.values), op.r.outcome, op.r.reason, op.r.alarmId);
+      s.insMaster.run(
+        op.id,
+        op.ts,
+        op.r.localId ?? op.e.id ?? null,
+        op.e.bus,
+        BigInt(op.e.windowStartNs),
+        BigInt(op.e.windowEndNs),
+        JSON.stringify(op.e.values),
+        op.r.outcome,
+        op.r.reason,
+        op.r.alarmId,
+      );
       return;
   }
 }
@@ -134,14 +155,21 @@ export function applyOp(s: WriteStatements, op: Op): void {
 export function makeRequestRunner(db: BetterSqlite3.Database, s: WriteStatements): (r: Request) => number[] | boolean {
   const ack = db.transaction((r: Extract<Request, { t: 'ack' }>): number[] => {
     const t = r.target;
-    const ids = 'ids' in t ? t.ids
-      : ((('indicator' in t) ? s.openIdsOf.all(t.indicator) : s.openIds.all()) as Array<{ id: bigint }>).map((x) => Number(x.id));
+    const ids =
+      'ids' in t
+        ? t.ids
+        : (('indicator' in t ? s.openIdsOf.all(t.indicator) : s.openIds.all()) as Array<{ id: bigint }>).map((x) => Number(x.id));
     const done: number[] = [];
     for (const id of ids) if (s.ackIds.run(r.by, r.atNs, id).changes > 0) done.push(id);
     if (done.length > 0) {
       try {
-        s.insEvent.run(r.eventId, r.atNs, 'acknowledge', `${done.length} alarm(s) acknowledged by ${r.by}`,
-          JSON.stringify({ by: r.by, ids: done.length <= 20 ? done.join(',') : `${done.slice(0, 20).join(',')},…`, count: done.length }));
+        s.insEvent.run(
+          r.eventId,
+          r.atNs,
+          'acknowledge',
+          `${done.length} alarm(s) acknowledged by ${r.by}`,
+          JSON.stringify({ by: r.by, ids: done.length <= 20 ? done.join(',') : `${done.slice(0, 20).join(',')},…`, count: done.length }),
+        );
       } catch (err) {
         // An event id another writer took must not cost the operator's acknowledgement (the ack columns hold it).
         if (!isConstraint(err)) throw err;
@@ -165,8 +193,12 @@ export interface BatchResult {
  * throws, and the caller keeps the whole batch for a retry.
  */
 export function makeBatchCommitter(db: BetterSqlite3.Database, s: WriteStatements): (ops: readonly Op[]) => BatchResult {
-  const all = db.transaction((ops: readonly Op[]) => { for (const op of ops) applyOp(s, op); });
-  const one = db.transaction((op: Op) => { applyOp(s, op); });
+  const all = db.transaction((ops: readonly Op[]) => {
+    for (const op of ops) applyOp(s, op);
+  });
+  const one = db.transaction((op: Op) => {
+    applyOp(s, op);
+  });
   const each = db.transaction((ops: readonly Op[]): BatchResult => {
     const r: BatchResult = { dropped: 0, firstError: null };
     for (const op of ops) {
@@ -198,12 +230,19 @@ function isConstraint(err: unknown): boolean {
 
 function describeOp(op: Op): string {
   switch (op.t) {
-    case 'alarm': return `alarm ${op.id}`;
-    case 'alarmUpd': return `update of alarm ${op.id}`;
-    case 'event': return `event ${op.id}`;
-    case 'chunk': return `evidence chunk ${op.id}`;
-    case 'link': return `evidence of alarm ${op.alarmId}`;
-    case 'master': return `master estimate ${op.id}`;
-    default: return `${op.t} row`;
+    case 'alarm':
+      return `alarm ${op.id}`;
+    case 'alarmUpd':
+      return `update of alarm ${op.id}`;
+    case 'event':
+      return `event ${op.id}`;
+    case 'chunk':
+      return `evidence chunk ${op.id}`;
+    case 'link':
+      return `evidence of alarm ${op.alarmId}`;
+    case 'master':
+      return `master estimate ${op.id}`;
+    default:
+      return `${op.t} row`;
   }
 }

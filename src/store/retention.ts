@@ -29,7 +29,11 @@ export interface RetentionReport {
 export function fileBytes(path: string): number {
   let n = 0;
   for (const f of [path, `${path}-wal`]) {
-    try { n += statSync(f).size; } catch { /* absent */ }
+    try {
+      n += statSync(f).size;
+    } catch {
+      /* absent */
+    }
   }
   return n;
 }
@@ -85,17 +89,22 @@ export class Retention {
     const rep: RetentionReport = { events: 0, counters: 0, alarms: 0, chunks: 0, estimates: 0, sizeBytes: 0, state: 'ok', reason: null };
     const evCut = nowNs - BigInt(Math.round(p.eventRetentionDays * 86_400_000)) * 1_000_000n;
     const alCut = nowNs - BigInt(Math.round(p.alarmRetentionDays * 86_400_000)) * 1_000_000n;
-    this.#db.transaction(() => {
-      rep.events += s.delEventsOld!.run(evCut).changes;
-      rep.counters += s.delCountersOld!.run(evCut).changes;
-      rep.estimates += s.delLocalOld!.run(evCut).changes + s.delMasterOld!.run(evCut).changes;
-      for (;;) {
-        const ids = (s.oldExported!.all(alCut, 500) as Array<{ id: bigint }>).map((r) => r.id);
-        if (ids.length === 0) break;
-        for (const id of ids) { s.delLinks!.run(id); rep.alarms += s.delAlarm!.run(id).changes; }
-      }
-      rep.chunks += s.delOrphanChunks!.run().changes;
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        rep.events += s.delEventsOld!.run(evCut).changes;
+        rep.counters += s.delCountersOld!.run(evCut).changes;
+        rep.estimates += s.delLocalOld!.run(evCut).changes + s.delMasterOld!.run(evCut).changes;
+        for (;;) {
+          const ids = (s.oldExported!.all(alCut, 500) as Array<{ id: bigint }>).map((r) => r.id);
+          if (ids.length === 0) break;
+          for (const id of ids) {
+            s.delLinks!.run(id);
+            rep.alarms += s.delAlarm!.run(id).changes;
+          }
+        }
+        rep.chunks += s.delOrphanChunks!.run().changes;
+      })
+      .immediate();
     const step = (del: BetterSqlite3.Statement, count: BetterSqlite3.Statement): number => {
       let removed = 0;
       while (this.#usedBytes() > this.#budget()) {
@@ -120,7 +129,8 @@ export class Retention {
       const u = s.unexported!.get() as { n: number; f: number };
       const ex = (s.exported!.get() as { n: number }).n;
       rep.state = 'degraded';
-      rep.reason = `size ${used} bytes is above the limit of ${p.limitBytes} bytes after retention: ` +
+      rep.reason =
+        `size ${used} bytes is above the limit of ${p.limitBytes} bytes after retention: ` +
         `${u.n} alarm(s) not exported (${u.f} evidence frames) are kept until exported` +
         (ex > 0 ? `, ${ex} exported alarm(s) are younger than ${p.alarmRetentionDays} days` : '') +
         '; export evidence or raise the storage limit';

@@ -9,8 +9,17 @@
 import type { Alarm } from '../model/indicators.ts';
 import type { EstimateView, MasterEstimateInput, UpstreamResult } from '../model/estimates.ts';
 import type {
-  AlarmQuery, AlarmRecord, CounterPage, CounterSample, EventQuery, EventRecord, EvidenceFrame, EvidenceStreamInfo, Page,
-  StoreHealth, StoreReader,
+  AlarmQuery,
+  AlarmRecord,
+  CounterPage,
+  CounterSample,
+  EventQuery,
+  EventRecord,
+  EvidenceFrame,
+  EvidenceStreamInfo,
+  Page,
+  StoreHealth,
+  StoreReader,
 } from '../model/records.ts';
 import { openStore } from './connection.ts';
 import type { AckTarget, EvidenceChunkRef } from './ops.ts';
@@ -95,14 +104,31 @@ export class EvidenceStore implements StoreReader {
     const nowNs = opts.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
     this.#nowNs = nowNs;
     const synchronous = opts.synchronous ?? 'FULL';
-    const policy = { path: this.path, limitBytes: this.limitBytes, alarmRetentionDays: this.alarmRetentionDays, eventRetentionDays: this.eventRetentionDays };
+    const policy = {
+      path: this.path,
+      limitBytes: this.limitBytes,
+      alarmRetentionDays: this.alarmRetentionDays,
+      eventRetentionDays: this.eventRetentionDays,
+    };
     // Every statement is prepared inside openStore: a failure closes the connection and says why.
     const parts = openStore(opts.path, opts.check ?? 'quick', synchronous, (db) => {
-      const writer = new StoreWriter(db, { path: opts.path, batchRows: opts.batchRows ?? 512, batchMs: opts.batchMs ?? 50, consistentReads: opts.consistentReads ?? true, nowNs });
+      const writer = new StoreWriter(db, {
+        path: opts.path,
+        batchRows: opts.batchRows ?? 512,
+        batchMs: opts.batchMs ?? 50,
+        consistentReads: opts.consistentReads ?? true,
+        nowNs,
+      });
       const events = new EventsRepository(writer);
       return {
-        writer, events, alarms: new AlarmsRepository(writer), counters: new CountersRepository(writer), evidence: new EvidenceRepository(writer),
-        estimates: new EstimatesRepository(writer), library: new LibraryRepository(writer), upkeep: new StoreUpkeep(writer, events, policy),
+        writer,
+        events,
+        alarms: new AlarmsRepository(writer),
+        counters: new CountersRepository(writer),
+        evidence: new EvidenceRepository(writer),
+        estimates: new EstimatesRepository(writer),
+        library: new LibraryRepository(writer),
+        upkeep: new StoreUpkeep(writer, events, policy),
       };
     });
     const w = parts.writer;
@@ -116,7 +142,10 @@ export class EvidenceStore implements StoreReader {
     this.#upkeep = parts.upkeep;
     this.commitMs = w.commitMs;
     this.flushMs = w.flushMs;
-    if ((opts.writer ?? 'thread') === 'thread') w.startThread(synchronous, policy, (rep, at) => { this.#upkeep.finished(rep, at); });
+    if ((opts.writer ?? 'thread') === 'thread')
+      w.startThread(synchronous, policy, (rep, at) => {
+        this.#upkeep.finished(rep, at);
+      });
     this.#upkeep.schedule(opts.retentionEveryMs ?? 60_000);
   }
 

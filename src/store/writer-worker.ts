@@ -9,7 +9,13 @@ import Database from 'better-sqlite3';
 import { makeBatchCommitter, makeRequestRunner, prepareWrites, type Op, type Request } from './ops.ts';
 import { Retention, type RetentionPolicy } from './retention.ts';
 
-interface Init { path: string; synchronous: 'FULL' | 'NORMAL'; state: SharedArrayBuffer; policy: RetentionPolicy; replies: MessagePort }
+interface Init {
+  path: string;
+  synchronous: 'FULL' | 'NORMAL';
+  state: SharedArrayBuffer;
+  policy: RetentionPolicy;
+  replies: MessagePort;
+}
 const init = workerData as Init;
 const flags = new Int32Array(init.state);
 const port = parentPort!;
@@ -61,7 +67,10 @@ function drain(): void {
       Atomics.store(flags, 1, 1);
       Atomics.notify(flags, 0);
       port.postMessage({ type: 'error', seq: b.seq, message: `commit of ${b.ops.length} rows failed: ${(err as Error).message}` });
-      retry ??= setTimeout(() => { retry = undefined; drain(); }, 1000);
+      retry ??= setTimeout(() => {
+        retry = undefined;
+        drain();
+      }, 1000);
       return;
     }
     done(b.seq);
@@ -69,7 +78,11 @@ function drain(): void {
   }
 }
 
-type Message = { type: 'batch'; seq: number; ops: Op[] } | { type: 'request'; seq: number; req: Request } | { type: 'retention'; nowNs: bigint } | { type: 'close' };
+type Message =
+  | { type: 'batch'; seq: number; ops: Op[] }
+  | { type: 'request'; seq: number; req: Request }
+  | { type: 'retention'; nowNs: bigint }
+  | { type: 'close' };
 port.on('message', (m: Message) => {
   if (m.type === 'batch' || m.type === 'request') {
     backlog.push(m.type === 'batch' ? { seq: m.seq, ops: m.ops } : { seq: m.seq, req: m.req });
@@ -87,9 +100,16 @@ port.on('message', (m: Message) => {
     }
     return;
   }
-  if (retry !== undefined) { clearTimeout(retry); retry = undefined; }
+  if (retry !== undefined) {
+    clearTimeout(retry);
+    retry = undefined;
+  }
   drain();
-  try { db.close(); } catch { /* closing anyway */ }
+  try {
+    db.close();
+  } catch {
+    /* closing anyway */
+  }
   replies.close();
   Atomics.store(flags, 2, 1);
   Atomics.notify(flags, 2);

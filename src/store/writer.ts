@@ -9,7 +9,13 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { BetterSqlite3 } from 'better-sqlite3';
 import {
-  makeBatchCommitter, makeRequestRunner, prepareWrites, type BatchResult, type Op, type Request, type WriteStatements,
+  makeBatchCommitter,
+  makeRequestRunner,
+  prepareWrites,
+  type BatchResult,
+  type Op,
+  type Request,
+  type WriteStatements,
 } from './ops.ts';
 import type { RetentionPolicy, RetentionReport } from './retention.ts';
 import { StoreError } from './errors.ts';
@@ -88,14 +94,26 @@ export class StoreWriter {
     this.#alarmCommittedMax = this.ids.alarm - 1;
   }
 
-  get closed(): boolean { return this.#closed; }
+  get closed(): boolean {
+    return this.#closed;
+  }
   /** Whether a writer thread commits the batches. */
-  get threaded(): boolean { return this.#worker !== undefined; }
-  get failed(): boolean { return this.#failed; }
-  get lastError(): string | null { return this.#lastError; }
-  get lastCommitNs(): bigint | null { return this.#lastCommitNs; }
+  get threaded(): boolean {
+    return this.#worker !== undefined;
+  }
+  get failed(): boolean {
+    return this.#failed;
+  }
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+  get lastCommitNs(): bigint | null {
+    return this.#lastCommitNs;
+  }
   /** Rows the database refused (constraint violations), skipped so they could not stall the others. */
-  get droppedRows(): number { return this.#dropped; }
+  get droppedRows(): number {
+    return this.#dropped;
+  }
 
   /** A failure outside the commits (retention) that health() reports. */
   noteError(message: string): void {
@@ -103,18 +121,33 @@ export class StoreWriter {
   }
 
   /** Starts the writer thread; `onRetention` receives the reports of its retention passes. */
-  startThread(synchronous: 'FULL' | 'NORMAL', policy: RetentionPolicy, onRetention: (report: RetentionReport, nowNs: bigint) => void): void {
+  startThread(
+    synchronous: 'FULL' | 'NORMAL',
+    policy: RetentionPolicy,
+    onRetention: (report: RetentionReport, nowNs: bigint) => void,
+  ): void {
     const state = new SharedArrayBuffer(12);
     this.#flags = new Int32Array(state);
     const { port1, port2 } = new MessageChannel();
-    const w = new Worker(new URL('./writer-worker.ts', import.meta.url), { workerData: { path: this.path, synchronous, state, policy, replies: port2 }, transferList: [port2] });
-    port1.on('message', (m: RequestReply) => { this.#settle(m); });
+    const w = new Worker(new URL('./writer-worker.ts', import.meta.url), {
+      workerData: { path: this.path, synchronous, state, policy, replies: port2 },
+      transferList: [port2],
+    });
+    port1.on('message', (m: RequestReply) => {
+      this.#settle(m);
+    });
     // Pending requests do not keep the process alive either (close() drains the answers).
     port1.unref();
     this.#replyPort = port1;
     w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'retention') { onRetention(m.report, m.nowNs); return; }
-      if (m.type === 'error' && m.seq === -1) { this.#lastError = m.message; return; }
+      if (m.type === 'retention') {
+        onRetention(m.report, m.nowNs);
+        return;
+      }
+      if (m.type === 'error' && m.seq === -1) {
+        this.#lastError = m.message;
+        return;
+      }
       if (m.type === 'committed') {
         this.#lastCommitNs = this.nowNs();
         this.#failed = false;
@@ -126,7 +159,10 @@ export class StoreWriter {
         this.#failed = true;
       }
     });
-    w.on('error', (err) => { this.#lastError = `writer thread failed: ${err.message}`; this.#failed = true; });
+    w.on('error', (err) => {
+      this.#lastError = `writer thread failed: ${err.message}`;
+      this.#failed = true;
+    });
     // Never keep the process alive for the writer: close() waits for it.
     w.unref();
     this.#worker = w;
@@ -137,7 +173,10 @@ export class StoreWriter {
     this.#queue.push(op);
     if (this.#queue.length >= this.#batchRows) this.flush();
     else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => { this.#timer = undefined; this.flush(); }, this.#batchMs);
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.flush();
+      }, this.#batchMs);
       this.#timer.unref();
     }
   }
@@ -174,7 +213,9 @@ export class StoreWriter {
     const seq = ++this.#posted;
     this.#worker.postMessage({ type: 'request', seq, req: r });
     this.#inflight.push({ seq, rows: 1, maxAlarm: 0 });
-    return new Promise((resolve, reject) => { this.#replies.set(seq, { resolve, reject }); });
+    return new Promise((resolve, reject) => {
+      this.#replies.set(seq, { resolve, reject });
+    });
   }
 
   #droppedRows(n: number, first: string | null): void {
@@ -187,7 +228,10 @@ export class StoreWriter {
    * transaction on this thread ('inline'). Returns the number of rows handed over.
    */
   flush(): number {
-    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     const ops = this.#queue;
     if (ops.length === 0 || this.#closed) return 0;
     const t0 = performance.now();
@@ -212,7 +256,10 @@ export class StoreWriter {
         this.#failed = true;
         if (this.#queue.length > 100_000) this.#queue = this.#queue.filter((o) => o.t !== 'counter' && o.t !== 'event');
         if (this.#timer === undefined) {
-          this.#timer = setTimeout(() => { this.#timer = undefined; this.flush(); }, 1000);
+          this.#timer = setTimeout(() => {
+            this.#timer = undefined;
+            this.flush();
+          }, 1000);
           this.#timer.unref();
         }
         return 0;
@@ -236,9 +283,16 @@ export class StoreWriter {
     for (;;) {
       const done = Atomics.load(f, 0);
       if (done >= this.#posted) break;
-      if (Atomics.load(f, 1) === 1) { this.#failed = true; this.#lastError ??= 'the writer thread cannot commit'; return false; }
+      if (Atomics.load(f, 1) === 1) {
+        this.#failed = true;
+        this.#lastError ??= 'the writer thread cannot commit';
+        return false;
+      }
       const left = deadline - performance.now();
-      if (left <= 0) { this.#lastError = `the writer thread has not committed within ${timeoutMs} ms`; return false; }
+      if (left <= 0) {
+        this.#lastError = `the writer thread has not committed within ${timeoutMs} ms`;
+        return false;
+      }
       Atomics.wait(f, 0, done, Math.min(left, 50));
     }
     this.#lastCommitNs = this.nowNs();
@@ -253,7 +307,9 @@ export class StoreWriter {
     if (this.#inflight.length === 0 || this.#inflight[0]!.seq > done) return;
     const left: Array<{ seq: number; rows: number; maxAlarm: number }> = [];
     for (const b of this.#inflight) {
-      if (b.seq <= done) { if (b.maxAlarm > this.#alarmCommittedMax) this.#alarmCommittedMax = b.maxAlarm; } else left.push(b);
+      if (b.seq <= done) {
+        if (b.maxAlarm > this.#alarmCommittedMax) this.#alarmCommittedMax = b.maxAlarm;
+      } else left.push(b);
     }
     this.#inflight = left;
   }
@@ -309,11 +365,19 @@ export class StoreWriter {
     }
     if (this.#replyPort !== undefined) {
       // Answers the writer sent before it closed; anything left had no answer.
-      for (let m = receiveMessageOnPort(this.#replyPort); m !== undefined; m = receiveMessageOnPort(this.#replyPort)) this.#settle(m.message as RequestReply);
+      for (let m = receiveMessageOnPort(this.#replyPort); m !== undefined; m = receiveMessageOnPort(this.#replyPort))
+        this.#settle(m.message as RequestReply);
       this.#replyPort.close();
     }
-    for (const [seq, p] of this.#replies) { this.#replies.delete(seq); p.reject(new StoreError(`${this.path}: the store closed before the writer answered`)); }
-    try { this.db.pragma('wal_checkpoint(TRUNCATE)'); } catch { /* best effort */ }
+    for (const [seq, p] of this.#replies) {
+      this.#replies.delete(seq);
+      p.reject(new StoreError(`${this.path}: the store closed before the writer answered`));
+    }
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      /* best effort */
+    }
     this.db.close();
   }
 }

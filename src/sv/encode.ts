@@ -2,9 +2,7 @@
 // security trailer). The simulator encodes a template once per stream and then patches the per-frame
 // fields in place through the returned FrameLayout (see patch* below).
 import { SvdeError } from '../model/errors.ts';
-import {
-  RESERVED1_SIMULATE, SECURITY_VERSION, SV_ETHERTYPE, TPID_8021Q, securityTrailerLength,
-} from './types.ts';
+import { RESERVED1_SIMULATE, SECURITY_VERSION, SV_ETHERTYPE, TPID_8021Q, securityTrailerLength } from './types.ts';
 import type { AsduLayout, FrameLayout, SecurityTrailer, SvAsdu, SvFrame, UtcTime } from './types.ts';
 
 // savPdu / ASDU tags (IEC 61850-9-2 Table 14 and Ed2.1 gmIdentity).
@@ -54,9 +52,19 @@ export function berLengthSize(len: number): number {
 }
 
 function writeBerLength(buf: Uint8Array, off: number, len: number): number {
-  if (len < 0x80) { buf[off] = len; return off + 1; }
-  if (len < 0x100) { buf[off] = 0x81; buf[off + 1] = len; return off + 2; }
-  buf[off] = 0x82; buf[off + 1] = len >>> 8; buf[off + 2] = len & 0xff; return off + 3;
+  if (len < 0x80) {
+    buf[off] = len;
+    return off + 1;
+  }
+  if (len < 0x100) {
+    buf[off] = 0x81;
+    buf[off + 1] = len;
+    return off + 2;
+  }
+  buf[off] = 0x82;
+  buf[off + 1] = len >>> 8;
+  buf[off + 2] = len & 0xff;
+  return off + 3;
 }
 
 function tlvSize(contentLen: number): number {
@@ -69,7 +77,12 @@ function checkRange(name: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 0 || v > max) throw new EncodeError(`${name} must be an integer 0..${max}, got ${v}`);
 }
 
-interface AsduPlan { svID: Uint8Array; datSet: Uint8Array | null; content: number; asdu: SvAsdu }
+interface AsduPlan {
+  svID: Uint8Array;
+  datSet: Uint8Array | null;
+  content: number;
+  asdu: SvAsdu;
+}
 
 function planAsdu(a: SvAsdu): AsduPlan {
   checkRange('smpCnt', a.smpCnt, 0xffff);
@@ -102,7 +115,10 @@ function encodePlan(frame: SvFrame) {
   checkRange('appId', frame.appId, 0xffff);
   const vlans = frame.vlans ?? [];
   if (vlans.length > 2) throw new EncodeError('at most 2 VLAN tags');
-  for (const v of vlans) { checkRange('VLAN id', v.id, 4095); checkRange('VLAN priority', v.priority, 7); }
+  for (const v of vlans) {
+    checkRange('VLAN id', v.id, 4095);
+    checkRange('VLAN priority', v.priority, 7);
+  }
   const plans = frame.asdus.map(planAsdu);
   const seqContent = plans.reduce((s, p) => s + tlvSize(p.content), 0);
   const pduContent = tlvSize(1) + tlvSize(seqContent);
@@ -117,14 +133,22 @@ function encodePlan(frame: SvFrame) {
 /** Write UtcTime (8 bytes) at off. */
 export function writeUtcTime(buf: Uint8Array, off: number, t: UtcTime): void {
   const s = t.seconds >>> 0;
-  buf[off] = s >>> 24; buf[off + 1] = (s >>> 16) & 0xff; buf[off + 2] = (s >>> 8) & 0xff; buf[off + 3] = s & 0xff;
+  buf[off] = s >>> 24;
+  buf[off + 1] = (s >>> 16) & 0xff;
+  buf[off + 2] = (s >>> 8) & 0xff;
+  buf[off + 3] = s & 0xff;
   const f = t.fraction & 0xffffff;
-  buf[off + 4] = f >>> 16; buf[off + 5] = (f >>> 8) & 0xff; buf[off + 6] = f & 0xff;
+  buf[off + 4] = f >>> 16;
+  buf[off + 5] = (f >>> 8) & 0xff;
+  buf[off + 6] = f & 0xff;
   buf[off + 7] = t.quality & 0xff;
 }
 
 function writeU(buf: Uint8Array, off: number, v: number, bytes: number): void {
-  for (let i = bytes - 1; i >= 0; i--) { buf[off + i] = v & 0xff; v = Math.floor(v / 256); }
+  for (let i = bytes - 1; i >= 0; i--) {
+    buf[off + i] = v & 0xff;
+    v = Math.floor(v / 256);
+  }
 }
 
 /**
@@ -135,15 +159,18 @@ export function encodeFrameInto(frame: SvFrame, buf: Uint8Array, offset = 0): Fr
   const { plans, seqContent, pduContent, svLength, trailerLen, total, vlans } = encodePlan(frame);
   if (buf.length - offset < total) throw new EncodeError(`buffer too small: need ${total} bytes`);
   let o = offset;
-  buf.set(parseMac(frame.dst), o); o += 6;
-  buf.set(parseMac(frame.src), o); o += 6;
+  buf.set(parseMac(frame.dst), o);
+  o += 6;
+  buf.set(parseMac(frame.src), o);
+  o += 6;
   for (const v of vlans) {
     writeU(buf, o, v.tpid ?? TPID_8021Q, 2);
     const tci = (v.priority << 13) | (v.dei ? 0x1000 : 0) | v.id;
     writeU(buf, o + 2, tci, 2);
     o += 4;
   }
-  writeU(buf, o, SV_ETHERTYPE, 2); o += 2;
+  writeU(buf, o, SV_ETHERTYPE, 2);
+  o += 2;
   const appIdOff = o;
   writeU(buf, o, frame.appId, 2);
   writeU(buf, o + 2, svLength, 2);
@@ -151,33 +178,91 @@ export function encodeFrameInto(frame: SvFrame, buf: Uint8Array, offset = 0): Fr
   writeU(buf, o + 4, r1, 2);
   writeU(buf, o + 6, frame.reserved2 ?? trailerLen, 2);
   o += 8;
-  buf[o++] = TAG_SAVPDU; o = writeBerLength(buf, o, pduContent);
-  buf[o++] = TAG_NOASDU; buf[o++] = 1; buf[o++] = plans.length;
-  buf[o++] = TAG_SEQASDU; o = writeBerLength(buf, o, seqContent);
+  buf[o++] = TAG_SAVPDU;
+  o = writeBerLength(buf, o, pduContent);
+  buf[o++] = TAG_NOASDU;
+  buf[o++] = 1;
+  buf[o++] = plans.length;
+  buf[o++] = TAG_SEQASDU;
+  o = writeBerLength(buf, o, seqContent);
   const asdus: AsduLayout[] = [];
   for (const p of plans) {
     const a = p.asdu;
-    buf[o++] = TAG_ASDU; o = writeBerLength(buf, o, p.content);
-    buf[o++] = TAG_SVID; o = writeBerLength(buf, o, p.svID.length);
-    const svIDOff = o; buf.set(p.svID, o); o += p.svID.length;
-    if (p.datSet) { buf[o++] = TAG_DATSET; o = writeBerLength(buf, o, p.datSet.length); buf.set(p.datSet, o); o += p.datSet.length; }
-    buf[o++] = TAG_SMPCNT; buf[o++] = 2; const smpCntOff = o; writeU(buf, o, a.smpCnt, 2); o += 2;
-    buf[o++] = TAG_CONFREV; buf[o++] = 4; const confRevOff = o; writeU(buf, o, a.confRev, 4); o += 4;
+    buf[o++] = TAG_ASDU;
+    o = writeBerLength(buf, o, p.content);
+    buf[o++] = TAG_SVID;
+    o = writeBerLength(buf, o, p.svID.length);
+    const svIDOff = o;
+    buf.set(p.svID, o);
+    o += p.svID.length;
+    if (p.datSet) {
+      buf[o++] = TAG_DATSET;
+      o = writeBerLength(buf, o, p.datSet.length);
+      buf.set(p.datSet, o);
+      o += p.datSet.length;
+    }
+    buf[o++] = TAG_SMPCNT;
+    buf[o++] = 2;
+    const smpCntOff = o;
+    writeU(buf, o, a.smpCnt, 2);
+    o += 2;
+    buf[o++] = TAG_CONFREV;
+    buf[o++] = 4;
+    const confRevOff = o;
+    writeU(buf, o, a.confRev, 4);
+    o += 4;
     let refrOff = -1;
-    if (a.refrTm) { buf[o++] = TAG_REFRTM; buf[o++] = 8; refrOff = o; writeUtcTime(buf, o, a.refrTm); o += 8; }
+    if (a.refrTm) {
+      buf[o++] = TAG_REFRTM;
+      buf[o++] = 8;
+      refrOff = o;
+      writeUtcTime(buf, o, a.refrTm);
+      o += 8;
+    }
     let synchOff = -1;
-    if (a.smpSynch !== undefined) { buf[o++] = TAG_SMPSYNCH; buf[o++] = 1; synchOff = o; buf[o++] = a.smpSynch; }
-    if (a.smpRate !== undefined) { buf[o++] = TAG_SMPRATE; buf[o++] = 2; writeU(buf, o, a.smpRate, 2); o += 2; }
-    buf[o++] = TAG_SEQDATA; o = writeBerLength(buf, o, a.seqData.length);
-    const seqOff = o; buf.set(a.seqData, o); o += a.seqData.length;
-    if (a.smpMod !== undefined) { buf[o++] = TAG_SMPMOD; buf[o++] = 2; writeU(buf, o, a.smpMod, 2); o += 2; }
-    if (a.gmIdentity) { buf[o++] = TAG_GMIDENTITY; buf[o++] = 8; buf.set(a.gmIdentity, o); o += 8; }
+    if (a.smpSynch !== undefined) {
+      buf[o++] = TAG_SMPSYNCH;
+      buf[o++] = 1;
+      synchOff = o;
+      buf[o++] = a.smpSynch;
+    }
+    if (a.smpRate !== undefined) {
+      buf[o++] = TAG_SMPRATE;
+      buf[o++] = 2;
+      writeU(buf, o, a.smpRate, 2);
+      o += 2;
+    }
+    buf[o++] = TAG_SEQDATA;
+    o = writeBerLength(buf, o, a.seqData.length);
+    const seqOff = o;
+    buf.set(a.seqData, o);
+    o += a.seqData.length;
+    if (a.smpMod !== undefined) {
+      buf[o++] = TAG_SMPMOD;
+      buf[o++] = 2;
+      writeU(buf, o, a.smpMod, 2);
+      o += 2;
+    }
+    if (a.gmIdentity) {
+      buf[o++] = TAG_GMIDENTITY;
+      buf[o++] = 8;
+      buf.set(a.gmIdentity, o);
+      o += 8;
+    }
     asdus.push({
-      smpCnt: smpCntOff, confRev: confRevOff, refrTm: refrOff, smpSynch: synchOff,
-      seqData: seqOff, seqDataLength: a.seqData.length, svID: svIDOff, svIDLength: p.svID.length,
+      smpCnt: smpCntOff,
+      confRev: confRevOff,
+      refrTm: refrOff,
+      smpSynch: synchOff,
+      seqData: seqOff,
+      seqDataLength: a.seqData.length,
+      svID: svIDOff,
+      svIDLength: p.svID.length,
     });
   }
-  let trailer = -1; let secCnt = -1; let signature = -1;
+  let trailer = -1;
+  let secCnt = -1;
+  let signature = -1;
   if (frame.security) {
     trailer = o;
     const s = frame.security;
@@ -233,11 +318,15 @@ export function readEncodedTrailer(b: Uint8Array, length: number): { mode: numbe
 }
 
 export function patchU16(buf: Uint8Array, off: number, v: number): void {
-  buf[off] = (v >>> 8) & 0xff; buf[off + 1] = v & 0xff;
+  buf[off] = (v >>> 8) & 0xff;
+  buf[off + 1] = v & 0xff;
 }
 
 export function patchU32(buf: Uint8Array, off: number, v: number): void {
-  buf[off] = (v >>> 24) & 0xff; buf[off + 1] = (v >>> 16) & 0xff; buf[off + 2] = (v >>> 8) & 0xff; buf[off + 3] = v & 0xff;
+  buf[off] = (v >>> 24) & 0xff;
+  buf[off + 1] = (v >>> 16) & 0xff;
+  buf[off + 2] = (v >>> 8) & 0xff;
+  buf[off + 3] = v & 0xff;
 }
 
 export function readU16(buf: Uint8Array, off: number): number {

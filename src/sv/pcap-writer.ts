@@ -50,9 +50,12 @@ export class CaptureWriter implements FrameSink {
     if (this.format === 'pcap') {
       const b = this.#buf;
       b.writeUInt32LE(this.resolution === 'ns' ? PCAP_MAGIC_NS : PCAP_MAGIC_US, 0);
-      b.writeUInt16LE(2, 4); b.writeUInt16LE(4, 6);
-      b.writeInt32LE(0, 8); b.writeUInt32LE(0, 12);
-      b.writeUInt32LE(snap, 16); b.writeUInt32LE(link, 20);
+      b.writeUInt16LE(2, 4);
+      b.writeUInt16LE(4, 6);
+      b.writeInt32LE(0, 8);
+      b.writeUInt32LE(0, 12);
+      b.writeUInt32LE(snap, 16);
+      b.writeUInt32LE(link, 20);
       this.#pos = 24;
     } else {
       this.#writeShb();
@@ -61,30 +64,52 @@ export class CaptureWriter implements FrameSink {
   }
 
   #writeShb(): void {
-    const b = this.#buf; let o = this.#pos;
+    const b = this.#buf;
+    let o = this.#pos;
     const len = 28;
-    b.writeUInt32LE(BT_SHB, o); b.writeUInt32LE(len, o + 4); b.writeUInt32LE(BYTE_ORDER_MAGIC, o + 8);
-    b.writeUInt16LE(1, o + 12); b.writeUInt16LE(0, o + 14);
-    b.writeInt32LE(-1, o + 16); b.writeInt32LE(-1, o + 20); // section length unknown (streaming)
+    b.writeUInt32LE(BT_SHB, o);
+    b.writeUInt32LE(len, o + 4);
+    b.writeUInt32LE(BYTE_ORDER_MAGIC, o + 8);
+    b.writeUInt16LE(1, o + 12);
+    b.writeUInt16LE(0, o + 14);
+    b.writeInt32LE(-1, o + 16);
+    b.writeInt32LE(-1, o + 20); // section length unknown (streaming)
     b.writeUInt32LE(len, o + 24);
-    o += len; this.#pos = o;
+    o += len;
+    this.#pos = o;
   }
 
   #writeIdb(link: number, snap: number, ifName?: string): void {
-    const b = this.#buf; const start = this.#pos;
+    const b = this.#buf;
+    const start = this.#pos;
     let o = start + 8;
-    b.writeUInt16LE(link, o); b.writeUInt16LE(0, o + 2); b.writeUInt32LE(snap, o + 4); o += 8;
+    b.writeUInt16LE(link, o);
+    b.writeUInt16LE(0, o + 2);
+    b.writeUInt32LE(snap, o + 4);
+    o += 8;
     if (ifName) {
       const name = Buffer.from(ifName, 'utf8');
-      b.writeUInt16LE(2, o); b.writeUInt16LE(name.length, o + 2); o += 4;
-      name.copy(b, o); o += name.length;
+      b.writeUInt16LE(2, o);
+      b.writeUInt16LE(name.length, o + 2);
+      o += 4;
+      name.copy(b, o);
+      o += name.length;
       while ((o - start) % 4) b[o++] = 0;
     }
-    b.writeUInt16LE(9, o); b.writeUInt16LE(1, o + 2); b[o + 4] = 9; b[o + 5] = 0; b[o + 6] = 0; b[o + 7] = 0; o += 8; // if_tsresol = 10^-9
-    b.writeUInt32LE(0, o); o += 4; // opt_endofopt
+    b.writeUInt16LE(9, o);
+    b.writeUInt16LE(1, o + 2);
+    b[o + 4] = 9;
+    b[o + 5] = 0;
+    b[o + 6] = 0;
+    b[o + 7] = 0;
+    o += 8; // if_tsresol = 10^-9
+    b.writeUInt32LE(0, o);
+    o += 4; // opt_endofopt
     const len = o + 4 - start;
-    b.writeUInt32LE(BT_IDB, start); b.writeUInt32LE(len, start + 4);
-    b.writeUInt32LE(len, o); this.#pos = o + 4;
+    b.writeUInt32LE(BT_IDB, start);
+    b.writeUInt32LE(len, start + 4);
+    b.writeUInt32LE(len, o);
+    this.#pos = o + 4;
   }
 
   #flush(): void {
@@ -101,13 +126,16 @@ export class CaptureWriter implements FrameSink {
       this.#flush();
       if (need > this.#buf.length) this.#buf = Buffer.allocUnsafe(need * 2);
     }
-    const b = this.#buf; let o = this.#pos;
+    const b = this.#buf;
+    let o = this.#pos;
     if (this.format === 'pcap') {
       b.writeUInt32LE(sec >>> 0, o);
       b.writeUInt32LE(this.resolution === 'ns' ? nsec : Math.floor(nsec / 1000), o + 4);
-      b.writeUInt32LE(length, o + 8); b.writeUInt32LE(length, o + 12);
+      b.writeUInt32LE(length, o + 8);
+      b.writeUInt32LE(length, o + 12);
       o += 16;
-      b.set(data.subarray(offset, offset + length), o); o += length;
+      b.set(data.subarray(offset, offset + length), o);
+      o += length;
     } else {
       const padded = (length + 3) & ~3;
       const total = 32 + padded;
@@ -118,14 +146,21 @@ export class CaptureWriter implements FrameSink {
       let hi = Math.floor(x / 65536);
       let lo = (x % 65536) * 65536 + (sec - a * 65536) * 1e9 + nsec;
       const carry = Math.floor(lo / 4294967296);
-      hi += carry; lo -= carry * 4294967296;
-      b.writeUInt32LE(BT_EPB, o); b.writeUInt32LE(total, o + 4);
-      b.writeUInt32LE(0, o + 8); b.writeUInt32LE(hi >>> 0, o + 12); b.writeUInt32LE(lo >>> 0, o + 16);
-      b.writeUInt32LE(length, o + 20); b.writeUInt32LE(length, o + 24);
+      hi += carry;
+      lo -= carry * 4294967296;
+      b.writeUInt32LE(BT_EPB, o);
+      b.writeUInt32LE(total, o + 4);
+      b.writeUInt32LE(0, o + 8);
+      b.writeUInt32LE(hi >>> 0, o + 12);
+      b.writeUInt32LE(lo >>> 0, o + 16);
+      b.writeUInt32LE(length, o + 20);
+      b.writeUInt32LE(length, o + 24);
       o += 28;
-      b.set(data.subarray(offset, offset + length), o); o += length;
+      b.set(data.subarray(offset, offset + length), o);
+      o += length;
       for (let i = length; i < padded; i++) b[o++] = 0;
-      b.writeUInt32LE(total, o); o += 4;
+      b.writeUInt32LE(total, o);
+      o += 4;
     }
     this.#pos = o;
     this.framesWritten++;

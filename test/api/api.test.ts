@@ -39,7 +39,11 @@ describe('REST API', () => {
   it('GET /status: νn and the nine indicators keyed by id (SPEC §4 shape)', async () => {
     const r = await h.get('/api/v1/status');
     assert.equal(r.status, 200);
-    const s = await json<{ nu: number; indicators: Record<string, { active: boolean; latched: boolean; count: number; grade: number }>; led: string }>(r);
+    const s = await json<{
+      nu: number;
+      indicators: Record<string, { active: boolean; latched: boolean; count: number; grade: number }>;
+      led: string;
+    }>(r);
     assert.equal(s.nu, 1);
     assert.deepEqual(Object.keys(s.indicators).sort(), [...INDICATORS].sort());
     assert.deepEqual({ ...s.indicators['mac'] }, { id: 'mac', grade: 1, active: true, latched: true, count: 1, lastAlarmId: 1 });
@@ -65,7 +69,10 @@ describe('REST API', () => {
   it('GET /streams and the waveform of one stream; 404 names the known streams', async () => {
     const r = await h.get('/api/v1/streams');
     const body = await json<{ streams: Array<{ name: string; signatureCoverage: number | null }> }>(r);
-    assert.deepEqual(body.streams.map((s) => s.name), ['MU01', 'MU02']);
+    assert.deepEqual(
+      body.streams.map((s) => s.name),
+      ['MU01', 'MU02'],
+    );
     assert.equal(body.streams[1]?.signatureCoverage, null);
     const w = await h.get('/api/v1/streams/MU01/waveform');
     assert.equal(w.status, 200);
@@ -82,8 +89,17 @@ describe('REST API', () => {
       assert.match(b.headers.get('www-authenticate') ?? '', /Bearer/);
       await expectError(b, 401, 'UNAUTHORIZED', /must be "Bearer <token>"/);
       const wrong = h.token.viewer.slice(0, -4) + 'AAAA';
-      await expectError(await h.get('/api/v1/status', null, { headers: { authorization: `Bearer ${wrong}` } }), 401, 'UNAUTHORIZED', /not valid/);
-      await expectError(await h.get('/api/v1/status', null, { headers: { authorization: 'Bearer svde_000000000000.x' } }), 401, 'UNAUTHORIZED');
+      await expectError(
+        await h.get('/api/v1/status', null, { headers: { authorization: `Bearer ${wrong}` } }),
+        401,
+        'UNAUTHORIZED',
+        /not valid/,
+      );
+      await expectError(
+        await h.get('/api/v1/status', null, { headers: { authorization: 'Bearer svde_000000000000.x' } }),
+        401,
+        'UNAUTHORIZED',
+      );
     });
 
     it('roles matrix: viewer < operator < engineer, master only status/alarms/estimates', async () => {
@@ -144,13 +160,23 @@ describe('REST API', () => {
       const demo = await startApi({ trustLoopbackAs: 'viewer' });
       try {
         assert.equal((await demo.get('/api/v1/status', null)).status, 200);
-        await expectError(await demo.post('/api/v1/indicators/ack', { all: true }, null), 403, 'FORBIDDEN', /needs the operator role; this request has viewer \(loopback without a token\)/);
+        await expectError(
+          await demo.post('/api/v1/indicators/ack', { all: true }, null),
+          403,
+          'FORBIDDEN',
+          /needs the operator role; this request has viewer \(loopback without a token\)/,
+        );
         // Credentials that are presented are checked, never silently replaced by the loopback role.
         await expectError(await demo.get('/api/v1/status', null, { headers: { authorization: 'Bearer nope' } }), 401, 'UNAUTHORIZED');
         assert.equal((await demo.post('/api/v1/indicators/ack', { all: true }, 'operator')).status, 200);
         // A stale session cookie (sessions do not survive a restart) falls back to the loopback role.
         const stale = { cookie: 'svde_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
-        assert.deepEqual(await json(await demo.get('/api/v1/session', null, { headers: stale })), { name: 'loopback', role: 'viewer', via: 'loopback', expiresAt: null });
+        assert.deepEqual(await json(await demo.get('/api/v1/session', null, { headers: stale })), {
+          name: 'loopback',
+          role: 'viewer',
+          via: 'loopback',
+          expiresAt: null,
+        });
         await expectError(await h.get('/api/v1/status', null, { headers: stale }), 401, 'UNAUTHORIZED', /session expired/);
       } finally {
         await demo.close();
@@ -163,7 +189,10 @@ describe('REST API', () => {
       assert.equal(r.status, 200);
       const setCookie = r.headers.get('set-cookie') ?? '';
       assert.match(setCookie, /^svde_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
-      assert.deepEqual({ ...(await json<{ role: string; via: string }>(r)), expiresAt: null }, { name: 'operator-test', role: 'operator', via: 'session', expiresAt: null });
+      assert.deepEqual(
+        { ...(await json<{ role: string; via: string }>(r)), expiresAt: null },
+        { name: 'operator-test', role: 'operator', via: 'session', expiresAt: null },
+      );
       const cookie = setCookie.split(';')[0]!;
       const who = await h.get('/api/v1/session', null, { headers: { cookie } });
       assert.deepEqual(await json(who), { name: 'operator-test', role: 'operator', via: 'session', expiresAt: null });
@@ -172,7 +201,9 @@ describe('REST API', () => {
       assert.equal(h.device.acks.at(-1)?.by, 'operator-test');
       await expectError(
         await h.post('/api/v1/indicators/ack', { all: true }, null, { headers: { cookie, origin: 'http://evil.example' } }),
-        403, 'FORBIDDEN', /must come from the panel's own origin/,
+        403,
+        'FORBIDDEN',
+        /must come from the panel's own origin/,
       );
       const out = await h.post('/api/v1/logout', {}, null, { headers: { cookie } });
       assert.deepEqual(await json(out), { loggedOut: true });
@@ -188,7 +219,10 @@ describe('REST API', () => {
       assert.equal(a.grade, 1);
       await expectError(await h.get('/api/v1/alarms/999'), 404, 'NOT_FOUND', /^no alarm with id 999$/);
       await expectError(await h.post('/api/v1/alarms/999/ack', {}), 404, 'NOT_FOUND', /no alarm with id 999/);
-      const r = await h.post('/api/v1/alarms/1/ack', undefined as unknown as object, 'operator', { headers: {}, body: undefined as unknown as string });
+      const r = await h.post('/api/v1/alarms/1/ack', undefined as unknown as object, 'operator', {
+        headers: {},
+        body: undefined as unknown as string,
+      });
       assert.equal(r.status, 200, await r.clone().text());
       assert.deepEqual(await json(r), { alarmIds: [1], indicators: ['mac'] });
       assert.deepEqual(h.device.acks.at(-1), { target: { alarmId: 1 }, by: 'operator-test' });
@@ -224,14 +258,46 @@ describe('REST API', () => {
       assert.ok(fields.includes('body.windowStartNs: is required'), fields.join('; '));
       assert.ok(fields.includes('body.windowEndNs: is required'));
       assert.ok(fields.includes('body.values: must NOT have fewer than 1 items'));
-      await expectError(await h.post('/api/v1/estimates', { bus: 'B1', windowStartNs: '5', windowEndNs: '4', values: [{ name: 'V', re: 1, im: 0 }] }, 'engineer'), 400, 'BAD_REQUEST', /windowEndNs must not be before/);
-      await expectError(await h.post('/api/v1/estimates', { bus: 'B1', windowStartNs: '-5', windowEndNs: '4', values: [{ name: 'V', re: 1, im: 0 }] }, 'engineer'), 400, 'BAD_REQUEST', /^body\.windowStartNs must match pattern/);
-      await expectError(await h.post('/api/v1/indicators/ack', { indicator: 'mac', all: true }), 400, 'BAD_REQUEST', /exactly one of "indicator".*or "all": true/);
+      await expectError(
+        await h.post(
+          '/api/v1/estimates',
+          { bus: 'B1', windowStartNs: '5', windowEndNs: '4', values: [{ name: 'V', re: 1, im: 0 }] },
+          'engineer',
+        ),
+        400,
+        'BAD_REQUEST',
+        /windowEndNs must not be before/,
+      );
+      await expectError(
+        await h.post(
+          '/api/v1/estimates',
+          { bus: 'B1', windowStartNs: '-5', windowEndNs: '4', values: [{ name: 'V', re: 1, im: 0 }] },
+          'engineer',
+        ),
+        400,
+        'BAD_REQUEST',
+        /^body\.windowStartNs must match pattern/,
+      );
+      await expectError(
+        await h.post('/api/v1/indicators/ack', { indicator: 'mac', all: true }),
+        400,
+        'BAD_REQUEST',
+        /exactly one of "indicator".*or "all": true/,
+      );
       await expectError(await h.post('/api/v1/indicators/ack', {}), 400, 'BAD_REQUEST', /exactly one of/);
       await expectError(await h.post('/api/v1/indicators/ack', { all: false }), 400, 'BAD_REQUEST', /^body\.all must be true$/);
-      await expectError(await h.post('/api/v1/indicators/ack', { indicator: 'mac', extra: 1 }), 400, 'BAD_REQUEST', /^body\.extra is not a known field$/);
+      await expectError(
+        await h.post('/api/v1/indicators/ack', { indicator: 'mac', extra: 1 }),
+        400,
+        'BAD_REQUEST',
+        /^body\.extra is not a known field$/,
+      );
       await expectError(await h.post('/api/v1/indicators/ack', '{"all": tru'), 400, 'BAD_REQUEST', /^body is not valid JSON/);
-      await expectError(await h.post('/api/v1/indicators/ack', 'all', 'operator', { headers: { 'content-type': 'text/plain' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      await expectError(
+        await h.post('/api/v1/indicators/ack', 'all', 'operator', { headers: { 'content-type': 'text/plain' } }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
       await expectError(await h.post('/api/v1/login', { token: 'x'.repeat(70_000) }, null), 413, 'PAYLOAD_TOO_LARGE');
     });
 
@@ -239,7 +305,8 @@ describe('REST API', () => {
       const device = new FakeDevice();
       const p = await startApi({}, device);
       try {
-        for (let i = 0; i < 120; i++) device.store.addAlarm({ indicator: i % 3 === 0 ? 'signature' : 'rate', stream: i % 2 === 0 ? 'MU01' : 'MU02' });
+        for (let i = 0; i < 120; i++)
+          device.store.addAlarm({ indicator: i % 3 === 0 ? 'signature' : 'rate', stream: i % 2 === 0 ? 'MU01' : 'MU02' });
         const seen: number[] = [];
         let cursor: string | null = null;
         let pages = 0;
@@ -252,7 +319,10 @@ describe('REST API', () => {
           pages++;
         } while (cursor !== null);
         assert.equal(pages, 3);
-        assert.deepEqual(seen, Array.from({ length: 120 }, (_, i) => 120 - i));
+        assert.deepEqual(
+          seen,
+          Array.from({ length: 120 }, (_, i) => 120 - i),
+        );
         const sig = await json<Page<AlarmRecord>>(await p.get('/api/v1/alarms?indicator=signature&stream=MU01&limit=500'));
         assert.equal(sig.total, 20);
         assert.ok(sig.items.every((a) => a.indicator === 'signature' && a.stream === 'MU01'));
@@ -299,10 +369,20 @@ describe('REST API', () => {
 
     it('404 says why: no such alarm, no frames kept, nothing to export', async () => {
       await expectError(await h.get('/api/v1/alarms/77/evidence.pcap'), 404, 'NOT_FOUND', /^no alarm with id 77$/);
-      await expectError(await h.get('/api/v1/alarms/2/evidence.pcap'), 404, 'NOT_FOUND', /^alarm 2 has no evidence: no raw frames were kept for it$/);
+      await expectError(
+        await h.get('/api/v1/alarms/2/evidence.pcap'),
+        404,
+        'NOT_FOUND',
+        /^alarm 2 has no evidence: no raw frames were kept for it$/,
+      );
       await expectError(await h.get('/api/v1/alarms/3/evidence.pcap'), 404, 'NOT_FOUND', /alarm 3 has no pcap evidence/);
       await expectError(await h.get('/api/v1/alarms/3/evidence.cfg'), 404, 'NOT_FOUND', /alarm 3 has no COMTRADE evidence/);
-      await expectError(await h.get('/api/v1/alarms/4/evidence.pcap'), 404, 'NOT_FOUND', /^alarm 4 has no pcap evidence: alarm 4 has no evidence frames$/);
+      await expectError(
+        await h.get('/api/v1/alarms/4/evidence.pcap'),
+        404,
+        'NOT_FOUND',
+        /^alarm 4 has no pcap evidence: alarm 4 has no evidence frames$/,
+      );
       await expectError(await h.get('/api/v1/alarms/5/evidence.pcap'), 500, 'INTERNAL', /^internal error; the device log has the details$/);
     });
   });
@@ -319,8 +399,13 @@ describe('REST API', () => {
   });
 
   it('GET /counters: per-indicator statistics over a window (default the last hour)', async () => {
-    const r = await json<{ samples: Array<{ counts: Record<string, number>; lost: number }> }>(await h.get('/api/v1/counters?since=2026-01-01T00:00:00Z'));
-    assert.deepEqual(r.samples.map((x) => x.counts), [{ mac: 2, trip: 1 }, {}]);
+    const r = await json<{ samples: Array<{ counts: Record<string, number>; lost: number }> }>(
+      await h.get('/api/v1/counters?since=2026-01-01T00:00:00Z'),
+    );
+    assert.deepEqual(
+      r.samples.map((x) => x.counts),
+      [{ mac: 2, trip: 1 }, {}],
+    );
     assert.equal(r.samples[1]?.lost, 2);
     const one = await json<{ samples: unknown[] }>(await h.get('/api/v1/counters?since=2026-01-01T00:00:00Z&until=2026-01-01T00:00:00.5Z'));
     assert.equal(one.samples.length, 1);
@@ -329,12 +414,22 @@ describe('REST API', () => {
   });
 
   it('estimates: GET signed local estimates with since, POST the master estimate', async () => {
-    const g = await json<{ estimates: Array<{ id: string }>; signature: { algorithm: string } }>(await h.get('/api/v1/estimates', 'master'));
-    assert.deepEqual(g.estimates.map((e) => e.id), ['B1@1']);
+    const g = await json<{ estimates: Array<{ id: string }>; signature: { algorithm: string } }>(
+      await h.get('/api/v1/estimates', 'master'),
+    );
+    assert.deepEqual(
+      g.estimates.map((e) => e.id),
+      ['B1@1'],
+    );
     assert.equal(g.signature.algorithm, 'SM2-SM3');
     const none = await json<{ estimates: unknown[] }>(await h.get('/api/v1/estimates?since=2027-01-01T00:00:00Z', 'master'));
     assert.deepEqual(none.estimates, []);
-    const input = { bus: 'B1', windowStartNs: '1767225600000000000', windowEndNs: '1767225600020000000', values: [{ name: 'V1', re: 63.5, im: 0.1 }] };
+    const input = {
+      bus: 'B1',
+      windowStartNs: '1767225600000000000',
+      windowEndNs: '1767225600020000000',
+      values: [{ name: 'V1', re: 63.5, im: 0.1 }],
+    };
     const forgery = await json<{ outcome: string }>(await h.post('/api/v1/estimates', input, 'master'));
     assert.equal(forgery.outcome, 'forgery');
     const match = await json<{ outcome: string; localId: string }>(await h.post('/api/v1/estimates', { ...input, id: 'B1@1' }, 'master'));
@@ -343,7 +438,12 @@ describe('REST API', () => {
   });
 
   it('unknown routes are 404 JSON', async () => {
-    await expectError(await h.get('/api/v1/nothing'), 404, 'NOT_FOUND', /^no route GET \/api\/v1\/nothing; the routes are listed in GET \/api\/v1\/openapi.json$/);
+    await expectError(
+      await h.get('/api/v1/nothing'),
+      404,
+      'NOT_FOUND',
+      /^no route GET \/api\/v1\/nothing; the routes are listed in GET \/api\/v1\/openapi.json$/,
+    );
     await expectError(await h.post('/api/v1/status', {}), 404, 'NOT_FOUND', /no route POST \/api\/v1\/status/);
   });
 
@@ -373,33 +473,80 @@ describe('REST API', () => {
   });
 
   it('GET /risk returns the assessment of the device (per asset, system, metrics)', async () => {
-    const r = await json<{ assets: Array<{ asset: string; level: string; risk: number }>; system: { level: string }; metrics: { mttdMs: number | null } }>(await h.get('/api/v1/risk'));
-    assert.deepEqual(r.assets.map((a) => a.asset), ['MU01', 'svde']);
+    const r = await json<{
+      assets: Array<{ asset: string; level: string; risk: number }>;
+      system: { level: string };
+      metrics: { mttdMs: number | null };
+    }>(await h.get('/api/v1/risk'));
+    assert.deepEqual(
+      r.assets.map((a) => a.asset),
+      ['MU01', 'svde'],
+    );
     assert.ok(r.assets.every((a) => a.risk >= 0 && a.risk <= 1));
     assert.equal(r.system.level, 'low');
     assert.equal(r.metrics.mttdMs, null);
   });
 
   it('OpenAPI 3 document lists every route with its schemas and security', async () => {
-    const doc = await json<{ openapi: string; paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string }>; requestBody?: unknown; responses: Record<string, { content?: Record<string, { schema?: unknown }> }>; security?: unknown[] }>> }>(
-      await h.get('/api/v1/openapi.json'),
-    );
+    const doc = await json<{
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            parameters?: Array<{ in: string; name: string }>;
+            requestBody?: unknown;
+            responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+            security?: unknown[];
+          }
+        >
+      >;
+    }>(await h.get('/api/v1/openapi.json'));
     assert.match(doc.openapi, /^3\./);
     const expected = [
-      'get /api/v1/status', 'get /api/v1/health', 'get /api/v1/streams', 'get /api/v1/streams/{name}/waveform', 'get /api/v1/alarms',
-      'get /api/v1/alarms/{id}', 'post /api/v1/alarms/{id}/ack', 'post /api/v1/indicators/ack', 'get /api/v1/alarms/{id}/evidence.pcap',
-      'get /api/v1/alarms/{id}/evidence.cff', 'get /api/v1/alarms/{id}/evidence.cfg', 'get /api/v1/alarms/{id}/evidence.dat', 'get /api/v1/events',
-      'get /api/v1/counters', 'get /api/v1/risk', 'get /api/v1/estimates', 'post /api/v1/estimates', 'get /api/v1/config', 'put /api/v1/config', 'get /api/v1/live', 'post /api/v1/login', 'post /api/v1/logout', 'get /api/v1/session', 'get /metrics',
+      'get /api/v1/status',
+      'get /api/v1/health',
+      'get /api/v1/streams',
+      'get /api/v1/streams/{name}/waveform',
+      'get /api/v1/alarms',
+      'get /api/v1/alarms/{id}',
+      'post /api/v1/alarms/{id}/ack',
+      'post /api/v1/indicators/ack',
+      'get /api/v1/alarms/{id}/evidence.pcap',
+      'get /api/v1/alarms/{id}/evidence.cff',
+      'get /api/v1/alarms/{id}/evidence.cfg',
+      'get /api/v1/alarms/{id}/evidence.dat',
+      'get /api/v1/events',
+      'get /api/v1/counters',
+      'get /api/v1/risk',
+      'get /api/v1/estimates',
+      'post /api/v1/estimates',
+      'get /api/v1/config',
+      'put /api/v1/config',
+      'get /api/v1/live',
+      'post /api/v1/login',
+      'post /api/v1/logout',
+      'get /api/v1/session',
+      'get /metrics',
     ];
     const listed = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     assert.deepEqual([...listed].sort(), [...expected].sort());
     for (const [p, ops] of Object.entries(doc.paths)) {
       for (const [m, op] of Object.entries(ops)) {
         const ok = op.responses['200'];
-        assert.ok(ok?.content !== undefined && Object.values(ok.content).every((c) => c.schema !== undefined), `${m} ${p} documents its 200 body`);
+        assert.ok(
+          ok?.content !== undefined && Object.values(ok.content).every((c) => c.schema !== undefined),
+          `${m} ${p} documents its 200 body`,
+        );
         assert.ok(op.responses['4XX'] !== undefined || op.responses['4xx'] !== undefined, `${m} ${p} documents its errors`);
-        if (p.includes('{id}')) assert.ok(op.parameters?.some((x) => x.in === 'path' && x.name === 'id'), `${m} ${p} path parameter`);
-        if (m === 'post' && !p.endsWith('/ack') && !p.endsWith('/logout')) assert.ok(op.requestBody !== undefined, `${m} ${p} request body`);
+        if (p.includes('{id}'))
+          assert.ok(
+            op.parameters?.some((x) => x.in === 'path' && x.name === 'id'),
+            `${m} ${p} path parameter`,
+          );
+        if (m === 'post' && !p.endsWith('/ack') && !p.endsWith('/logout'))
+          assert.ok(op.requestBody !== undefined, `${m} ${p} request body`);
       }
     }
     assert.ok(doc.paths['/api/v1/alarms']?.['get']?.parameters?.some((x) => x.name === 'minGrade'));
@@ -420,7 +567,12 @@ describe('REST API', () => {
       const login = await live.post('/api/v1/login', { token: live.token.viewer }, null);
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
       await login.arrayBuffer();
-      await expectError(await live.get('/api/v1/live?stream=NOPE', null, { headers: { cookie } }), 404, 'NOT_FOUND', /no stream named 'NOPE'/);
+      await expectError(
+        await live.get('/api/v1/live?stream=NOPE', null, { headers: { cookie } }),
+        404,
+        'NOT_FOUND',
+        /no stream named 'NOPE'/,
+      );
       const ac = new AbortController();
       const r = await live.get('/api/v1/live?stream=MU01', null, { headers: { cookie }, signal: ac.signal });
       assert.equal(r.status, 200);

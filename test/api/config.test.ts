@@ -32,7 +32,11 @@ describe('configuration API', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const put = (body: unknown, role: 'viewer' | 'operator' | 'engineer' | 'master', headers: Record<string, string> = {}): Promise<Response> =>
+  const put = (
+    body: unknown,
+    role: 'viewer' | 'operator' | 'engineer' | 'master',
+    headers: Record<string, string> = {},
+  ): Promise<Response> =>
     fetch(`${h.base}/api/v1/config`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${h.token[role]}`, ...headers },
@@ -58,13 +62,19 @@ describe('configuration API', () => {
 
   it('an invalid document is refused with the path of every bad field; the file is untouched', async () => {
     const before = readFileSync(file, 'utf8');
-    const bad = { ...original, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['zz:00:00:00:00:00'] }, { svID: 'OMICRON_CMC_SV9' }] };
+    const bad = {
+      ...original,
+      streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['zz:00:00:00:00:00'] }, { svID: 'OMICRON_CMC_SV9' }],
+    };
     const r = await put(bad, 'engineer');
     assert.equal(r.status, 400);
     const e = (await r.json()) as ErrorJson;
     assert.equal(e.error.code, 'BAD_REQUEST');
     assert.match(e.error.message, /\/streams\/0\/acceptedSourceMacs\/0: must be a MAC address/);
-    assert.ok(e.error.details?.some((d) => d.field === 'streams.0.acceptedSourceMacs.0'), JSON.stringify(e.error.details));
+    assert.ok(
+      e.error.details?.some((d) => d.field === 'streams.0.acceptedSourceMacs.0'),
+      JSON.stringify(e.error.details),
+    );
     const notInScl = await put({ ...original, streams: [{ svID: 'OMICRON_CMC_SV9' }] }, 'engineer');
     assert.equal(notInScl.status, 400);
     assert.match(((await notInScl.json()) as ErrorJson).error.message, /\/streams\/0: no stream in SCL file .* has svID "OMICRON_CMC_SV9"/);
@@ -79,7 +89,11 @@ describe('configuration API', () => {
     const r = await put(next, 'engineer', { 'if-match': `"${g.sha256}"` });
     const text = await r.text();
     assert.equal(r.status, 200, text);
-    const body = JSON.parse(text) as { configuration: { sha256: string; pending: boolean; config: unknown }; restartRequired: boolean; warnings: string[] };
+    const body = JSON.parse(text) as {
+      configuration: { sha256: string; pending: boolean; config: unknown };
+      restartRequired: boolean;
+      warnings: string[];
+    };
     assert.equal(body.restartRequired, true);
     assert.equal(body.configuration.pending, true);
     assert.deepEqual(body.configuration.config, next);

@@ -28,19 +28,29 @@ export async function roleTokens(): Promise<{ tokens: TokenStore; token: Record<
   return shared;
 }
 
-export async function startApi<S extends StoreReader = MemoryStore>(extra: Partial<ApiOptions> = {}, device?: FakeDevice<S>): Promise<Harness<S>> {
+export async function startApi<S extends StoreReader = MemoryStore>(
+  extra: Partial<ApiOptions> = {},
+  device?: FakeDevice<S>,
+): Promise<Harness<S>> {
   const { tokens, token } = await roleTokens();
   const dev = device ?? (new FakeDevice() as unknown as FakeDevice<S>);
   const app = await buildApi({ device: dev, tokens, evidence: new FakeEvidence(), ...extra });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const base = address.replace('localhost', '127.0.0.1');
-  const auth = (role: Role | null | undefined): Record<string, string> => (role === null || role === undefined ? {} : { authorization: `Bearer ${token[role]}` });
+  const auth = (role: Role | null | undefined): Record<string, string> =>
+    role === null || role === undefined ? {} : { authorization: `Bearer ${token[role]}` };
   return {
-    app, base, device: dev, tokens, token,
-    get: (path, role = 'viewer', init = {}) => fetch(`${base}${path}`, { ...init, headers: { ...auth(role), ...(init.headers as Record<string, string> | undefined) } }),
+    app,
+    base,
+    device: dev,
+    tokens,
+    token,
+    get: (path, role = 'viewer', init = {}) =>
+      fetch(`${base}${path}`, { ...init, headers: { ...auth(role), ...(init.headers as Record<string, string> | undefined) } }),
     post: (path, body, role = 'operator', init = {}) =>
       fetch(`${base}${path}`, {
-        method: 'POST', ...init,
+        method: 'POST',
+        ...init,
         headers: { 'content-type': 'application/json', ...auth(role), ...(init.headers as Record<string, string> | undefined) },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),

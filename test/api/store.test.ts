@@ -25,7 +25,9 @@ function frames(n: number): EvidenceFrame[] {
     const dv = new DataView(seq.buffer);
     for (let ch = 0; ch < 8; ch++) dv.setInt32(ch * 8, Math.round(1000 * Math.sin((2 * Math.PI * 50 * i) / 4000 + ch)));
     const { bytes } = encodeFrame({
-      dst: '01:0c:cd:04:00:01', src: '00:11:22:33:44:55', appId: 0x4000,
+      dst: '01:0c:cd:04:00:01',
+      src: '00:11:22:33:44:55',
+      appId: 0x4000,
       asdus: [{ svID: 'MU01SV', smpCnt: i, confRev: 1, smpSynch: 2, seqData: seq }],
     });
     out.push({ tsNs: T0 + BigInt(i) * 250_000n, bytes });
@@ -63,7 +65,18 @@ describe('API over the real evidence store', () => {
     for (let i = 0; i < 130; i++) {
       const indicator: AlarmCategory = i % 2 === 0 ? 'logic' : 'mac';
       const ts = T0 + BigInt(i) * 1_000_000_000n;
-      const a: Alarm = { id: i + 1, indicator, grade: gradeOf(indicator), stream: 'MU01', reason: 'test', firstFrame: i, firstTsNs: ts, lastFrame: i, lastTsNs: ts, frames: 1 };
+      const a: Alarm = {
+        id: i + 1,
+        indicator,
+        grade: gradeOf(indicator),
+        stream: 'MU01',
+        reason: 'test',
+        firstFrame: i,
+        firstTsNs: ts,
+        lastFrame: i,
+        lastTsNs: ts,
+        frames: 1,
+      };
       store.alarmRaised(a);
     }
     store.addEvidence(1, frames(80), true, 'MU01');

@@ -27,15 +27,47 @@ function makePki(dir: string): Pki {
   const key = (name: string): void => ssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
   const ca = (name: string, cn: string): void => {
     key(name);
-    ssl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-days', '2', '-sha256', '-out', `${name}.crt`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    ssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-subj',
+      `/CN=${cn}`,
+      '-days',
+      '2',
+      '-sha256',
+      '-out',
+      `${name}.crt`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    );
   };
   const leaf = (name: string, cn: string, issuer: string, ext: string): void => {
     key(name);
     ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`);
     writeFileSync(path.join(dir, `${name}.ext`), ext);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-days', '2', '-sha256',
-      '-extfile', `${name}.ext`, '-out', `${name}.crt`);
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${issuer}.crt`,
+      '-CAkey',
+      `${issuer}.key`,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    );
   };
   ca('ca', 'SVDE test CA');
   ca('rogue-ca', 'Somebody else');
@@ -44,8 +76,13 @@ function makePki(dir: string): Pki {
   leaf('rogue', 'master-station', 'rogue-ca', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
   const r = (f: string): string => readFileSync(path.join(dir, f), 'utf8');
   return {
-    ca: r('ca.crt'), serverCert: r('server.crt'), serverKey: r('server.key'), clientCert: r('client.crt'), clientKey: r('client.key'),
-    rogueCert: r('rogue.crt'), rogueKey: r('rogue.key'),
+    ca: r('ca.crt'),
+    serverCert: r('server.crt'),
+    serverKey: r('server.key'),
+    clientCert: r('client.crt'),
+    clientKey: r('client.key'),
+    rogueCert: r('rogue.crt'),
+    rogueKey: r('rogue.key'),
   };
 }
 
@@ -55,14 +92,23 @@ interface Reply {
   body: string;
 }
 
-function httpsCall(url: string, o: { ca: string; method?: string; token?: string; body?: unknown; cert?: string; key?: string }): Promise<Reply> {
+function httpsCall(
+  url: string,
+  o: { ca: string; method?: string; token?: string; body?: unknown; cert?: string; key?: string },
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const data = o.body === undefined ? undefined : JSON.stringify(o.body);
     const req = request(
       url,
       {
-        method: o.method ?? 'GET', ca: o.ca, ...(o.cert !== undefined ? { cert: o.cert, key: o.key } : {}), agent: false,
-        headers: { ...(o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {}), ...(data !== undefined ? { 'content-type': 'application/json' } : {}) },
+        method: o.method ?? 'GET',
+        ca: o.ca,
+        ...(o.cert !== undefined ? { cert: o.cert, key: o.key } : {}),
+        agent: false,
+        headers: {
+          ...(o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {}),
+          ...(data !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
       },
       (res) => {
         let body = '';
@@ -102,23 +148,56 @@ describe('TLS and mutual TLS', () => {
     const alarms = await httpsCall(`${base}/api/v1/alarms`, { ca: pki.ca, token: h.token.master });
     assert.equal(alarms.status, 200);
     // A client that does not trust the device CA refuses the connection.
-    await assert.rejects(httpsCall(`${base}/api/v1/status`, { ca: pki.rogueCert, token: h.token.master }), /self-signed|unable to verify|certificate/i);
+    await assert.rejects(
+      httpsCall(`${base}/api/v1/status`, { ca: pki.rogueCert, token: h.token.master }),
+      /self-signed|unable to verify|certificate/i,
+    );
   });
 
   it('POST /estimates needs a client certificate from the configured CA when mutual TLS is on', async () => {
     const none = await httpsCall(`${base}/api/v1/estimates`, { ca: pki.ca, method: 'POST', token: h.token.master, body: estimate });
     assert.equal(none.status, 403, none.body);
-    assert.match(none.body, /"code":"FORBIDDEN".*needs a client certificate issued by the master station CA.*no client certificate was presented/);
-    const rogue = await httpsCall(`${base}/api/v1/estimates`, { ca: pki.ca, method: 'POST', token: h.token.master, body: estimate, cert: pki.rogueCert, key: pki.rogueKey });
+    assert.match(
+      none.body,
+      /"code":"FORBIDDEN".*needs a client certificate issued by the master station CA.*no client certificate was presented/,
+    );
+    const rogue = await httpsCall(`${base}/api/v1/estimates`, {
+      ca: pki.ca,
+      method: 'POST',
+      token: h.token.master,
+      body: estimate,
+      cert: pki.rogueCert,
+      key: pki.rogueKey,
+    });
     assert.equal(rogue.status, 403);
     assert.match(rogue.body, /the client certificate was refused \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/);
-    const good = await httpsCall(`${base}/api/v1/estimates`, { ca: pki.ca, method: 'POST', token: h.token.master, body: estimate, cert: pki.clientCert, key: pki.clientKey });
+    const good = await httpsCall(`${base}/api/v1/estimates`, {
+      ca: pki.ca,
+      method: 'POST',
+      token: h.token.master,
+      body: estimate,
+      cert: pki.clientCert,
+      key: pki.clientKey,
+    });
     assert.equal(good.status, 200, good.body);
     assert.equal((JSON.parse(good.body) as { outcome: string }).outcome, 'forgery');
     // The certificate does not replace the token: the role check still applies.
-    const noToken = await httpsCall(`${base}/api/v1/estimates`, { ca: pki.ca, method: 'POST', body: estimate, cert: pki.clientCert, key: pki.clientKey });
+    const noToken = await httpsCall(`${base}/api/v1/estimates`, {
+      ca: pki.ca,
+      method: 'POST',
+      body: estimate,
+      cert: pki.clientCert,
+      key: pki.clientKey,
+    });
     assert.equal(noToken.status, 401);
-    const viewer = await httpsCall(`${base}/api/v1/estimates`, { ca: pki.ca, method: 'POST', token: h.token.viewer, body: estimate, cert: pki.clientCert, key: pki.clientKey });
+    const viewer = await httpsCall(`${base}/api/v1/estimates`, {
+      ca: pki.ca,
+      method: 'POST',
+      token: h.token.viewer,
+      body: estimate,
+      cert: pki.clientCert,
+      key: pki.clientKey,
+    });
     assert.equal(viewer.status, 403);
   });
 
@@ -131,7 +210,12 @@ describe('TLS and mutual TLS', () => {
   it('without a client CA, TLS works and POST /estimates needs only the role', async () => {
     const plain = await startApi({ tls: { certPem: pki.serverCert, keyPem: pki.serverKey } });
     try {
-      const r = await httpsCall(`${plain.base}/api/v1/estimates`, { ca: pki.ca, method: 'POST', token: plain.token.master, body: estimate });
+      const r = await httpsCall(`${plain.base}/api/v1/estimates`, {
+        ca: pki.ca,
+        method: 'POST',
+        token: plain.token.master,
+        body: estimate,
+      });
       assert.equal(r.status, 200, r.body);
     } finally {
       await plain.close();

@@ -34,7 +34,10 @@ describe('TokenStore', () => {
     assert.equal(await store.verify(`svde_${a.info.id}.${b.token.split('.')[1]}`), undefined, "another token's secret");
     assert.equal(await store.verify('garbage'), undefined);
     // A second instance (the CLI) sees the same tokens.
-    assert.deepEqual(new TokenStore(file).list().map((t) => t.name), ['desk', 'desk2']);
+    assert.deepEqual(
+      new TokenStore(file).list().map((t) => t.name),
+      ['desk', 'desk2'],
+    );
   });
 
   it('rejects duplicate names, unknown roles, and unknown ids on revoke', async () => {
@@ -42,7 +45,10 @@ describe('TokenStore', () => {
     store.add('viewer', 'x');
     assert.throws(() => store.add('viewer', 'x'), /a token named 'x' exists already/);
     assert.throws(() => store.add('admin' as 'viewer'), /unknown role 'admin'; expected one of viewer, operator, engineer, master/);
-    assert.throws(() => store.revoke('nope'), (e: unknown) => e instanceof TokenError && /no token with id or name 'nope'/.test(e.message));
+    assert.throws(
+      () => store.revoke('nope'),
+      (e: unknown) => e instanceof TokenError && /no token with id or name 'nope'/.test(e.message),
+    );
   });
 
   it('after repeated wrong secrets for one id, that id is refused without scrypt; a verified holder keeps working', async () => {

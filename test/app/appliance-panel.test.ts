@@ -25,10 +25,15 @@ describe('the local panel of the running appliance', { skip }, () => {
       panel = await openPanel(`${app.url}/`);
       await panel.screenshot('appliance-demo-start');
       // The first scenario injects a second smpCnt sequence into MU1: the alarm appears without a reload.
-      const shown = await eventually(async () => {
-        const r = await readPanel(panel!.page);
-        return r.alarms.find((a) => a.indicator === 'logic' && !a.acknowledged);
-      }, 'a logic alarm on the panel', 60_000, 500);
+      const shown = await eventually(
+        async () => {
+          const r = await readPanel(panel!.page);
+          return r.alarms.find((a) => a.indicator === 'logic' && !a.acknowledged);
+        },
+        'a logic alarm on the panel',
+        60_000,
+        500,
+      );
       const reading = await readPanel(panel.page);
       assert.equal(reading.nu, '1');
       assert.equal(reading.indicators['logic'], 'latched');
@@ -47,6 +52,9 @@ describe('the local panel of the running appliance', { skip }, () => {
       assert.equal(await app.stop('SIGTERM'), 0, app.stderr());
     }
     const list = await svde(['export', '--db', path.join(state, 'svde.db'), '--list']);
-    assert.ok(list.stdout.split('\n').some((l) => l.includes('"demo-operator"')), 'persisted after shutdown');
+    assert.ok(
+      list.stdout.split('\n').some((l) => l.includes('"demo-operator"')),
+      'persisted after shutdown',
+    );
   });
 });

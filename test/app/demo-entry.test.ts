@@ -21,13 +21,30 @@ function node(script: string, args: string[]): Promise<RunResult> {
 
 describe('the demo entry', () => {
   it('runs the demo in process and stops after --duration', async () => {
-    const r = await node(path.join(repoRoot, 'tools/demo/main.ts'), ['--in-process', '--duration', '4s', '--mus', '2', '--json', '--http', '127.0.0.1:0', '--state-dir', path.join(dir, 'state')]);
+    const r = await node(path.join(repoRoot, 'tools/demo/main.ts'), [
+      '--in-process',
+      '--duration',
+      '4s',
+      '--mus',
+      '2',
+      '--json',
+      '--http',
+      '127.0.0.1:0',
+      '--state-dir',
+      path.join(dir, 'state'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /chip emulator \(a separate process\) on /);
     assert.match(r.stderr, /replayed IN-PROCESS at its true rate/);
     assert.match(r.stderr, /operator token \S+/);
-    const reports = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { scenario: string | null; streams: { svId: string }[] });
-    assert.ok(reports.some((x) => x.scenario === 'interleaved-injection' && x.streams.length === 2), r.stdout.slice(0, 2000));
+    const reports = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { scenario: string | null; streams: { svId: string }[] });
+    assert.ok(
+      reports.some((x) => x.scenario === 'interleaved-injection' && x.streams.length === 2),
+      r.stdout.slice(0, 2000),
+    );
   });
 
   it('refuses the options of a configured appliance', async () => {

@@ -14,6 +14,13 @@ it('the ARM bay unit pins the real-time thread to its capture core and keeps the
 it('realtimeCores, SCHED_FIFO, mlockall and the heap limit pass through; no board asks nothing', () => {
   const b = loadBoardFile(path.join(repoRoot, 'board/arm64-bay-unit.json'));
   const k = knobsOf({ ...b, cpu: { captureCore: 1, realtimeCores: [2, 3], fifoPriority: 50, mlockall: true, realtimeHeapMb: 256 } });
-  assert.deepEqual(k, { cpus: [2, 3], fifoPriority: 50, mlockall: true, ringBytes: 33554432, flushMicros: 200, heap: { maxOldGenerationSizeMb: 256 } });
+  assert.deepEqual(k, {
+    cpus: [2, 3],
+    fifoPriority: 50,
+    mlockall: true,
+    ringBytes: 33554432,
+    flushMicros: 200,
+    heap: { maxOldGenerationSizeMb: 256 },
+  });
   assert.deepEqual(knobsOf(undefined), {});
 });

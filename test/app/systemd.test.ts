@@ -14,7 +14,14 @@ async function receiver(dir: string): Promise<{ sock: string; out: string; stop:
   const child = spawn('socat', ['-u', `UNIX-RECV:${sock}`, `OPEN:${out},creat,append`], { stdio: 'ignore' });
   for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(existsSync(sock), 'socat did not create the notify socket');
-  return { sock, out, stop: async () => { child.kill(); await new Promise((r) => child.once('exit', r)); } };
+  return {
+    sock,
+    out,
+    stop: async () => {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }
 
 async function waitFor(file: string, text: string): Promise<string> {

@@ -20,14 +20,20 @@ describe('latency histogram', () => {
   });
 
   it('quantiles stay within 1/32 below the true value, for any sample', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 2 ** 34 }), { minLength: 1, maxLength: 300 }), fc.double({ min: 0, max: 1, noNaN: true }), (xs, q) => {
-      const h = new LatencyHistogram();
-      for (const x of xs) h.record(x);
-      const sorted = xs.slice().sort((a, b) => a - b);
-      const truth = sorted[Math.max(0, Math.ceil(q * xs.length) - 1)]!;
-      const got = h.quantile(q)!;
-      return got <= truth && got >= truth * (1 - 1 / 32) - 1;
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2 ** 34 }), { minLength: 1, maxLength: 300 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (xs, q) => {
+          const h = new LatencyHistogram();
+          for (const x of xs) h.record(x);
+          const sorted = xs.slice().sort((a, b) => a - b);
+          const truth = sorted[Math.max(0, Math.ceil(q * xs.length) - 1)]!;
+          const got = h.quantile(q)!;
+          return got <= truth && got >= truth * (1 - 1 / 32) - 1;
+        },
+      ),
+    );
   });
 
   it('merges, copies across a boundary and refuses a foreign bucket count', () => {

@@ -19,7 +19,10 @@ interface Line {
 }
 
 function parse(stdout: string): { alarms: Line[]; summary: NonNullable<Line['summary']> } {
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
   const last = lines.pop();
   assert.ok(last?.summary !== undefined, 'the last line is the summary');
   return { alarms: lines, summary: last.summary };
@@ -92,11 +95,16 @@ describe('svde analyze', () => {
         assert.equal(summary.nu, 0);
         continue;
       }
-      assert.ok(alarms.some((a) => a.indicator === indicator && a.reason === reason && a.stream === 'MU1/MU01/LLN0.MSVCB01'), `${scenario}: ${JSON.stringify(alarms.slice(0, 3))}`);
+      assert.ok(
+        alarms.some((a) => a.indicator === indicator && a.reason === reason && a.stream === 'MU1/MU01/LLN0.MSVCB01'),
+        `${scenario}: ${JSON.stringify(alarms.slice(0, 3))}`,
+      );
       // The genuine twin MU2 may only show the real fault some scenarios contain (a plausible overcurrent,
       // and faultMatch naming the class of the recorded fault it resembles).
       const realFault = (a: Line): boolean =>
-        (a.indicator === 'trip' && a.reason === 'overcurrent') || (a.indicator === 'faultMatch' && ['phase-ground', 'phase-phase', 'three-phase', 'overcurrent', 'overvoltage'].includes(a.reason ?? ''));
+        (a.indicator === 'trip' && a.reason === 'overcurrent') ||
+        (a.indicator === 'faultMatch' &&
+          ['phase-ground', 'phase-phase', 'three-phase', 'overcurrent', 'overvoltage'].includes(a.reason ?? ''));
       const mu2 = alarms.filter((a) => a.stream === 'MU2/MU02/LLN0.MSVCB01' && !realFault(a));
       assert.deepEqual(mu2, [], `${scenario}: nothing else on the genuine MU2`);
       assert.equal(summary.nu, indicator === 'trip' ? 0 : 1, 'νn follows the nine indicators; trip is a category of its own');
@@ -107,14 +115,20 @@ describe('svde analyze', () => {
     const db = path.join(dir, 'analyze.db');
     const r = await svde(['analyze', qut('971a'), '--baseline', qut('971a'), '--db', db]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { alarmId?: number; indicator?: string; reason?: string });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { alarmId?: number; indicator?: string; reason?: string });
     // Both 100-frame deletions (QUT 971a) are logic alarms.
     const gaps = lines.filter((l) => l.indicator === 'logic');
     assert.equal(gaps.length, 2);
     assert.ok(gaps.length > 0 && gaps.every((l) => typeof l.alarmId === 'number'), 'alarm lines carry the store id');
     const list = await svde(['export', '--db', db, '--list']);
     assert.equal(list.code, 0, list.stderr);
-    const stored = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; reason: string; evidence: { frames: number; complete: boolean } | null });
+    const stored = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; reason: string; evidence: { frames: number; complete: boolean } | null });
     const gap = stored.find((a) => a.id === gaps[0]!.alarmId)!;
     assert.equal(gap.reason, gaps[0]!.reason);
     assert.ok(gap.evidence !== null && gap.evidence.complete && gap.evidence.frames > 0, `evidence kept: ${JSON.stringify(gap.evidence)}`);

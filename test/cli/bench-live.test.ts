@@ -11,9 +11,22 @@ const root = process.getuid?.() === 0;
 
 describe('svde bench --live', { skip: root ? false : 'needs root (network namespace)' }, () => {
   it('reports arrival→verdict of the real-time core, its kernel share, loss and CPU per frame', () => {
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), 'bench', '--seconds', '1', '--rounds', '1', '--live', '--live-seconds', '2'], { encoding: 'utf8', timeout: 180_000 });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'src/cli/main.ts'), 'bench', '--seconds', '1', '--rounds', '1', '--live', '--live-seconds', '2'],
+      { encoding: 'utf8', timeout: 180_000 },
+    );
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { realtime: { mus: number; sent: number; lost: number; verdictLatencyUs: { p50: number; p99: number; max: number; frames: number }; kernelToCaptureUs: { p99: number } | null; cpuNsPerFrame: { realtimeThread: number } } };
+    const out = JSON.parse(r.stdout) as {
+      realtime: {
+        mus: number;
+        sent: number;
+        lost: number;
+        verdictLatencyUs: { p50: number; p99: number; max: number; frames: number };
+        kernelToCaptureUs: { p99: number } | null;
+        cpuNsPerFrame: { realtimeThread: number };
+      };
+    };
     const rt = out.realtime;
     assert.equal(rt.mus, 8);
     assert.equal(rt.sent, 8 * 4800 * 3, 'two measured seconds plus the one the simulator adds');

@@ -42,7 +42,15 @@ describe('svde decode matches tshark on the crafted decoder cases', () => {
     const exe = path.join(dir, 'test_sv_decode');
     execFileSync(
       'g++',
-      ['-std=c++17', '-O1', path.join(repoRoot, 'native/sv_decode.cc'), path.join(repoRoot, 'native/test/test_sv_decode.cc'), '-lpcap', '-o', exe],
+      [
+        '-std=c++17',
+        '-O1',
+        path.join(repoRoot, 'native/sv_decode.cc'),
+        path.join(repoRoot, 'native/test/test_sv_decode.cc'),
+        '-lpcap',
+        '-o',
+        exe,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     pcap = path.join(dir, 'cases.pcap');
@@ -105,12 +113,18 @@ describe('svde decode matches tshark on the crafted decoder cases', () => {
   it('svID/datSet with 0x00 or octets >= 0x80 print as tshark prints them', () => {
     const mapping = [...cases.values()].filter((c) => c.stringMapping);
     assert.ok(mapping.length > 0);
-    assert.deepEqual(mapping.flatMap((c) => (byFrame.get(c.frame) ?? []).map((w) => `${c.case}: ${w}`)), []);
+    assert.deepEqual(
+      mapping.flatMap((c) => (byFrame.get(c.frame) ?? []).map((w) => `${c.case}: ${w}`)),
+      [],
+    );
   });
 
   it('VLAN fields of frames with an 802.1ad tag match tshark', () => {
     const qinq = [...cases.values()].filter((c) => c.vlanTpids.includes(QINQ));
     assert.ok(qinq.length > 0);
-    assert.deepEqual(qinq.flatMap((c) => (byFrame.get(c.frame) ?? []).filter((w) => VLAN_FIELD.test(w)).map((w) => `${c.case}: ${w}`)), []);
+    assert.deepEqual(
+      qinq.flatMap((c) => (byFrame.get(c.frame) ?? []).filter((w) => VLAN_FIELD.test(w)).map((w) => `${c.case}: ${w}`)),
+      [],
+    );
   });
 });

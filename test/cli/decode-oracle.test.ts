@@ -22,9 +22,19 @@ describe('svde decode matches tshark on the public captures', () => {
 describe('svde decode matches tshark on simulator output of many shapes', () => {
   const shapes: Array<{ name: string; args: string[] }> = [
     { name: '9-2LE 50 Hz, 1 tag, pcap ns', args: ['--duration', '1s'] },
-    { name: 'no VLAN tag, 60 Hz, pcap us, refrTm', args: ['--duration', '1s', '--vlan', 'none', '--freq', '60', '--ts-resolution', 'us', '--refr-tm'] },
-    { name: 'two tags, 256 samples/cycle, 8 ASDUs, pcapng', args: ['--duration', '1s', '--vlan', '200:5', '--vlan2', '7:3', '--samples-per-cycle', '256', '--asdus', '8'], ext: 'pcapng' },
-    { name: '61869-9 4800/s, 2 ASDUs, 4I only, smpSynch none', args: ['--duration', '1s', '--rate', '4800', '--asdus', '2', '--channels', '4i', '--smp-synch', '0'] },
+    {
+      name: 'no VLAN tag, 60 Hz, pcap us, refrTm',
+      args: ['--duration', '1s', '--vlan', 'none', '--freq', '60', '--ts-resolution', 'us', '--refr-tm'],
+    },
+    {
+      name: 'two tags, 256 samples/cycle, 8 ASDUs, pcapng',
+      args: ['--duration', '1s', '--vlan', '200:5', '--vlan2', '7:3', '--samples-per-cycle', '256', '--asdus', '8'],
+      ext: 'pcapng',
+    },
+    {
+      name: '61869-9 4800/s, 2 ASDUs, 4I only, smpSynch none',
+      args: ['--duration', '1s', '--rate', '4800', '--asdus', '2', '--channels', '4i', '--smp-synch', '0'],
+    },
     { name: '14400/s, 4U+4I order', args: ['--duration', '1s', '--rate', '14400', '--channels', '4u4i', '--asdus', '4'] },
     { name: 'signed per frame', args: ['--duration', '1s', '--sign', '1', '--mus', '2'] },
     { name: 'signed blocks of 80', args: ['--duration', '1s', '--sign', 'block:80'] },

@@ -53,7 +53,10 @@ describe('svde decode command line', () => {
     writeFileSync(bad, bytes);
     const r = await svde(['decode', bad]);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, 80);
     assert.equal(lines[1]!['frame'], 2);
     assert.match(String(lines[1]!['error']), /^bad-tag: .*byte 22/);
@@ -62,9 +65,13 @@ describe('svde decode command line', () => {
   });
 
   it('stops quietly when the reader closes the pipe', async () => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), 'decode', path.join(capturesDir, 'qut-zss-2023-sv/971a_QUTZS.pcapng')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'src/cli/main.ts'), 'decode', path.join(capturesDir, 'qut-zss-2023-sv/971a_QUTZS.pcapng')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));

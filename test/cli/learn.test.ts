@@ -19,7 +19,15 @@ interface Proposal {
   source: { pcap?: string; iface?: string; durationS?: number };
   frames: number;
   streams: { svID: string; ied: string; ldInst: string; cbName: string; acceptedSourceMacs: string[] }[];
-  observed: { svID: string; appId: string; stream: string | null; frames: number; sources: { mac: string; frames: number }[]; vlans: { vlan: { id: number; priority: number } | null; frames: number }[]; repeatedCounters: number }[];
+  observed: {
+    svID: string;
+    appId: string;
+    stream: string | null;
+    frames: number;
+    sources: { mac: string; frames: number }[];
+    vlans: { vlan: { id: number; priority: number } | null; frames: number }[];
+    repeatedCounters: number;
+  }[];
   warnings: { code: string; stream: string; message: string }[];
 }
 
@@ -82,12 +90,19 @@ describe('svde learn', () => {
     const p = JSON.parse(r.stdout) as Proposal;
     assert.deepEqual(p.streams.find((s) => s.ied === 'MU1')!.acceptedSourceMacs, [macOf(truth, 'MU1'), ROGUE].sort());
     assert.deepEqual(p.streams.find((s) => s.ied === 'MU2')!.acceptedSourceMacs, [macOf(truth, 'MU2')]);
-    assert.deepEqual(p.warnings.map((w) => [w.code, w.stream]), [['several-source-macs', MU1]]);
+    assert.deepEqual(
+      p.warnings.map((w) => [w.code, w.stream]),
+      [['several-source-macs', MU1]],
+    );
     const w = p.warnings[0]!;
     assert.ok(w.message.includes(macOf(truth, 'MU1')) && w.message.includes(ROGUE), w.message);
     assert.match(r.stderr, /warning \[several-source-macs\] MU1\/MU01\/LLN0\.MSVCB01: 2 source MACs/);
     const o = p.observed.find((x) => x.stream === MU1)!;
-    assert.deepEqual(o.sources.map((s) => s.mac), [macOf(truth, 'MU1'), ROGUE], 'most frames first');
+    assert.deepEqual(
+      o.sources.map((s) => s.mac),
+      [macOf(truth, 'MU1'), ROGUE],
+      'most frames first',
+    );
   });
 
   it('spoofed MAC (spoofed-mac): one MAC, but the doubled counters say the capture is not clean', async () => {
@@ -95,10 +110,17 @@ describe('svde learn', () => {
     const r = await svde(['learn', '--pcap', pcap, '--scl', scd]);
     assert.equal(r.code, 0, r.stderr);
     const p = JSON.parse(r.stdout) as Proposal;
-    assert.deepEqual(p.streams.find((s) => s.ied === 'MU1')!.acceptedSourceMacs, [macOf(truth, 'MU1')], 'the attacker uses MU1\'s own MAC');
-    assert.deepEqual(p.warnings.map((w) => [w.code, w.stream]), [['repeated-counters', MU1]]);
+    assert.deepEqual(p.streams.find((s) => s.ied === 'MU1')!.acceptedSourceMacs, [macOf(truth, 'MU1')], "the attacker uses MU1's own MAC");
+    assert.deepEqual(
+      p.warnings.map((w) => [w.code, w.stream]),
+      [['repeated-counters', MU1]],
+    );
     const injected = truth.malicious.length;
-    assert.equal(p.observed.find((x) => x.stream === MU1)!.repeatedCounters, injected, 'every injected copy repeats the genuine frame\'s smpCnt');
+    assert.equal(
+      p.observed.find((x) => x.stream === MU1)!.repeatedCounters,
+      injected,
+      "every injected copy repeats the genuine frame's smpCnt",
+    );
   });
 
   it('streams the SCL does not describe are not proposed; SCL streams never seen are reported', async () => {
@@ -108,14 +130,26 @@ describe('svde learn', () => {
     const r1 = await svde(['learn', '--pcap', pcap, '--scl', one.scd]);
     assert.equal(r1.code, 0, r1.stderr);
     const p1 = JSON.parse(r1.stdout) as Proposal;
-    assert.deepEqual(p1.streams.map((s) => s.ied), ['MU1']);
-    assert.deepEqual(p1.warnings.map((w) => [w.code, w.stream]), [['unknown-stream', 'SVDE_MU02@4002']]);
+    assert.deepEqual(
+      p1.streams.map((s) => s.ied),
+      ['MU1'],
+    );
+    assert.deepEqual(
+      p1.warnings.map((w) => [w.code, w.stream]),
+      [['unknown-stream', 'SVDE_MU02@4002']],
+    );
     assert.equal(p1.observed.find((x) => x.svID === 'SVDE_MU02')!.stream, null);
     const r3 = await svde(['learn', '--pcap', pcap, '--scl', three.scd]);
     assert.equal(r3.code, 0, r3.stderr);
     const p3 = JSON.parse(r3.stdout) as Proposal;
-    assert.deepEqual(p3.streams.map((s) => s.ied), ['MU1', 'MU2']);
-    assert.deepEqual(p3.warnings.map((w) => [w.code, w.stream]), [['not-seen', 'MU3/MU03/LLN0.MSVCB01']]);
+    assert.deepEqual(
+      p3.streams.map((s) => s.ied),
+      ['MU1', 'MU2'],
+    );
+    assert.deepEqual(
+      p3.warnings.map((w) => [w.code, w.stream]),
+      [['not-seen', 'MU3/MU03/LLN0.MSVCB01']],
+    );
   });
 
   it('--merge fills and adds stream entries, never overwrites a configured list, and its output drives svde analyze', async () => {
@@ -127,39 +161,70 @@ describe('svde learn', () => {
     assert.equal(r.code, 0, r.stderr);
     const merged = JSON.parse(r.stdout) as { scl: string; streams: { ied: string; acceptedSourceMacs: string[] }[] };
     assert.equal(merged.scl, path.basename(scd));
-    assert.deepEqual(merged.streams.map((s) => [s.ied, s.acceptedSourceMacs]), [['MU1', [macOf(truth, 'MU1')]], ['MU2', [macOf(truth, 'MU2')]]]);
+    assert.deepEqual(
+      merged.streams.map((s) => [s.ied, s.acceptedSourceMacs]),
+      [
+        ['MU1', [macOf(truth, 'MU1')]],
+        ['MU2', [macOf(truth, 'MU2')]],
+      ],
+    );
     const mergedFile = path.join(dir, 'merged.json');
     writeFileSync(mergedFile, r.stdout);
     const loaded = loadConfigFile(mergedFile);
-    assert.deepEqual(loaded.streams.map((b) => b.acceptedSourceMacs), [[macOf(truth, 'MU1')], [macOf(truth, 'MU2')]]);
+    assert.deepEqual(
+      loaded.streams.map((b) => b.acceptedSourceMacs),
+      [[macOf(truth, 'MU1')], [macOf(truth, 'MU2')]],
+    );
     // The learnt accept list at work: the rogue publisher is a MAC alarm (with the SCL alone it is only a counter anomaly).
     const rogue = sims.get('rogue')!;
     const a = await svde(['analyze', rogue.pcap, '--config', mergedFile, '--scl', rogue.scd]);
     assert.equal(a.code, 0, a.stderr);
-    const alarms = a.stdout.trim().split('\n').map((l) => JSON.parse(l) as { indicator?: string; reason?: string; stream?: string });
-    assert.ok(alarms.some((l) => l.indicator === 'mac' && l.reason === 'unknown-source' && l.stream === MU1), a.stdout.slice(0, 500));
+    const alarms = a.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { indicator?: string; reason?: string; stream?: string });
+    assert.ok(
+      alarms.some((l) => l.indicator === 'mac' && l.reason === 'unknown-source' && l.stream === MU1),
+      a.stdout.slice(0, 500),
+    );
 
     // an existing configuration: MU2 configured with another MAC (kept, reported), other settings untouched, exit 3
     const cfgFile = path.join(dir, 'existing.json');
     copyFileSync(scd, path.join(dir, 'existing.scd'));
-    const existing = { scl: 'existing.scd', thresholds: { rateTolerance: 0.2 }, streams: [{ ied: 'MU2', bay: 'B1', acceptedSourceMacs: ['02:00:00:00:00:77'] }, { svID: 'SVDE_MU01', acceptedSourceMacs: [] }] };
+    const existing = {
+      scl: 'existing.scd',
+      thresholds: { rateTolerance: 0.2 },
+      streams: [
+        { ied: 'MU2', bay: 'B1', acceptedSourceMacs: ['02:00:00:00:00:77'] },
+        { svID: 'SVDE_MU01', acceptedSourceMacs: [] },
+      ],
+    };
     writeFileSync(cfgFile, JSON.stringify(existing));
     const r2 = await svde(['learn', '--pcap', pcap, '--scl', scd, '--merge', cfgFile]);
     assert.equal(r2.code, 3, r2.stderr);
     const m2 = JSON.parse(r2.stdout) as typeof existing;
     assert.deepEqual(m2, { ...existing, streams: [existing.streams[0], { svID: 'SVDE_MU01', acceptedSourceMacs: [macOf(truth, 'MU1')] }] });
-    assert.match(r2.stderr, /NOT MERGED: MU2\/MU02\/LLN0\.MSVCB01: \/streams\/0\/acceptedSourceMacs is 02:00:00:00:00:77 but 02:53:56:00:00:02 was seen: left as configured/);
+    assert.match(
+      r2.stderr,
+      /NOT MERGED: MU2\/MU02\/LLN0\.MSVCB01: \/streams\/0\/acceptedSourceMacs is 02:00:00:00:00:77 but 02:53:56:00:00:02 was seen: left as configured/,
+    );
     assert.match(r2.stderr, /MU1\/MU01\/LLN0\.MSVCB01: acceptedSourceMacs set to/);
     assert.deepEqual(JSON.parse(readFileSync(cfgFile, 'utf8')), existing, 'the file itself is never written');
     // with --config the configured list is compared with what is seen
     const r3 = await svde(['learn', '--pcap', pcap, '--config', cfgFile, '--scl', scd]);
     assert.equal(r3.code, 0, r3.stderr);
-    assert.deepEqual((JSON.parse(r3.stdout) as Proposal).warnings.map((w) => [w.code, w.stream]), [['configured-macs-differ', MU2]]);
+    assert.deepEqual(
+      (JSON.parse(r3.stdout) as Proposal).warnings.map((w) => [w.code, w.stream]),
+      [['configured-macs-differ', MU2]],
+    );
 
     // a stream seen with two MACs is not merged at all
     const r4 = await svde(['learn', '--pcap', rogue.pcap, '--scl', rogue.scd, '--merge', empty]);
     assert.equal(r4.code, 3, r4.stderr);
-    assert.deepEqual((JSON.parse(r4.stdout) as { streams: { ied: string }[] }).streams.map((s) => s.ied), ['MU2']);
+    assert.deepEqual(
+      (JSON.parse(r4.stdout) as { streams: { ied: string }[] }).streams.map((s) => s.ied),
+      ['MU2'],
+    );
     assert.match(r4.stderr, /NOT MERGED: MU1\/MU01\/LLN0\.MSVCB01: seen with several source MACs/);
   });
 
@@ -186,30 +251,56 @@ describe('svde learn', () => {
     assert.match(help.stdout, /learn +commissioning/);
   });
 
-  it('live on an interface (veth pair, root only): the simulator\'s MUs are learnt', { skip: canCreateTestbed() ? false : 'needs root and iproute2' }, async () => {
-    const { scd, truth } = sims.get('clean')!;
-    const tb = createTestbed('learn');
-    try {
-      const out = path.join(dir, 'live.json');
-      const child = spawn(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), 'learn', '--iface', tb.hostIf, '--duration', '4', '--scl', scd, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      const started = new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('learning on')) resolve();
-      }));
-      const done = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
-      await started;
-      await new Promise((r) => setTimeout(r, 500));
-      const s = await svdeSim(['--iface', tb.nsIf, '--netns', tb.ns, '--scenario', 'normal', '--mus', '2', '--duration', '1s', '--seed', '4']);
-      assert.equal(s.code, 0, s.stderr);
-      assert.equal(await done, 0, stderr);
-      assert.ok(existsSync(out));
-      const p = JSON.parse(readFileSync(out, 'utf8')) as Proposal;
-      assert.deepEqual(p.source, { iface: tb.hostIf, durationS: 4 });
-      assert.deepEqual(p.streams.map((x) => x.acceptedSourceMacs), [[macOf(truth, 'MU1')], [macOf(truth, 'MU2')]]);
-      assert.deepEqual(p.warnings, []);
-    } finally {
-      tb.cleanup();
-    }
-  });
+  it(
+    "live on an interface (veth pair, root only): the simulator's MUs are learnt",
+    { skip: canCreateTestbed() ? false : 'needs root and iproute2' },
+    async () => {
+      const { scd, truth } = sims.get('clean')!;
+      const tb = createTestbed('learn');
+      try {
+        const out = path.join(dir, 'live.json');
+        const child = spawn(
+          process.execPath,
+          [path.join(repoRoot, 'src/cli/main.ts'), 'learn', '--iface', tb.hostIf, '--duration', '4', '--scl', scd, '--out', out],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stderr = '';
+        const started = new Promise<void>((resolve) =>
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+            if (stderr.includes('learning on')) resolve();
+          }),
+        );
+        const done = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+        await started;
+        await new Promise((r) => setTimeout(r, 500));
+        const s = await svdeSim([
+          '--iface',
+          tb.nsIf,
+          '--netns',
+          tb.ns,
+          '--scenario',
+          'normal',
+          '--mus',
+          '2',
+          '--duration',
+          '1s',
+          '--seed',
+          '4',
+        ]);
+        assert.equal(s.code, 0, s.stderr);
+        assert.equal(await done, 0, stderr);
+        assert.ok(existsSync(out));
+        const p = JSON.parse(readFileSync(out, 'utf8')) as Proposal;
+        assert.deepEqual(p.source, { iface: tb.hostIf, durationS: 4 });
+        assert.deepEqual(
+          p.streams.map((x) => x.acceptedSourceMacs),
+          [[macOf(truth, 'MU1')], [macOf(truth, 'MU2')]],
+        );
+        assert.deepEqual(p.warnings, []);
+      } finally {
+        tb.cleanup();
+      }
+    },
+  );
 });

@@ -98,46 +98,177 @@ test('an empty object is a valid configuration (all defaults, no SCL)', () => {
 test('bad files: each rule gives the path of the bad field and the reason', async (t) => {
   await t.test('not JSON', () => void rejects('{ "version": 1,, }', [{ path: '', message: /^not valid JSON: / }]));
   await t.test('not an object', () => void rejects('[1,2]', [{ path: '', message: /must be a JSON object/ }]));
-  await t.test('unknown field (typo)', () => void rejects({ thresholds: { lnrTreshold: 4 } }, [{ path: '/thresholds/lnrTreshold', message: /^unknown field/ }]));
-  await t.test('wrong type', () => void rejects({ thresholds: { chiSquareAlpha: '0.01' } }, [{ path: '/thresholds/chiSquareAlpha', message: /expected number \(got "0.01"\)/ }]));
-  await t.test('out of range', () => void rejects({ thresholds: { chiSquareAlpha: 0.9 } }, [{ path: '/thresholds/chiSquareAlpha', message: /less or equal to 0.5 \(got 0.9\)/ }]));
-  await t.test('zero pickup', () => void rejects({ protection: { overcurrent50: { pickupA: 0 } } }, [{ path: '/protection/overcurrent50/pickupA', message: /greater than 0 \(got 0\)/ }]));
-  await t.test('unknown curve', () => void rejects({ protection: { overcurrent51: { curve: 'IEC-XX' } } }, [{ path: '/protection/overcurrent51/curve', message: /must be one of "IEC-SI", "IEC-VI", "IEC-EI", "IEC-LTI", "IEEE-MI", "IEEE-VI", "IEEE-EI", "DT" \(got "IEC-XX"\)/ }]));
-  await t.test('bad MAC', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['00:0a:35:00:00:01', 'zz:00:00:00:00:00'] }] }, [{ path: '/streams/0/acceptedSourceMacs/1', message: /must be a MAC address such as 02:00:5e:00:53:01 \(got "zz:00:00:00:00:00"\)/ }]));
-  await t.test('multicast source MAC', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['01:0c:cd:04:00:01'] }] }, [{ path: '/streams/0/acceptedSourceMacs/0', message: /is a multicast address and cannot be a source MAC/ }]));
-  await t.test('duplicate source MAC', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['00:0a:35:00:00:01', '00-0A-35-00-00-01'] }] }, [{ path: '/streams/0/acceptedSourceMacs/1', message: /is listed twice/ }]));
-  await t.test('bad APPID', () => void rejects({ scl: DIGSUB, streams: [{ appId: 16384 }] }, [{ path: '/streams/0/appId', message: /must be an APPID in hex as SCL writes it/ }]));
-  await t.test('stream entry naming nothing', () => void rejects({ scl: DIGSUB, streams: [{ role: 'metering' }] }, [{ path: '/streams/0', message: /names no stream: give svID, appId, or ied \+ cbName/ }]));
-  await t.test('bad role', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', role: 'billing' }] }, [{ path: '/streams/0/role', message: /must be one of "protection", "metering"/ }]));
-  await t.test('signed without keyId', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', signed: { mode: 'block', blockLen: 8 } }] }, [{ path: '/streams/0/signed/keyId', message: /required field is missing/ }]));
-  await t.test('blockLen in frame mode', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', signed: { keyId: 1, blockLen: 8 } }] }, [{ path: '/streams/0/signed/blockLen', message: /must be 1 when mode is "frame" \(got 8\)/ }]));
-  await t.test('27 pickup not below 59 pickup', () => void rejects({ protection: { undervoltage27: { pickupV: 50000 }, overvoltage59: { pickupV: 45000 } } }, [{ path: '/protection/undervoltage27/pickupV', message: /50000 V is not below the overvoltage59 pickup 45000 V/ }]));
-  await t.test('learn duration', () => void rejects({ learn: { enabled: true, durationS: -5 } }, [{ path: '/learn/durationS', message: /greater than 0/ }]));
+  await t.test(
+    'unknown field (typo)',
+    () => void rejects({ thresholds: { lnrTreshold: 4 } }, [{ path: '/thresholds/lnrTreshold', message: /^unknown field/ }]),
+  );
+  await t.test(
+    'wrong type',
+    () =>
+      void rejects({ thresholds: { chiSquareAlpha: '0.01' } }, [
+        { path: '/thresholds/chiSquareAlpha', message: /expected number \(got "0.01"\)/ },
+      ]),
+  );
+  await t.test(
+    'out of range',
+    () =>
+      void rejects({ thresholds: { chiSquareAlpha: 0.9 } }, [
+        { path: '/thresholds/chiSquareAlpha', message: /less or equal to 0.5 \(got 0.9\)/ },
+      ]),
+  );
+  await t.test(
+    'zero pickup',
+    () =>
+      void rejects({ protection: { overcurrent50: { pickupA: 0 } } }, [
+        { path: '/protection/overcurrent50/pickupA', message: /greater than 0 \(got 0\)/ },
+      ]),
+  );
+  await t.test(
+    'unknown curve',
+    () =>
+      void rejects({ protection: { overcurrent51: { curve: 'IEC-XX' } } }, [
+        {
+          path: '/protection/overcurrent51/curve',
+          message: /must be one of "IEC-SI", "IEC-VI", "IEC-EI", "IEC-LTI", "IEEE-MI", "IEEE-VI", "IEEE-EI", "DT" \(got "IEC-XX"\)/,
+        },
+      ]),
+  );
+  await t.test(
+    'bad MAC',
+    () =>
+      void rejects(
+        { scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['00:0a:35:00:00:01', 'zz:00:00:00:00:00'] }] },
+        [
+          {
+            path: '/streams/0/acceptedSourceMacs/1',
+            message: /must be a MAC address such as 02:00:5e:00:53:01 \(got "zz:00:00:00:00:00"\)/,
+          },
+        ],
+      ),
+  );
+  await t.test(
+    'multicast source MAC',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['01:0c:cd:04:00:01'] }] }, [
+        { path: '/streams/0/acceptedSourceMacs/0', message: /is a multicast address and cannot be a source MAC/ },
+      ]),
+  );
+  await t.test(
+    'duplicate source MAC',
+    () =>
+      void rejects(
+        { scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', acceptedSourceMacs: ['00:0a:35:00:00:01', '00-0A-35-00-00-01'] }] },
+        [{ path: '/streams/0/acceptedSourceMacs/1', message: /is listed twice/ }],
+      ),
+  );
+  await t.test(
+    'bad APPID',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ appId: 16384 }] }, [
+        { path: '/streams/0/appId', message: /must be an APPID in hex as SCL writes it/ },
+      ]),
+  );
+  await t.test(
+    'stream entry naming nothing',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ role: 'metering' }] }, [
+        { path: '/streams/0', message: /names no stream: give svID, appId, or ied \+ cbName/ },
+      ]),
+  );
+  await t.test(
+    'bad role',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', role: 'billing' }] }, [
+        { path: '/streams/0/role', message: /must be one of "protection", "metering"/ },
+      ]),
+  );
+  await t.test(
+    'signed without keyId',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', signed: { mode: 'block', blockLen: 8 } }] }, [
+        { path: '/streams/0/signed/keyId', message: /required field is missing/ },
+      ]),
+  );
+  await t.test(
+    'blockLen in frame mode',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', signed: { keyId: 1, blockLen: 8 } }] }, [
+        { path: '/streams/0/signed/blockLen', message: /must be 1 when mode is "frame" \(got 8\)/ },
+      ]),
+  );
+  await t.test(
+    '27 pickup not below 59 pickup',
+    () =>
+      void rejects({ protection: { undervoltage27: { pickupV: 50000 }, overvoltage59: { pickupV: 45000 } } }, [
+        { path: '/protection/undervoltage27/pickupV', message: /50000 V is not below the overvoltage59 pickup 45000 V/ },
+      ]),
+  );
+  await t.test(
+    'learn duration',
+    () => void rejects({ learn: { enabled: true, durationS: -5 } }, [{ path: '/learn/durationS', message: /greater than 0/ }]),
+  );
   await t.test('version', () => void rejects({ version: 2 }, [{ path: '/version', message: /expected 1/ }]));
-  await t.test('several bad fields are all reported', () => void rejects({ thresholds: { lnrThreshold: -1 }, testMode: { acceptSimulated: 'yes' } }, [
-    { path: '/thresholds/lnrThreshold', message: /greater than 0/ }, { path: '/testMode/acceptSimulated', message: /expected boolean/ },
-  ]));
+  await t.test(
+    'several bad fields are all reported',
+    () =>
+      void rejects({ thresholds: { lnrThreshold: -1 }, testMode: { acceptSimulated: 'yes' } }, [
+        { path: '/thresholds/lnrThreshold', message: /greater than 0/ },
+        { path: '/testMode/acceptSimulated', message: /expected boolean/ },
+      ]),
+  );
 });
 
 test('cross-check with the SCL stream table', async (t) => {
-  await t.test('a stream the SCL does not have', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV9' }] }, [
-    { path: '/streams/0', message: /^no stream in SCL file digsub_01_SV_Stream_4I\+4V_9-2LE\.scd has svID "OMICRON_CMC_SV9" \(its streams: OMICRON_CMC_SV1@4000, OMICRON_CMC_SV2@4000, OMICRON_CMC_SV3@4000\)$/ },
-  ]));
-  await t.test('svID + APPID that do not go together', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', appId: '0x4001' }] }, [
-    { path: '/streams/0', message: /no stream .* has svID "OMICRON_CMC_SV1" and APPID 0x4001/ },
-  ]));
-  await t.test('ambiguous selector (shared APPID)', () => void rejects({ scl: DIGSUB, streams: [{ appId: '4000' }] }, [
-    { path: '/streams/0', message: /APPID 4000 matches 3 SCL streams \(MU01_4I_4V_1\/MU01\/LLN0\.MSVCB01, .*\); add appId, ied or cbName to pick one/ },
-  ]));
+  await t.test(
+    'a stream the SCL does not have',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV9' }] }, [
+        {
+          path: '/streams/0',
+          message:
+            /^no stream in SCL file digsub_01_SV_Stream_4I\+4V_9-2LE\.scd has svID "OMICRON_CMC_SV9" \(its streams: OMICRON_CMC_SV1@4000, OMICRON_CMC_SV2@4000, OMICRON_CMC_SV3@4000\)$/,
+        },
+      ]),
+  );
+  await t.test(
+    'svID + APPID that do not go together',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1', appId: '0x4001' }] }, [
+        { path: '/streams/0', message: /no stream .* has svID "OMICRON_CMC_SV1" and APPID 0x4001/ },
+      ]),
+  );
+  await t.test(
+    'ambiguous selector (shared APPID)',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ appId: '4000' }] }, [
+        {
+          path: '/streams/0',
+          message: /APPID 4000 matches 3 SCL streams \(MU01_4I_4V_1\/MU01\/LLN0\.MSVCB01, .*\); add appId, ied or cbName to pick one/,
+        },
+      ]),
+  );
   await t.test('ambiguous svID resolved by ied', () => {
     const c = loadConfigFile(writeConfig({ scl: LSVS, streams: [{ svID: 'smv3', ied: 'SMV_Publisher3' }] }));
     assert.equal(c.streams.find((s) => s.configIndex === 0)?.scl.key, 'SMV_Publisher3/CurrentTransformer/LLN0.fullSmv');
   });
-  await t.test('two entries for one stream', () => void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1' }, { ied: 'MU01_4I_4V_1', cbName: 'MSVCB01' }] }, [
-    { path: '/streams/1', message: /names the same SCL stream MU01_4I_4V_1\/MU01\/LLN0\.MSVCB01 as \/streams\/0/ },
-  ]));
-  await t.test('SCL file missing', () => void rejects({ scl: 'nowhere.scd', streams: [] }, [{ path: '/scl', message: /SCL file cannot be imported: .*nowhere\.scd: cannot open: ENOENT/ }]));
-  await t.test('stream settings without an SCL file', () => void rejects({ streams: [{ svID: 'x' }] }, [{ path: '/streams', message: /need an SCL file/ }]));
+  await t.test(
+    'two entries for one stream',
+    () =>
+      void rejects({ scl: DIGSUB, streams: [{ svID: 'OMICRON_CMC_SV1' }, { ied: 'MU01_4I_4V_1', cbName: 'MSVCB01' }] }, [
+        { path: '/streams/1', message: /names the same SCL stream MU01_4I_4V_1\/MU01\/LLN0\.MSVCB01 as \/streams\/0/ },
+      ]),
+  );
+  await t.test(
+    'SCL file missing',
+    () =>
+      void rejects({ scl: 'nowhere.scd', streams: [] }, [
+        { path: '/scl', message: /SCL file cannot be imported: .*nowhere\.scd: cannot open: ENOENT/ },
+      ]),
+  );
+  await t.test(
+    'stream settings without an SCL file',
+    () => void rejects({ streams: [{ svID: 'x' }] }, [{ path: '/streams', message: /need an SCL file/ }]),
+  );
   await t.test('an explicit SCL file overrides the configured one', () => {
     const c = loadConfigFile(writeConfig({ scl: 'nowhere.scd' }), { scl: DIGSUB });
     assert.equal(c.scl?.streams.length, 3);
@@ -171,22 +302,48 @@ test('expected streams for the detection engine: APPID, rate from smpRate/smpMod
   assert.equal(notWatchable.length, 0);
   const { channels, protection, ...rest } = streams[0]!;
   assert.deepEqual(rest, {
-    name: 'MU01_4I_4V_1/MU01/LLN0.MSVCB01', svID: 'OMICRON_CMC_SV1', appId: 0x4000, acceptedSourceMacs: ['00:0a:35:00:00:01'],
-    dstMac: '01:0c:cd:04:00:01', confRev: 1, datSet: 'MU01_4I_4V_1MU01/LLN0$PhsMeas1',
-    samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000, smpCntWrap: 4000, testMode: false, nominalHz: 50, role: 'protection',
+    name: 'MU01_4I_4V_1/MU01/LLN0.MSVCB01',
+    svID: 'OMICRON_CMC_SV1',
+    appId: 0x4000,
+    acceptedSourceMacs: ['00:0a:35:00:00:01'],
+    dstMac: '01:0c:cd:04:00:01',
+    confRev: 1,
+    datSet: 'MU01_4I_4V_1MU01/LLN0$PhsMeas1',
+    samplesPerSecond: 4000,
+    nofASDU: 1,
+    framesPerSecond: 4000,
+    smpCntWrap: 4000,
+    testMode: false,
+    nominalHz: 50,
+    role: 'protection',
   });
   // 4I+4V in the file's FCDA order, 9-2LE scaling; pickups from the defaults (2.5 × 1000 A, 1.2 × 38105 V).
-  assert.deepEqual(channels?.map((ch) => `${ch.kind}:${ch.phase}:${ch.scale}`), [
-    'current:A:0.001', 'current:B:0.001', 'current:C:0.001', 'current:N:0.001',
-    'voltage:A:0.01', 'voltage:B:0.01', 'voltage:C:0.01', 'voltage:N:0.01',
-  ]);
+  assert.deepEqual(
+    channels?.map((ch) => `${ch.kind}:${ch.phase}:${ch.scale}`),
+    [
+      'current:A:0.001',
+      'current:B:0.001',
+      'current:C:0.001',
+      'current:N:0.001',
+      'voltage:A:0.01',
+      'voltage:B:0.01',
+      'voltage:C:0.01',
+      'voltage:N:0.01',
+    ],
+  );
   assert.deepEqual(protection, {
-    overcurrentA: 2500, overvoltageV: 1.2 * 38105, overcurrentDelayS: 0, overvoltageDelayS: 1,
+    overcurrentA: 2500,
+    overvoltageV: 1.2 * 38105,
+    overcurrentDelayS: 0,
+    overvoltageDelayS: 1,
     inverseTime: { pickupA: 1200, curve: 'IEC-SI', tms: 0.1 },
   });
   // 80 samples per period at the 60 Hz nominal frequency; unaddressed blocks are listed, not watched.
   const l = expectedStreams(loadConfigFile(writeConfig({ scl: LSVS, measurementModel: { nominalFrequencyHz: 60 } })));
-  assert.deepEqual(l.streams.map((s) => s.samplesPerSecond), [4800, 4800, 4800]);
+  assert.deepEqual(
+    l.streams.map((s) => s.samplesPerSecond),
+    [4800, 4800, 4800],
+  );
   assert.equal(l.notWatchable.length, 12);
   assert.equal(l.notWatchable[0]!.reason, 'no SMV address with an APPID in the SCL file');
 });

@@ -31,7 +31,7 @@ describe('nominal values from the SCL', () => {
     assert.ok(Math.abs(streams[0]!.protection!.overvoltageV - 1.2 * VN110) < 1e-6);
   });
 
-  it('clean traffic at the bay\'s nominal never trips with those settings; the assumed level would trip it', () => {
+  it("clean traffic at the bay's nominal never trips with those settings; the assumed level would trip it", () => {
     const { streams } = expectedStreams(loadedOf('openscd_communication.scd'));
     const fromScl = tripRig(NO_51, { overvoltageV: streams[0]!.protection!.overvoltageV, overvoltageDelayS: 0 }, VN110);
     for (let k = 0; k < 100; k++) fromScl.cycle(400);
@@ -39,7 +39,10 @@ describe('nominal values from the SCL', () => {
     const assumed = effectiveProtection(parseConfig({}, '<test>').protection);
     const old = tripRig(NO_51, { overvoltageV: assumed.overvoltage59.pickupV, overvoltageDelayS: 0 }, VN110);
     for (let k = 0; k < 100; k++) old.cycle(400);
-    assert.ok(old.verdicts.some((v) => v.indicator === 'trip'), 'the assumed 66 kV level calls 110 kV an overvoltage');
+    assert.ok(
+      old.verdicts.some((v) => v.indicator === 'trip'),
+      'the assumed 66 kV level calls 110 kV an overvoltage',
+    );
   });
 
   it('the configuration wins over the SCL', () => {
@@ -54,8 +57,15 @@ describe('nominal values from the SCL', () => {
     assert.equal(b.protection.nominalFrom.voltage, 'assumed');
     assert.equal(b.protection.nominalVoltageLN, ASSUMED_NOMINAL.voltageLN);
     const lines = nominalWarnings(loaded);
-    assert.ok(lines.some((l) => /nominal voltage assumed 38105 V .*no Substation VoltageLevel/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /nominal voltage assumed 38105 V .*no Substation VoltageLevel/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(lines.some((l) => /nominal current assumed 1000 A/.test(l)));
-    assert.deepEqual(nominalWarnings(loadedOf('digsub_01_SV_Stream_4I+4V_9-2LE.scd', { protection: { nominalVoltageLN: 63_500, nominalCurrentA: 600 } })), [], 'nothing assumed, nothing said');
+    assert.deepEqual(
+      nominalWarnings(loadedOf('digsub_01_SV_Stream_4I+4V_9-2LE.scd', { protection: { nominalVoltageLN: 63_500, nominalCurrentA: 600 } })),
+      [],
+      'nothing assumed, nothing said',
+    );
   });
 });

@@ -28,13 +28,21 @@ describe('SM2 verification through the chip emulator', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function run(scenario: string, fallback: FallbackPolicy, killAfterFrames?: number): Promise<{ verdicts: FrameVerdict[]; sig: SignatureStage; v: ChipVerifier; frames: number }> {
+  async function run(
+    scenario: string,
+    fallback: FallbackPolicy,
+    killAfterFrames?: number,
+  ): Promise<{ verdicts: FrameVerdict[]; sig: SignatureStage; v: ChipVerifier; frames: number }> {
     const { file, truth } = await simulate(dir, scenario, ['--mus', '2', '--duration', '1s', '--sign', 'block:80']);
     const emu = await startPtyEmulator({ baud: 921600 });
     const driver = await ChipDriver.open(await openSerialTransport(emu.hostPath, 921600), { timeoutMs: 300, failAfter: 2 });
     try {
       const keys = loadKeyDir(`${file}.keys`);
-      const v = await ChipVerifier.create(driver, keys, { fallback, software: new SoftwareVerifier(keys), priorityStreams: new Set(['MU1']) });
+      const v = await ChipVerifier.create(driver, keys, {
+        fallback,
+        software: new SoftwareVerifier(keys),
+        priorityStreams: new Set(['MU1']),
+      });
       const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
       const signed = signedStreamsOfTruth(truth);
       const sig = new SignatureStage(registry, signed, v);
@@ -87,11 +95,17 @@ describe('SM2 verification through the chip emulator', () => {
       const none = await ChipVerifier.create(driver, keys, { fallback: 'none', deadlineMs: 0 });
       const before = driver.stats.requests;
       const got = await Promise.allSettled(Array.from({ length: 20 }, () => none.verify(1, msg, raw)));
-      assert.ok(got.every((g) => g.status === 'rejected'), 'never counted as verified');
+      assert.ok(
+        got.every((g) => g.status === 'rejected'),
+        'never counted as verified',
+      );
       assert.equal(none.stats.expired, 20);
       assert.equal(driver.stats.requests, before, 'the chip was not asked');
       const soft = await ChipVerifier.create(driver, keys, { fallback: 'software', software: new SoftwareVerifier(keys), deadlineMs: 0 });
-      assert.deepEqual(await Promise.all([soft.verify(1, msg, raw), soft.verify(1, new TextEncoder().encode('altered'), raw)]), [true, false]);
+      assert.deepEqual(await Promise.all([soft.verify(1, msg, raw), soft.verify(1, new TextEncoder().encode('altered'), raw)]), [
+        true,
+        false,
+      ]);
       assert.equal(soft.stats.software, 2);
       const inTime = await ChipVerifier.create(driver, keys, { fallback: 'none' });
       assert.equal(await inTime.verify(1, msg, raw), true);
@@ -113,7 +127,10 @@ describe('SM2 verification through the chip emulator', () => {
   it('a dropped key (no longer valid): its queued verifications are not verified, its slot is emptied and stays empty; other keys still verify', async () => {
     const a = deriveKeyPair('drop-a');
     const b = deriveKeyPair('drop-b');
-    const keys = [{ keyId: 1, pub: a.pub, signerId: '1234567812345678', streams: [] }, { keyId: 2, pub: b.pub, signerId: '1234567812345678', streams: [] }];
+    const keys = [
+      { keyId: 1, pub: a.pub, signerId: '1234567812345678', streams: [] },
+      { keyId: 2, pub: b.pub, signerId: '1234567812345678', streams: [] },
+    ];
     const msg = new TextEncoder().encode('frame');
     const emu = await startPtyEmulator({ baud: 921600 });
     const driver = await ChipDriver.open(await openSerialTransport(emu.hostPath, 921600), { timeoutMs: 300 });
@@ -127,7 +144,7 @@ describe('SM2 verification through the chip emulator', () => {
       assert.equal(v.knows(1, 'MU1'), false);
       await assert.rejects(v.verify(1, msg, signatureToRaw(sm2Sign(a, msg))), /no key 1/);
       assert.deepEqual([...driver.loadedSlots.keys()], [1], 'not re-loaded after a chip reset');
-      await assert.rejects(driver.verify(0, new Uint8Array(32), { r: 1n, s: 1n }), /SLOT_EMPTY/, 'the chip\'s slot 0 is empty');
+      await assert.rejects(driver.verify(0, new Uint8Array(32), { r: 1n, s: 1n }), /SLOT_EMPTY/, "the chip's slot 0 is empty");
       assert.equal(await v.verify(2, msg, signatureToRaw(sm2Sign(b, msg))), true);
       assert.equal(await v.drop(1), undefined, 'dropping twice is harmless');
     } finally {

@@ -24,11 +24,33 @@ function makePki(dir: string): void {
   key('ca.key');
   key('other.key');
   key('mu.key');
-  for (const [k, cn, out] of [['ca.key', 'SVDE test CA', 'ca.pem'], ['other.key', 'Other CA', 'other.pem']] as const) {
+  for (const [k, cn, out] of [
+    ['ca.key', 'SVDE test CA', 'ca.pem'],
+    ['other.key', 'Other CA', 'other.pem'],
+  ] as const) {
     openssl(dir, ['req', '-x509', '-new', '-key', k, '-sm3', '-sigopt', `distid:${ID}`, '-subj', `/CN=${cn}`, '-days', '30', '-out', out]);
   }
   openssl(dir, ['req', '-new', '-key', 'mu.key', '-sm3', '-sigopt', `distid:${ID}`, '-subj', '/CN=MU1', '-out', 'mu.csr']);
-  openssl(dir, ['x509', '-req', '-in', 'mu.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-sm3', '-sigopt', `distid:${ID}`, '-vfyopt', `distid:${ID}`, '-days', '10', '-out', 'mu.pem']);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    'mu.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-sm3',
+    '-sigopt',
+    `distid:${ID}`,
+    '-vfyopt',
+    `distid:${ID}`,
+    '-days',
+    '10',
+    '-out',
+    'mu.pem',
+  ]);
 }
 
 describe('MU key store', () => {
@@ -46,14 +68,33 @@ describe('MU key store', () => {
     assert.ok(v.notAfter.getTime() - v.notBefore.getTime() > 9 * 86400e3);
     // The public key from the certificate is the one of mu.key: OpenSSL signs, we verify with it.
     writeFileSync(f('msg'), 'frame key content');
-    openssl(dir, ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-pkeyopt', `distid:${ID}`, '-inkey', 'mu.key', '-in', 'msg', '-out', 'sig.der']);
+    openssl(dir, [
+      'pkeyutl',
+      '-sign',
+      '-rawin',
+      '-digest',
+      'sm3',
+      '-pkeyopt',
+      `distid:${ID}`,
+      '-inkey',
+      'mu.key',
+      '-in',
+      'msg',
+      '-out',
+      'sig.der',
+    ]);
     const verifier = new SoftwareVerifier([{ keyId: 7, pub: v.pub, signerId: ID, streams: [] }]);
-    return verifier.verify(7, readFileSync(f('msg')), signatureToRaw(sigFromDer(readFileSync(f('sig.der'))))).then((ok) => assert.equal(ok, true));
+    return verifier
+      .verify(7, readFileSync(f('msg')), signatureToRaw(sigFromDer(readFileSync(f('sig.der')))))
+      .then((ok) => assert.equal(ok, true));
   });
 
   it('refuses a certificate of another CA, an expired one, one not yet valid, and a tampered one', () => {
     const mu = readFileSync(f('mu.pem'), 'utf8');
-    assert.throws(() => validateCertificate(mu, readFileSync(f('other.pem'), 'utf8')), (e: unknown) => e instanceof KeyStoreError && /not issued by the CA "CN=Other CA"/.test(e.message));
+    assert.throws(
+      () => validateCertificate(mu, readFileSync(f('other.pem'), 'utf8')),
+      (e: unknown) => e instanceof KeyStoreError && /not issued by the CA "CN=Other CA"/.test(e.message),
+    );
     assert.throws(() => validateCertificate(mu, readFileSync(f('ca.pem'), 'utf8'), new Date(Date.now() + 20 * 86400e3)), /expired on/);
     assert.throws(() => validateCertificate(mu, readFileSync(f('ca.pem'), 'utf8'), new Date(Date.now() - 86400e3)), /not valid before/);
     // Flip one byte inside the TBSCertificate (the subject's public key area): the CA signature must fail.
@@ -67,20 +108,49 @@ describe('MU key store', () => {
     const store = f('store');
     const mu2 = deriveKeyPair('mu2');
     writeFileSync(f('mu2.pem'), publicKeyToPem(mu2.pub));
-    const r1 = await svde(['keys', 'import', '--store', store, '--key-id', '2', '--pem', f('mu2.pem'), '--streams', 'MU2', '--not-after', '2030-01-01T00:00:00Z']);
+    const r1 = await svde([
+      'keys',
+      'import',
+      '--store',
+      store,
+      '--key-id',
+      '2',
+      '--pem',
+      f('mu2.pem'),
+      '--streams',
+      'MU2',
+      '--not-after',
+      '2030-01-01T00:00:00Z',
+    ]);
     assert.equal(r1.code, 0, r1.stderr);
     const r2 = await svde(['keys', 'import', '--store', store, '--key-id', '1', '--cert', f('mu.pem'), '--ca', f('ca.pem')]);
     assert.equal(r2.code, 0, r2.stderr);
     const r3 = await svde(['keys', 'import', '--store', store, '--key-id', '3', '--cert', f('mu.pem'), '--ca', f('other.pem')]);
     assert.equal(r3.code, 1);
     assert.match(r3.stderr, /not issued by the CA/);
-    const list = JSON.parse((await svde(['keys', 'list', '--store', store])).stdout) as Array<{ keyId: number; status: string; source: string }>;
-    assert.deepEqual(list.map((k) => [k.keyId, k.source, k.status]), [[1, 'x509', 'valid'], [2, 'spki', 'valid']]);
+    const list = JSON.parse((await svde(['keys', 'list', '--store', store])).stdout) as Array<{
+      keyId: number;
+      status: string;
+      source: string;
+    }>;
+    assert.deepEqual(
+      list.map((k) => [k.keyId, k.source, k.status]),
+      [
+        [1, 'x509', 'valid'],
+        [2, 'spki', 'valid'],
+      ],
+    );
     const r4 = await svde(['keys', 'revoke', '--store', store, '--key-id', '2']);
     assert.equal(r4.code, 0, r4.stderr);
     const ks = new KeyStore(store);
-    assert.deepEqual(ks.list().map((k) => k.status), ['valid', 'revoked']);
-    assert.deepEqual(ks.activeKeys().map((k) => k.keyId), [1]);
+    assert.deepEqual(
+      ks.list().map((k) => k.status),
+      ['valid', 'revoked'],
+    );
+    assert.deepEqual(
+      ks.activeKeys().map((k) => k.keyId),
+      [1],
+    );
     // A revoked key signs nothing any more: the verifier does not know it.
     const v = new SoftwareVerifier(ks.activeKeys());
     assert.equal(v.knows(2, 'MU2'), false);

@@ -10,9 +10,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sm3 } from '../../src/crypto/sm3.ts';
 import {
-  deriveKeyPair, privateKeyToPem, publicKeyFromPem, publicKeyOf, publicKeyToPem, publicKeyToSpkiDer, signatureFromDer,
-  signatureToDer, SM2_A, SM2_B, SM2_DEFAULT_ID, SM2_GX, SM2_GY, SM2_N, SM2_P, sm2Curve, sm2E, Sm2Point, sm2Sign, sm2SignDigest,
-  sm2Verify, sm2VerifyDigest, sm2Z, sm2ZPreimage,
+  deriveKeyPair,
+  privateKeyToPem,
+  publicKeyFromPem,
+  publicKeyOf,
+  publicKeyToPem,
+  publicKeyToSpkiDer,
+  signatureFromDer,
+  signatureToDer,
+  SM2_A,
+  SM2_B,
+  SM2_DEFAULT_ID,
+  SM2_GX,
+  SM2_GY,
+  SM2_N,
+  SM2_P,
+  sm2Curve,
+  sm2E,
+  Sm2Point,
+  sm2Sign,
+  sm2SignDigest,
+  sm2Verify,
+  sm2VerifyDigest,
+  sm2Z,
+  sm2ZPreimage,
 } from '../../src/crypto/sm2.ts';
 
 const h = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -39,7 +60,12 @@ test('sm2p256v1 parameters, G on the curve, n·G = O, the OID in the SPKI, the d
   assert.equal(SM2_N, big('fffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123'));
   assert.equal(Sm2Point.CURVE().h, 1n);
   Sm2Point.BASE.assertValidity();
-  assert.ok(Sm2Point.BASE.multiply(SM2_N - 1n).add(Sm2Point.BASE).equals(Sm2Point.ZERO), 'n·G = O');
+  assert.ok(
+    Sm2Point.BASE.multiply(SM2_N - 1n)
+      .add(Sm2Point.BASE)
+      .equals(Sm2Point.ZERO),
+    'n·G = O',
+  );
   assert.ok(hexOf(publicKeyToSpkiDer({ x: SM2_GX, y: SM2_GY })).includes('06082a811ccf5501822d'), 'OID 1.2.156.10197.1.301');
   assert.equal(hexOf(ascii(SM2_DEFAULT_ID)), '31323334353637383132333435363738', 'A1_ID');
 });
@@ -55,19 +81,24 @@ const A1 = {
   r: big('F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3'),
   s: big('B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA'),
   der: '3046022100F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3022100B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA',
-  spki: '3059301306072a8648ce3d020106082a811ccf5501822d03420004' + '09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020' + 'CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13',
+  spki:
+    '3059301306072a8648ce3d020106082a811ccf5501822d03420004' +
+    '09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020' +
+    'CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13',
 };
 const MSG = ascii('message digest');
 assert.equal(hexOf(MSG), '6d65737361676520646967657374', 'A1_MSG / T_MSG');
 
 test('SM2 Annex A example: public key, Z_A, e, signature with the fixed k, DER and SPKI', () => {
   const pub = publicKeyOf(A1.d);
-  assert.equal(pub.x, A1.px); assert.equal(pub.y, A1.py);
+  assert.equal(pub.x, A1.px);
+  assert.equal(pub.y, A1.py);
   const z = sm2Z(pub);
   assert.equal(hexOf(z), A1.z.toLowerCase());
   assert.equal(sm2E(z, MSG), big(A1.e));
   const sig = sm2Sign({ d: A1.d, pub }, MSG, undefined, A1.k);
-  assert.equal(sig.r, A1.r); assert.equal(sig.s, A1.s);
+  assert.equal(sig.r, A1.r);
+  assert.equal(sig.s, A1.s);
   assert.equal(hexOf(signatureToDer(sig)), A1.der.toLowerCase());
   assert.deepEqual(signatureFromDer(h(A1.der)), { r: A1.r, s: A1.s });
   assert.equal(hexOf(publicKeyToSpkiDer(pub)), A1.spki.toLowerCase());
@@ -84,7 +115,10 @@ test('SM2 verify accepts the vector and rejects the negative checks', () => {
   assert.equal(sm2Verify(pub, MSG, sig, ''), false);
   assert.equal(sm2Verify(pub, MSG, { r: A1.r, s: A1.s + 1n }), false);
   // §4: the empty-ID signature Node's crypto.sign('sm3') would make must not pass with the default ID
-  const e0 = { r: big('27F1BA35327863638AFCE55EA5560734B20DC6F4AA21B74217BCAE759F2EB983'), s: big('9815B803017B841EE27BC729B026A72FABDF588D3E7041E03E6A1DD43485497B') };
+  const e0 = {
+    r: big('27F1BA35327863638AFCE55EA5560734B20DC6F4AA21B74217BCAE759F2EB983'),
+    s: big('9815B803017B841EE27BC729B026A72FABDF588D3E7041E03E6A1DD43485497B'),
+  };
   assert.equal(hexOf(sm2Z(pub, '')), 'f2a1724ed3d6767e22fcd19bfb33cd8af34f59ad7fdc8747cce6acacd414f1f9');
   assert.equal(sm2Verify(pub, MSG, e0, ''), true);
   assert.equal(sm2Verify(pub, MSG, e0), false);
@@ -119,8 +153,12 @@ test("empty-ID vector: Z, e, (r, s) with A1_K, DER exactly; Node's crypto.verify
 
 // §2.2
 test('second Z_A vector (GmSSL TopsecCA key): the preimage byte for byte, and Z', () => {
-  const pub = { x: big('D69C2F1EEC3BFB6B95B30C28085C77B125D77A9C39525D8190768F37D6B205B5'), y: big('89DCD316BBE7D89A9DC21917F17799E698531F5E6E3E10BD31370B259C3F81C3') };
-  const preimage = '008031323334353637383132333435363738FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E9332C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0D69C2F1EEC3BFB6B95B30C28085C77B125D77A9C39525D8190768F37D6B205B589DCD316BBE7D89A9DC21917F17799E698531F5E6E3E10BD31370B259C3F81C3';
+  const pub = {
+    x: big('D69C2F1EEC3BFB6B95B30C28085C77B125D77A9C39525D8190768F37D6B205B5'),
+    y: big('89DCD316BBE7D89A9DC21917F17799E698531F5E6E3E10BD31370B259C3F81C3'),
+  };
+  const preimage =
+    '008031323334353637383132333435363738FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E9332C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0D69C2F1EEC3BFB6B95B30C28085C77B125D77A9C39525D8190768F37D6B205B589DCD316BBE7D89A9DC21917F17799E698531F5E6E3E10BD31370B259C3F81C3';
   assert.equal(hexOf(sm2ZPreimage(pub)), preimage.toLowerCase());
   assert.equal(hexOf(sm3(h(preimage))), '4d38d2958ca7fd2cfae3af04486959cf92c8ef48e8b83a05c112e739d5f181d0');
   assert.equal(hexOf(sm2Z(pub)), '4d38d2958ca7fd2cfae3af04486959cf92c8ef48e8b83a05c112e739d5f181d0');
@@ -139,7 +177,8 @@ const T = {
   px: big('0AE4C7798AA0F119471BEE11825BE46202BB79E2A5844495E97C04FF4DF2548A'),
   py: big('7C0240F88F1CD4E16352A73C17B7F16F07353E53A176D684A9FE0C6BB798E857'),
   k: big('6CB28D99385C175C94F94E934817663FC176D925DD72B727260DBAAE1FB2F96F'),
-  zPreimage: '0090414C494345313233405941484F4F2E434F4D787968B4FA32C3FD2417842E73BBFEFF2F3C848B6831D7E0EC65228B3937E49863E4C6D3B23B0C849CF84241484BFE48F61D59A5B16BA06E6E12D1DA27C5249A421DEBD61B62EAB6746434EBC3CC315E32220B3BADD50BDC4C4E6C147FEDD43D0680512BCBB42C07D47349D2153B70C4E5D7FDFCBFA36EA1A85841B9E46E09A20AE4C7798AA0F119471BEE11825BE46202BB79E2A5844495E97C04FF4DF2548A7C0240F88F1CD4E16352A73C17B7F16F07353E53A176D684A9FE0C6BB798E857',
+  zPreimage:
+    '0090414C494345313233405941484F4F2E434F4D787968B4FA32C3FD2417842E73BBFEFF2F3C848B6831D7E0EC65228B3937E49863E4C6D3B23B0C849CF84241484BFE48F61D59A5B16BA06E6E12D1DA27C5249A421DEBD61B62EAB6746434EBC3CC315E32220B3BADD50BDC4C4E6C147FEDD43D0680512BCBB42C07D47349D2153B70C4E5D7FDFCBFA36EA1A85841B9E46E09A20AE4C7798AA0F119471BEE11825BE46202BB79E2A5844495E97C04FF4DF2548A7C0240F88F1CD4E16352A73C17B7F16F07353E53A176D684A9FE0C6BB798E857',
   z: 'F4A38489E32B45B6F876E3AC2168CA392362DC8F23459C1D1146FC3DBFB7BC9A',
   e: 'B524F552CD82B8B028476E005C377FB19A87E6FC682D48BB5D42E3D9B9EFFE76',
   r: big('40F1EC59F793D9F49E09DCEF49130D4194F79FB1EED2CAA55BACDB49C4E755D1'),
@@ -149,7 +188,12 @@ const T = {
 test('example Fp-256 curve (draft-shen-sm2-ecdsa): public key, Z preimage, T_Z, T_E, the signature with T_K, verify', () => {
   const curve = sm2Curve(T);
   curve.Point.BASE.assertValidity();
-  assert.ok(curve.Point.BASE.multiply(T.n - 1n).add(curve.Point.BASE).equals(curve.Point.ZERO), 'n·G = O');
+  assert.ok(
+    curve.Point.BASE.multiply(T.n - 1n)
+      .add(curve.Point.BASE)
+      .equals(curve.Point.ZERO),
+    'n·G = O',
+  );
   const id = h(T.id);
   assert.equal(new TextDecoder().decode(id), 'ALICE123@YAHOO.COM');
   const pub = publicKeyOf(T.d, curve);
@@ -172,38 +216,92 @@ test('example Fp-256 curve (draft-shen-sm2-ecdsa): public key, Z preimage, T_Z, 
 });
 
 test('deterministic demo keys; own signatures round-trip', () => {
-  const a = deriveKeyPair('1:MU1'); const b = deriveKeyPair('1:MU1'); const c = deriveKeyPair('2:MU1');
-  assert.equal(a.d, b.d); assert.notEqual(a.d, c.d);
+  const a = deriveKeyPair('1:MU1');
+  const b = deriveKeyPair('1:MU1');
+  const c = deriveKeyPair('2:MU1');
+  assert.equal(a.d, b.d);
+  assert.notEqual(a.d, c.d);
   const m = ascii('key content');
-  const s1 = sm2Sign(a, m); const s2 = sm2Sign(a, m);
+  const s1 = sm2Sign(a, m);
+  const s2 = sm2Sign(a, m);
   assert.deepEqual(s1, s2, 'deterministic nonce');
   assert.equal(sm2Verify(a.pub, m, s1), true);
   assert.equal(sm2Verify(c.pub, m, s1), false);
 });
 
 function haveOpenssl(): boolean {
-  try { execFileSync('openssl', ['version'], { stdio: 'ignore' }); return true; } catch { return false; }
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-test('OpenSSL verifies our signature and we verify OpenSSL\'s (distid 1234567812345678)', { skip: !haveOpenssl() && 'openssl not installed' }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'svde-sm2-'));
-  try {
-    const key = deriveKeyPair('openssl-cross-check');
-    const msg = ascii('SV key content 0123456789');
-    writeFileSync(join(dir, 'pub.pem'), publicKeyToPem(key.pub));
-    writeFileSync(join(dir, 'priv.pem'), privateKeyToPem(key));
-    writeFileSync(join(dir, 'msg'), msg);
-    writeFileSync(join(dir, 'sig.der'), signatureToDer(sm2Sign(key, msg)));
-    const verify = (sigFile: string, id = '1234567812345678') => {
-      try {
-        return execFileSync('openssl', ['pkeyutl', '-verify', '-rawin', '-digest', 'sm3', '-pkeyopt', `distid:${id}`, '-pubin', '-inkey', join(dir, 'pub.pem'), '-in', join(dir, 'msg'), '-sigfile', sigFile], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-      } catch (e) { return String((e as { stdout?: Buffer }).stdout ?? 'failed'); }
-    };
-    assert.match(verify(join(dir, 'sig.der')), /Signature Verified Successfully/);
-    assert.doesNotMatch(verify(join(dir, 'sig.der'), 'ALICE123@YAHOO.COM'), /Signature Verified Successfully/);
-    execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-pkeyopt', 'distid:1234567812345678', '-inkey', join(dir, 'priv.pem'), '-in', join(dir, 'msg'), '-out', join(dir, 'osig.der')], { stdio: 'ignore' });
-    const osig = signatureFromDer(new Uint8Array(execFileSync('cat', [join(dir, 'osig.der')])));
-    assert.equal(sm2Verify(key.pub, msg, osig), true);
-    assert.equal(sm2Verify(key.pub, ascii('other'), osig), false);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
-});
+test(
+  "OpenSSL verifies our signature and we verify OpenSSL's (distid 1234567812345678)",
+  { skip: !haveOpenssl() && 'openssl not installed' },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svde-sm2-'));
+    try {
+      const key = deriveKeyPair('openssl-cross-check');
+      const msg = ascii('SV key content 0123456789');
+      writeFileSync(join(dir, 'pub.pem'), publicKeyToPem(key.pub));
+      writeFileSync(join(dir, 'priv.pem'), privateKeyToPem(key));
+      writeFileSync(join(dir, 'msg'), msg);
+      writeFileSync(join(dir, 'sig.der'), signatureToDer(sm2Sign(key, msg)));
+      const verify = (sigFile: string, id = '1234567812345678') => {
+        try {
+          return execFileSync(
+            'openssl',
+            [
+              'pkeyutl',
+              '-verify',
+              '-rawin',
+              '-digest',
+              'sm3',
+              '-pkeyopt',
+              `distid:${id}`,
+              '-pubin',
+              '-inkey',
+              join(dir, 'pub.pem'),
+              '-in',
+              join(dir, 'msg'),
+              '-sigfile',
+              sigFile,
+            ],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          ).toString();
+        } catch (e) {
+          return String((e as { stdout?: Buffer }).stdout ?? 'failed');
+        }
+      };
+      assert.match(verify(join(dir, 'sig.der')), /Signature Verified Successfully/);
+      assert.doesNotMatch(verify(join(dir, 'sig.der'), 'ALICE123@YAHOO.COM'), /Signature Verified Successfully/);
+      execFileSync(
+        'openssl',
+        [
+          'pkeyutl',
+          '-sign',
+          '-rawin',
+          '-digest',
+          'sm3',
+          '-pkeyopt',
+          'distid:1234567812345678',
+          '-inkey',
+          join(dir, 'priv.pem'),
+          '-in',
+          join(dir, 'msg'),
+          '-out',
+          join(dir, 'osig.der'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const osig = signatureFromDer(new Uint8Array(execFileSync('cat', [join(dir, 'osig.der')])));
+      assert.equal(sm2Verify(key.pub, msg, osig), true);
+      assert.equal(sm2Verify(key.pub, ascii('other'), osig), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

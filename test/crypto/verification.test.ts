@@ -12,10 +12,24 @@ import { after, before, describe, it } from 'node:test';
 import { startPtyEmulator, type PtyEmulator } from '../../tools/chip/pty-emulator.ts';
 import { KeyStore } from '../../src/crypto/keystore.ts';
 import {
-  bytesToBig, deriveKeyPair, publicKeyOf, publicKeyToPem, signatureFromRaw, signatureToDer, signatureToRaw, sm2Sign, sm2Verify,
+  bytesToBig,
+  deriveKeyPair,
+  publicKeyOf,
+  publicKeyToPem,
+  signatureFromRaw,
+  signatureToDer,
+  signatureToRaw,
+  sm2Sign,
+  sm2Verify,
   type Sm2PublicKey,
 } from '../../src/crypto/sm2.ts';
-import { loadOrCreateDeviceKeyPem, startVerification, type DroppedKey, type Verification, type VerificationHealth } from '../../src/crypto/verification.ts';
+import {
+  loadOrCreateDeviceKeyPem,
+  startVerification,
+  type DroppedKey,
+  type Verification,
+  type VerificationHealth,
+} from '../../src/crypto/verification.ts';
 import { readCaptureFile } from '../../src/native/index.ts';
 import { Pipeline } from '../../src/detect/pipeline.ts';
 import { SignatureStage } from '../../src/detect/stages/signature.ts';
@@ -26,7 +40,14 @@ import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { simulate } from '../detect/helpers.ts';
 
 const BAUD = 921600;
-const haveOpenssl = ((): boolean => { try { execFileSync('openssl', ['version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const haveOpenssl = ((): boolean => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 function pubOfHex(h: string): Sm2PublicKey {
   assert.match(h, /^04[0-9a-f]{128}$/);
@@ -66,7 +87,10 @@ describe('startVerification', () => {
   }
 
   /** Runs the capture through the signature stage; `during(frames)` is awaited after every batch. */
-  async function run(v: Verification, during?: (frames: number) => Promise<void>): Promise<{ sig: SignatureStage; verdicts: FrameVerdict[]; frames: number }> {
+  async function run(
+    v: Verification,
+    during?: (frames: number) => Promise<void>,
+  ): Promise<{ sig: SignatureStage; verdicts: FrameVerdict[]; frames: number }> {
     const { file, truth } = capture;
     const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
     const signed = signedStreamsOfTruth(truth);
@@ -95,11 +119,19 @@ describe('startVerification', () => {
 
   it('loads the valid keys into chip slots and the chip verifies a signed stream', async () => {
     emu = await startPtyEmulator({ baud: BAUD });
-    const v = await start({ keyStoreDir: storeDir, chip: { path: emu.hostPath, baudRate: BAUD }, fallback: 'none', deviceKeyFile: path.join(dir, 'dev1.pem') });
+    const v = await start({
+      keyStoreDir: storeDir,
+      chip: { path: emu.hostPath, baudRate: BAUD },
+      fallback: 'none',
+      deviceKeyFile: path.join(dir, 'dev1.pem'),
+    });
     assert.deepEqual(v.keys(), { chip: [1, 2], software: [] }, 'revoked and expired keys are never loaded');
     assert.equal(v.verifier.knows(90, 'MU1'), false);
     assert.equal(v.verifier.knows(91, 'MU1'), false);
-    assert.deepEqual({ ...v.health(), verifiedPerSecond: 0 }, { state: 'ok', port: emu.hostPath, verifiedPerSecond: 0, queueDepth: 0, fallback: 'none', detail: null });
+    assert.deepEqual(
+      { ...v.health(), verifiedPerSecond: 0 },
+      { state: 'ok', port: emu.hostPath, verifiedPerSecond: 0, queueDepth: 0, fallback: 'none', detail: null },
+    );
     const { sig, verdicts, frames } = await run(v);
     assert.deepEqual(verdicts, []);
     assert.equal(sig.counters.verified, frames);
@@ -110,44 +142,76 @@ describe('startVerification', () => {
     await v.close();
   });
 
-  it('the device signer signs through the chip: the noble verifier and openssl accept, an altered message fails', { skip: !haveOpenssl && 'openssl not installed' }, async () => {
-    const v = await start({ keyStoreDir: storeDir, chip: { path: emu!.hostPath, baudRate: BAUD }, fallback: 'none' });
-    const msg = new TextEncoder().encode(JSON.stringify({ estimates: [{ bus: 'B1', re: 1.5 }] }));
-    const s = await v.signer.sign(msg);
-    assert.equal(s.by, 'chip');
-    assert.equal(s.algorithm, 'SM2-SM3');
-    assert.equal(s.signerId, '1234567812345678');
-    assert.match(s.value, /^[0-9a-f]{128}$/);
-    const pub = pubOfHex(s.publicKey);
-    const rs = signatureFromRaw(Buffer.from(s.value, 'hex'));
-    assert.equal(sm2Verify(pub, msg, rs, s.signerId), true);
-    assert.equal(sm2Verify(pub, new TextEncoder().encode('other'), rs, s.signerId), false);
-    // The key is the emulator's own (its key file), not a software key.
-    const emuKey = publicKeyOfHexFile(emu!.keyFile);
-    assert.deepEqual(pub, emuKey);
-    const d = mkdtempSync(path.join(dir, 'ossl-'));
-    writeFileSync(path.join(d, 'pub.pem'), publicKeyToPem(pub));
-    writeFileSync(path.join(d, 'msg'), msg);
-    writeFileSync(path.join(d, 'bad'), Buffer.concat([msg, Buffer.from('x')]));
-    writeFileSync(path.join(d, 'sig.der'), signatureToDer(rs));
-    const verify = (file: string): string => {
-      try {
-        return execFileSync('openssl', ['pkeyutl', '-verify', '-rawin', '-digest', 'sm3', '-pkeyopt', `distid:${s.signerId}`, '-pubin', '-inkey', path.join(d, 'pub.pem'), '-in', path.join(d, file), '-sigfile', path.join(d, 'sig.der')], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-      } catch (e) { return `${(e as { stdout?: Buffer }).stdout?.toString() ?? ''}failed`; }
-    };
-    assert.match(verify('msg'), /Signature Verified Successfully/);
-    assert.doesNotMatch(verify('bad'), /Verified Successfully/);
-    await v.close();
-  });
+  it(
+    'the device signer signs through the chip: the noble verifier and openssl accept, an altered message fails',
+    { skip: !haveOpenssl && 'openssl not installed' },
+    async () => {
+      const v = await start({ keyStoreDir: storeDir, chip: { path: emu!.hostPath, baudRate: BAUD }, fallback: 'none' });
+      const msg = new TextEncoder().encode(JSON.stringify({ estimates: [{ bus: 'B1', re: 1.5 }] }));
+      const s = await v.signer.sign(msg);
+      assert.equal(s.by, 'chip');
+      assert.equal(s.algorithm, 'SM2-SM3');
+      assert.equal(s.signerId, '1234567812345678');
+      assert.match(s.value, /^[0-9a-f]{128}$/);
+      const pub = pubOfHex(s.publicKey);
+      const rs = signatureFromRaw(Buffer.from(s.value, 'hex'));
+      assert.equal(sm2Verify(pub, msg, rs, s.signerId), true);
+      assert.equal(sm2Verify(pub, new TextEncoder().encode('other'), rs, s.signerId), false);
+      // The key is the emulator's own (its key file), not a software key.
+      const emuKey = publicKeyOfHexFile(emu!.keyFile);
+      assert.deepEqual(pub, emuKey);
+      const d = mkdtempSync(path.join(dir, 'ossl-'));
+      writeFileSync(path.join(d, 'pub.pem'), publicKeyToPem(pub));
+      writeFileSync(path.join(d, 'msg'), msg);
+      writeFileSync(path.join(d, 'bad'), Buffer.concat([msg, Buffer.from('x')]));
+      writeFileSync(path.join(d, 'sig.der'), signatureToDer(rs));
+      const verify = (file: string): string => {
+        try {
+          return execFileSync(
+            'openssl',
+            [
+              'pkeyutl',
+              '-verify',
+              '-rawin',
+              '-digest',
+              'sm3',
+              '-pkeyopt',
+              `distid:${s.signerId}`,
+              '-pubin',
+              '-inkey',
+              path.join(d, 'pub.pem'),
+              '-in',
+              path.join(d, file),
+              '-sigfile',
+              path.join(d, 'sig.der'),
+            ],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          ).toString();
+        } catch (e) {
+          return `${(e as { stdout?: Buffer }).stdout?.toString() ?? ''}failed`;
+        }
+      };
+      assert.match(verify('msg'), /Signature Verified Successfully/);
+      assert.doesNotMatch(verify('bad'), /Verified Successfully/);
+      await v.close();
+    },
+  );
 
   it('chip killed mid-stream, policy software: everything verified in software, degraded, the signer falls back to the device key file', async () => {
     emu ??= await startPtyEmulator({ baud: BAUD });
     const keyFile = path.join(dir, 'dev2.pem');
-    const v = await start({ keyStoreDir: storeDir, chip: { path: emu.hostPath, baudRate: BAUD }, fallback: 'software', deviceKeyFile: keyFile });
+    const v = await start({
+      keyStoreDir: storeDir,
+      chip: { path: emu.hostPath, baudRate: BAUD },
+      fallback: 'software',
+      deviceKeyFile: keyFile,
+    });
     assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'device key file created 0600');
     const states: VerificationHealth[] = [];
     v.on('state', (h) => states.push(h));
-    const { sig, verdicts, frames } = await run(v, async (n) => { if (n >= 3200) await emu!.kill(); });
+    const { sig, verdicts, frames } = await run(v, async (n) => {
+      if (n >= 3200) await emu!.kill();
+    });
     assert.deepEqual(verdicts, []);
     assert.equal(sig.counters.verified, frames, 'the software fallback verified the rest');
     const st = v.stats();
@@ -161,7 +225,9 @@ describe('startVerification', () => {
     // Regression: the fallback used to verify synchronously on the caller's turn of the event loop, so a replay or
     // capture loop awaiting its verdicts never let timers or I/O run while the chip was dead (seconds of stall).
     let turned = false;
-    setImmediate(() => { turned = true; });
+    setImmediate(() => {
+      turned = true;
+    });
     await v.verifier.verify(1, msg, probe);
     assert.ok(turned, 'the event loop turned while the software fallback verified');
     const s = await v.signer.sign(msg);
@@ -175,7 +241,9 @@ describe('startVerification', () => {
     await emu!.restart();
     const v = await start({ keyStoreDir: storeDir, chip: { path: emu!.hostPath, baudRate: BAUD }, fallback: 'none' });
     assert.equal(v.health().state, 'ok');
-    const { sig, verdicts, frames } = await run(v, async (n) => { if (n >= 3200) await emu!.kill(); });
+    const { sig, verdicts, frames } = await run(v, async (n) => {
+      if (n >= 3200) await emu!.kill();
+    });
     assert.deepEqual(verdicts, [], 'no false bad-signature verdicts');
     assert.ok(sig.counters.unverified > 0);
     assert.equal(sig.counters.verified + sig.counters.unverified, frames);
@@ -249,9 +317,19 @@ describe('startVerification', () => {
     const store = new KeyStore(keysDir);
     // key 1 (MU1) valid until t0 + 1 h, key 2 (MU2) until t0 + 2 h
     for (const keyId of [1, 2]) {
-      store.importKey({ keyId, pem: readFileSync(path.join(`${capture.file}.keys`, `${keyId}.pem`), 'utf8'), notAfter: new Date(t0 + keyId * 3_600_000).toISOString() });
+      store.importKey({
+        keyId,
+        pem: readFileSync(path.join(`${capture.file}.keys`, `${keyId}.pem`), 'utf8'),
+        notAfter: new Date(t0 + keyId * 3_600_000).toISOString(),
+      });
     }
-    const v = await start({ keyStoreDir: keysDir, chip: { path: emu!.hostPath, baudRate: BAUD }, fallback: 'none', keyCheckMs: 50, now: () => new Date(now) });
+    const v = await start({
+      keyStoreDir: keysDir,
+      chip: { path: emu!.hostPath, baudRate: BAUD },
+      fallback: 'none',
+      keyCheckMs: 50,
+      now: () => new Date(now),
+    });
     const dropped: DroppedKey[][] = [];
     v.on('keys', (d) => dropped.push(d));
     assert.deepEqual(v.keys(), { chip: [1, 2], software: [] });
@@ -266,7 +344,10 @@ describe('startVerification', () => {
     const { sig, verdicts, frames } = await run(v);
     const mu1 = verdicts.filter((x) => x.stream === 'MU1');
     assert.ok(mu1.length > 0 && mu1.every((x) => x.indicator === 'signature' && x.reason === 'unknown-key' && x.detail?.['keyId'] === 1));
-    assert.deepEqual(verdicts.filter((x) => x.stream !== 'MU1'), []);
+    assert.deepEqual(
+      verdicts.filter((x) => x.stream !== 'MU1'),
+      [],
+    );
     assert.equal(sig.counters.verified + mu1.length, frames, 'MU2 verified, no MU1 frame verified');
     assert.equal(v.stats().chip - chipBefore, (frames - mu1.length) / 80, 'MU2 still by the chip');
     store.revoke(2, new Date(now));
@@ -282,7 +363,11 @@ describe('startVerification', () => {
     let now = t0;
     const keysDir = path.join(dir, 'expiring-soft');
     const store = new KeyStore(keysDir);
-    store.importKey({ keyId: 1, pem: readFileSync(path.join(`${capture.file}.keys`, '1.pem'), 'utf8'), notAfter: new Date(t0 + 1000).toISOString() });
+    store.importKey({
+      keyId: 1,
+      pem: readFileSync(path.join(`${capture.file}.keys`, '1.pem'), 'utf8'),
+      notAfter: new Date(t0 + 1000).toISOString(),
+    });
     const v = await start({ keyStoreDir: keysDir, fallback: 'none', softwareThread: 'inline', now: () => new Date(now) });
     const dropped: DroppedKey[][] = [];
     v.on('keys', (d) => dropped.push(d));
@@ -307,7 +392,9 @@ describe('startVerification', () => {
     assert.deepEqual(pubOfHex(s.publicKey), loadOrCreateDeviceKeyPem(keyFile).pub, 'the same key on every start');
     // Software verification runs on a worker thread: the caller's event loop keeps turning meanwhile.
     let turned = false;
-    setImmediate(() => { turned = true; });
+    setImmediate(() => {
+      turned = true;
+    });
     assert.equal(await v.verifier.verify(1, new Uint8Array([1]), new Uint8Array(64).fill(3)), false);
     assert.ok(turned);
     await v.close();
@@ -329,20 +416,24 @@ describe('startVerification', () => {
     await none.close();
   });
 
-  it('device key file: an openssl-made SM2 key is used as is; a group-readable one is refused', { skip: !haveOpenssl && 'openssl not installed' }, () => {
-    const f = path.join(dir, 'ossl-dev.pem');
-    execFileSync('openssl', ['genpkey', '-algorithm', 'SM2', '-out', f], { stdio: 'ignore' });
-    chmodSync(f, 0o600);
-    const k = loadOrCreateDeviceKeyPem(f);
-    const pubPem = execFileSync('openssl', ['pkey', '-in', f, '-pubout']).toString();
-    const fromOpenssl = publicKeyToPem(k.pub);
-    assert.equal(fromOpenssl.replace(/\s/g, ''), pubPem.replace(/\s/g, ''));
-    chmodSync(f, 0o640);
-    assert.throws(() => loadOrCreateDeviceKeyPem(f), /group\/others/);
-    const junk = path.join(dir, 'junk.pem');
-    writeFileSync(junk, 'not a key\n', { mode: 0o600 });
-    assert.throws(() => loadOrCreateDeviceKeyPem(junk), /not an SM2 private key/);
-  });
+  it(
+    'device key file: an openssl-made SM2 key is used as is; a group-readable one is refused',
+    { skip: !haveOpenssl && 'openssl not installed' },
+    () => {
+      const f = path.join(dir, 'ossl-dev.pem');
+      execFileSync('openssl', ['genpkey', '-algorithm', 'SM2', '-out', f], { stdio: 'ignore' });
+      chmodSync(f, 0o600);
+      const k = loadOrCreateDeviceKeyPem(f);
+      const pubPem = execFileSync('openssl', ['pkey', '-in', f, '-pubout']).toString();
+      const fromOpenssl = publicKeyToPem(k.pub);
+      assert.equal(fromOpenssl.replace(/\s/g, ''), pubPem.replace(/\s/g, ''));
+      chmodSync(f, 0o640);
+      assert.throws(() => loadOrCreateDeviceKeyPem(f), /group\/others/);
+      const junk = path.join(dir, 'junk.pem');
+      writeFileSync(junk, 'not a key\n', { mode: 0o600 });
+      assert.throws(() => loadOrCreateDeviceKeyPem(junk), /not an SM2 private key/);
+    },
+  );
 });
 
 /** The emulator's key file holds the device private key as hex; its public key is what INFO reports. */

@@ -50,7 +50,8 @@ test('worker queue bound: beyond maxQueued verifications are refused (unverified
   const refused = got.filter((g) => g.status === 'rejected');
   assert.equal(refused.length, 40);
   for (const r of refused) assert.match(String((r as PromiseRejectedResult).reason), /saturated/);
-  for (const [i, g] of got.entries()) if (g.status === 'fulfilled') assert.equal(g.value, await inline.verify(cs[i]!.keyId, cs[i]!.msg, cs[i]!.sig));
+  for (const [i, g] of got.entries())
+    if (g.status === 'fulfilled') assert.equal(g.value, await inline.verify(cs[i]!.keyId, cs[i]!.msg, cs[i]!.sig));
   assert.equal(w.stats.refused, 40);
 });
 

@@ -20,7 +20,11 @@ const stages = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new Ph
 const badData = (vs: FrameVerdict[]) => vs.filter((v) => v.indicator === 'badData');
 
 /** Every badData verdict is on MU1, and its cycle (firstFrame … frame) overlaps the attacked frames. */
-function assertWithinAttack(truth: GroundTruth, verdicts: FrameVerdict[], reasons: readonly string[]): { first: number; ttdFrames: number } {
+function assertWithinAttack(
+  truth: GroundTruth,
+  verdicts: FrameVerdict[],
+  reasons: readonly string[],
+): { first: number; ttdFrames: number } {
   const attacked = truth.malicious.map((m) => m.frame);
   const first = attacked[0]!;
   const last = attacked[attacked.length - 1]!;
@@ -66,7 +70,11 @@ describe('badData stage on simulator scenarios', () => {
 
   it('fdi-stealthy without the temporal detector: not-identifiable, one verdict per suspect (MU1 and MU2) per cycle of the attack', async () => {
     const { file, truth } = await simulate(dir, 'fdi-stealthy', ['--mus', '2', '--duration', '2s']);
-    const noTemporal = (r: StreamRegistry) => [new MacStage(), new LogicStage(r), new PhasorStage(r, [new BadDataStage(r, { temporal: { threshold: Infinity } })])];
+    const noTemporal = (r: StreamRegistry) => [
+      new MacStage(),
+      new LogicStage(r),
+      new PhasorStage(r, [new BadDataStage(r, { temporal: { threshold: Infinity } })]),
+    ];
     const vs = badData(runPipeline(file, truth, noTemporal).verdicts);
     const first = truth.malicious[0]!.frame;
     const last = truth.malicious[truth.malicious.length - 1]!.frame;
@@ -100,7 +108,10 @@ describe('badData stage on simulator scenarios', () => {
   it('real faults (AG, BC, ABC with DC offset): no badData verdict', async () => {
     const { file, truth } = await simulate(dir, 'real-fault', ['--mus', '2', '--duration', '3s']);
     const { verdicts } = runPipeline(file, truth, stages);
-    assert.ok(verdicts.some((v) => v.indicator === 'trip'), 'the faults are in the data');
+    assert.ok(
+      verdicts.some((v) => v.indicator === 'trip'),
+      'the faults are in the data',
+    );
     assert.deepEqual(badData(verdicts), []);
   });
 
@@ -116,7 +127,10 @@ describe('badData stage on simulator scenarios', () => {
   });
 
   it('streams without a bay (each alone: IN vs IA+IB+IC, VN vs VA+VB+VC only): fdi-kcl still on MU1, real faults quiet, a = Hc unseen', async () => {
-    const alone = (t: GroundTruth): GroundTruth => ({ ...t, config: { ...t.config, streams: t.config.streams.map((x) => ({ ...x, bay: x.name })) } });
+    const alone = (t: GroundTruth): GroundTruth => ({
+      ...t,
+      config: { ...t.config, streams: t.config.streams.map((x) => ({ ...x, bay: x.name })) },
+    });
     const kcl = await simulate(dir, 'fdi-kcl', ['--mus', '2', '--duration', '2s']);
     const vs = badData(runPipeline(kcl.file, alone(kcl.truth), stages).verdicts);
     assertWithinAttack(kcl.truth, vs, ['kcl-violation']);

@@ -12,7 +12,9 @@ import { expectedStreams, simulate } from './helpers.ts';
 
 describe('live detection with every stage', () => {
   let dir = '';
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'svde-live-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-live-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('fault replay → attackMatch; estimates per window; master estimates judged', async () => {
@@ -24,12 +26,20 @@ describe('live detection with every stage', () => {
     live.onEstimate(() => cycles++);
     for (const b of readCaptureFile(file)) live.onBatch(b);
     assert.ok(alarms.some((a) => a.indicator === 'attackMatch' && a.reason === 'fault-replay' && a.stream === 'MU1'));
-    assert.ok(alarms.some((a) => a.indicator === 'faultMatch' && a.reason === 'phase-ground'), 'the genuine fault');
+    assert.ok(
+      alarms.some((a) => a.indicator === 'faultMatch' && a.reason === 'phase-ground'),
+      'the genuine fault',
+    );
     assert.ok(cycles > 100, `${cycles} cycle estimates`);
     const list = live.localEstimates();
     assert.ok(list.length >= 1);
     const w = list[0]!;
-    const echo = { bus: w.bus, windowStartNs: w.windowStartNs, windowEndNs: w.windowEndNs, values: w.values.map((v) => ({ name: v.name, re: v.re, im: v.im })) };
+    const echo = {
+      bus: w.bus,
+      windowStartNs: w.windowStartNs,
+      windowEndNs: w.windowEndNs,
+      values: w.values.map((v) => ({ name: v.name, re: v.re, im: v.im })),
+    };
     assert.deepEqual(live.submitMasterEstimate(echo), { outcome: 'match', reason: 'within-tolerance', localId: w.id, alarmId: null });
     const forged = live.submitMasterEstimate({ ...echo, windowStartNs: '5' });
     assert.equal(forged.outcome, 'forgery');

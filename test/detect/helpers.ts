@@ -30,7 +30,12 @@ export function runPipeline(file: string, truth: GroundTruth, makeStages: (r: St
   const registry = new StreamRegistry(expectedStreams(truth));
   const verdicts: FrameVerdict[] = [];
   const alarms: Alarm[] = [];
-  const pipeline = new Pipeline({ registry, stages: makeStages(registry), onVerdict: (v) => verdicts.push(v), alarms: { onAlarm: (a) => alarms.push(a) } });
+  const pipeline = new Pipeline({
+    registry,
+    stages: makeStages(registry),
+    onVerdict: (v) => verdicts.push(v),
+    alarms: { onAlarm: (a) => alarms.push(a) },
+  });
   for (const b of readCaptureFile(file)) pipeline.processBatch(b);
   pipeline.finish();
   return { pipeline, verdicts, alarms };
@@ -73,6 +78,8 @@ export function evaluate(truth: GroundTruth, verdicts: FrameVerdict[], indicator
     if ((byFrame.get(m.frame) ?? []).some((v) => allowed(m.frame, v.indicator, v.reason))) out.hits++;
     else out.missed.push({ frame: m.frame, want: `${m.indicator}/${m.reason}` });
   }
-  for (const v of verdicts) if (indicators.includes(v.indicator) && !allowed(v.frame, v.indicator, v.reason)) out.falseAlarms.push({ frame: v.frame, got: `${v.indicator}/${v.reason}` });
+  for (const v of verdicts)
+    if (indicators.includes(v.indicator) && !allowed(v.frame, v.indicator, v.reason))
+      out.falseAlarms.push({ frame: v.frame, got: `${v.indicator}/${v.reason}` });
   return out;
 }

@@ -20,7 +20,20 @@ describe('indicator board and alarm episodes', () => {
     assert.equal(b.nu, 0);
     const s = b.snapshot();
     assert.deepEqual(Object.keys(s).sort(), [...INDICATORS].sort());
-    assert.deepEqual([s.signature.grade, s.mac.grade, s.logic.grade, s.rate.grade, s.badData.grade, s.faultMatch.grade, s.attackMatch.grade, s.upstreamForgery.grade, s.upstreamTamper.grade], [1, 1, 2, 2, 2, 3, 3, 4, 4]);
+    assert.deepEqual(
+      [
+        s.signature.grade,
+        s.mac.grade,
+        s.logic.grade,
+        s.rate.grade,
+        s.badData.grade,
+        s.faultMatch.grade,
+        s.attackMatch.grade,
+        s.upstreamForgery.grade,
+        s.upstreamTamper.grade,
+      ],
+      [1, 1, 2, 2, 2, 3, 3, 4, 4],
+    );
   });
 
   it('verdicts within the hold time form one alarm; a pause starts a new episode', () => {
@@ -52,7 +65,10 @@ describe('indicator board and alarm episodes', () => {
     assert.equal(b.nu, 0, 'trip alarms do not raise νn by themselves');
     m.onVerdict(v(2, 0, 'mac', 'unknown-source'));
     assert.equal(b.nu, 1);
-    assert.deepEqual({ ...b.snapshot().mac, lastAlarmId: undefined }, { active: true, latched: true, count: 1, grade: 1, lastAlarmId: undefined });
+    assert.deepEqual(
+      { ...b.snapshot().mac, lastAlarmId: undefined },
+      { active: true, latched: true, count: 1, grade: 1, lastAlarmId: undefined },
+    );
     b.acknowledge('mac');
     assert.equal(b.snapshot().mac.latched, false);
     assert.equal(b.snapshot().mac.active, true);

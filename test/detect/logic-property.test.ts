@@ -30,7 +30,13 @@ function writeCapture(file: string, shape: Shape, frames: Array<{ smpCnt: number
       new DataView(seq.buffer).setInt32(0, f.value + k);
       return { svID: 'PROP_MU', smpCnt: (f.smpCnt + k) % shape.wrap, confRev: 1, smpSynch: 2, seqData: seq };
     });
-    const { bytes } = encodeFrame({ dst: '01:0c:cd:04:00:01', src: '02:00:00:00:00:01', appId: 0x4000, asdus, vlans: [{ id: 1, priority: 4 }] });
+    const { bytes } = encodeFrame({
+      dst: '01:0c:cd:04:00:01',
+      src: '02:00:00:00:00:01',
+      appId: 0x4000,
+      asdus,
+      vlans: [{ id: 1, priority: 4 }],
+    });
     const sec = 1_700_000_000 + Math.floor(f.tNs / 1e9);
     w.write(bytes, 0, bytes.length, sec, f.tNs % 1e9);
   }
@@ -39,7 +45,16 @@ function writeCapture(file: string, shape: Shape, frames: Array<{ smpCnt: number
 
 function run(file: string, shape: Shape): FrameVerdict[] {
   const registry = new StreamRegistry([
-    { name: 'MU', svID: 'PROP_MU', appId: 0x4000, acceptedSourceMacs: [], confRev: 1, samplesPerSecond: shape.wrap, nofASDU: shape.asdus, framesPerSecond: shape.wrap / shape.asdus },
+    {
+      name: 'MU',
+      svID: 'PROP_MU',
+      appId: 0x4000,
+      acceptedSourceMacs: [],
+      confRev: 1,
+      samplesPerSecond: shape.wrap,
+      nofASDU: shape.asdus,
+      framesPerSecond: shape.wrap / shape.asdus,
+    },
   ]);
   const verdicts: FrameVerdict[] = [];
   const p = new Pipeline({ registry, stages: [new LogicStage(registry)], onVerdict: (v) => verdicts.push(v) });
@@ -48,14 +63,22 @@ function run(file: string, shape: Shape): FrameVerdict[] {
   return verdicts;
 }
 
-const shapeArb = fc
-  .record({ wrap: fc.constantFrom(4000, 4800, 12800, 14400, 15360), asdus: fc.constantFrom(1, 2, 8) })
-  .chain((s) => fc.record({ wrap: fc.constant(s.wrap), asdus: fc.constant(s.asdus), start: fc.integer({ min: 0, max: 40 }).map((k) => s.wrap - s.asdus * (k + 1)) }));
+const shapeArb = fc.record({ wrap: fc.constantFrom(4000, 4800, 12800, 14400, 15360), asdus: fc.constantFrom(1, 2, 8) }).chain((s) =>
+  fc.record({
+    wrap: fc.constant(s.wrap),
+    asdus: fc.constant(s.asdus),
+    start: fc.integer({ min: 0, max: 40 }).map((k) => s.wrap - s.asdus * (k + 1)),
+  }),
+);
 
 /** n in-sequence frames from `start`, at the stream's rate, with distinct values. */
 function sequence(shape: Shape, n: number): Array<{ smpCnt: number; tNs: number; value: number }> {
   const periodNs = (1e9 * shape.asdus) / shape.wrap;
-  return Array.from({ length: n }, (_, k) => ({ smpCnt: (shape.start + k * shape.asdus) % shape.wrap, tNs: Math.round(k * periodNs), value: k * 100 }));
+  return Array.from({ length: n }, (_, k) => ({
+    smpCnt: (shape.start + k * shape.asdus) % shape.wrap,
+    tNs: Math.round(k * periodNs),
+    value: k * 100,
+  }));
 }
 
 describe('logic stage properties across the smpCnt wrap', () => {
@@ -87,7 +110,10 @@ describe('logic stage properties across the smpCnt wrap', () => {
         const f = file();
         writeCapture(f, shape, frames);
         const v = run(f, shape);
-        assert.deepEqual(v.map((x) => [x.frame, x.reason]), [[at + 2, 'smpcnt-duplicate']]);
+        assert.deepEqual(
+          v.map((x) => [x.frame, x.reason]),
+          [[at + 2, 'smpcnt-duplicate']],
+        );
       }),
       { numRuns: 25 },
     );
@@ -101,7 +127,10 @@ describe('logic stage properties across the smpCnt wrap', () => {
         const f = file();
         writeCapture(f, shape, frames);
         const v = run(f, shape);
-        assert.deepEqual(v.map((x) => [x.frame, x.reason]), [[at + 1, 'gap']]);
+        assert.deepEqual(
+          v.map((x) => [x.frame, x.reason]),
+          [[at + 1, 'gap']],
+        );
       }),
       { numRuns: 25 },
     );
@@ -118,7 +147,13 @@ describe('logic stage properties across the smpCnt wrap', () => {
         const f = file();
         writeCapture(f, shape, frames);
         const v = run(f, shape);
-        assert.deepEqual(v.map((x) => [x.frame, x.reason]).sort((p, q) => (p[0] as number) - (q[0] as number)), [[at + 1, 'smpcnt-reorder'], [at + 2, 'smpcnt-reorder']]);
+        assert.deepEqual(
+          v.map((x) => [x.frame, x.reason]).sort((p, q) => (p[0] as number) - (q[0] as number)),
+          [
+            [at + 1, 'smpcnt-reorder'],
+            [at + 2, 'smpcnt-reorder'],
+          ],
+        );
       }),
       { numRuns: 25 },
     );

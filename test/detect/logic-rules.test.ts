@@ -20,7 +20,12 @@ const PERIOD_NS = 1e9 / RATE;
 let n = 0;
 
 /** Frame k of the stream: smpCnt k, sent at k periods; `asdus` ASDUs with consecutive counters. */
-interface Frame { k: number; smpSynch?: number; asdus?: number; mu?: 1 | 2 }
+interface Frame {
+  k: number;
+  smpSynch?: number;
+  asdus?: number;
+  mu?: 1 | 2;
+}
 
 function capture(frames: Frame[]): string {
   const file = path.join(dir, `f${n++}.pcap`);
@@ -31,7 +36,12 @@ function capture(frames: Frame[]): string {
       new DataView(seq.buffer).setInt32(0, f.k * 10 + j);
       return { svID: `MU${f.mu ?? 1}`, smpCnt: (f.k + j) % RATE, confRev: 1, smpSynch: f.smpSynch ?? 2, seqData: seq };
     });
-    const { bytes } = encodeFrame({ dst: '01:0c:cd:04:00:01', src: `02:00:00:00:00:0${f.mu ?? 1}`, appId: 0x4000 + (f.mu ?? 1) - 1, asdus });
+    const { bytes } = encodeFrame({
+      dst: '01:0c:cd:04:00:01',
+      src: `02:00:00:00:00:0${f.mu ?? 1}`,
+      appId: 0x4000 + (f.mu ?? 1) - 1,
+      asdus,
+    });
     const tNs = Math.round(f.k * PERIOD_NS) + ((f.mu ?? 1) - 1) * 1000;
     w.write(bytes, 0, bytes.length, 1_700_000_000 + Math.floor(tNs / 1e9), tNs % 1e9);
   }
@@ -39,11 +49,23 @@ function capture(frames: Frame[]): string {
   return file;
 }
 
-const range = (from: number, to: number, f: Omit<Frame, 'k'> = {}): Frame[] => Array.from({ length: to - from }, (_, j) => ({ k: from + j, ...f }));
+const range = (from: number, to: number, f: Omit<Frame, 'k'> = {}): Frame[] =>
+  Array.from({ length: to - from }, (_, j) => ({ k: from + j, ...f }));
 
 /** The logic stage over captures in turn; `between[i]` runs after capture i (e.g. the drop counter grows). */
 function run(files: string[], between: Array<(l: LogicStage) => void> = []): { verdicts: FrameVerdict[]; logic: LogicStage } {
-  const registry = new StreamRegistry([1, 2].map((mu) => ({ name: `MU${mu}`, svID: `MU${mu}`, appId: 0x3fff + mu, acceptedSourceMacs: [], confRev: 1, samplesPerSecond: RATE, nofASDU: 1, framesPerSecond: RATE })));
+  const registry = new StreamRegistry(
+    [1, 2].map((mu) => ({
+      name: `MU${mu}`,
+      svID: `MU${mu}`,
+      appId: 0x3fff + mu,
+      acceptedSourceMacs: [],
+      confRev: 1,
+      samplesPerSecond: RATE,
+      nofASDU: 1,
+      framesPerSecond: RATE,
+    })),
+  );
   const logic = new LogicStage(registry);
   const verdicts: FrameVerdict[] = [];
   const p = new Pipeline({ registry, stages: [logic], onVerdict: (v) => verdicts.push(v) });
@@ -71,7 +93,10 @@ describe('logic rules on crafted frames', () => {
 
   it('noasdu-mismatch: frames with 2 ASDUs on a 1-ASDU stream are flagged and discarded, the others not', () => {
     const { verdicts } = run([capture([...range(0, 50), ...range(50, 55, { asdus: 2 }), ...range(55, 100)])]);
-    assert.deepEqual(summary(verdicts), [51, 52, 53, 54, 55].map((f) => [f, 'noasdu-mismatch']));
+    assert.deepEqual(
+      summary(verdicts),
+      [51, 52, 53, 54, 55].map((f) => [f, 'noasdu-mismatch']),
+    );
     assert.ok(verdicts.every((v) => v.discard && v.detail?.['noASDU'] === 2 && v.detail['expected'] === 1));
   });
 
@@ -91,17 +116,23 @@ describe('logic rules on crafted frames', () => {
 
   it('the same gap without capture drops (or with drops that stopped growing before it) is a deletion: gap', () => {
     const plain = run([head, tail]);
-    assert.deepEqual(plain.verdicts.map((v) => [v.reason, v.detail?.['missing']]), [['gap', 10]]);
+    assert.deepEqual(
+      plain.verdicts.map((v) => [v.reason, v.detail?.['missing']]),
+      [['gap', 10]],
+    );
     assert.equal(plain.logic.captureLossGaps, 0);
     // Drops counted before frame 50 only: the gap at 110 comes while the counter stands still.
     const early = capture(range(0, 50));
     const middle = capture(range(50, 100));
     const r = run([early, middle, tail], [(l) => l.setCaptureDrops(3)]);
-    assert.deepEqual(r.verdicts.map((v) => [v.reason, v.detail?.['missing']]), [['gap', 10]]);
+    assert.deepEqual(
+      r.verdicts.map((v) => [v.reason, v.detail?.['missing']]),
+      [['gap', 10]],
+    );
     assert.equal(r.logic.captureLossGaps, 0);
   });
 
-  it('capture loss hits every stream: each stream\'s first gap after the drops is capture loss, not only the first frame\'s', () => {
+  it("capture loss hits every stream: each stream's first gap after the drops is capture loss, not only the first frame's", () => {
     // Two interleaved streams; frames 100 … 109 of both are lost by the capture.
     const both = (from: number, to: number): Frame[] => range(from, to).flatMap((f) => [f, { ...f, mu: 2 as const }]);
     const r = run([capture(both(0, 100)), capture(both(110, 300))], [(l) => l.setCaptureDrops(20)]);
@@ -109,6 +140,12 @@ describe('logic rules on crafted frames', () => {
     assert.equal(r.logic.captureLossGaps, 2);
     // Without drops both gaps are deletions.
     const d = run([capture(both(0, 100)), capture(both(110, 300))]);
-    assert.deepEqual(d.verdicts.map((v) => [v.stream, v.reason]), [['MU1', 'gap'], ['MU2', 'gap']]);
+    assert.deepEqual(
+      d.verdicts.map((v) => [v.stream, v.reason]),
+      [
+        ['MU1', 'gap'],
+        ['MU2', 'gap'],
+      ],
+    );
   });
 });

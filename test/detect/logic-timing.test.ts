@@ -31,7 +31,9 @@ function jitter(src: string, dst: string, jitterNs: number, seed: number): void 
 
 describe('logic stage: arrival timing', () => {
   let dir = '';
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'svde-timing-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-timing-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('faster than the rate, held back, released in a burst: flagged on the attacked frames only', async () => {
@@ -40,11 +42,17 @@ describe('logic stage: arrival timing', () => {
     const e = evaluate(truth, verdicts, ['logic']);
     assert.deepEqual(e.falseAlarms.slice(0, 10), [], `${e.falseAlarms.length} verdicts on frames the attack did not touch`);
     const by = (r: string) => verdicts.filter((v) => v.reason === r);
-    assert.ok(verdicts.every((v) => TIMING.has(v.reason) && v.stream === 'MU1'), 'only timing verdicts, only on MU1');
+    assert.ok(
+      verdicts.every((v) => TIMING.has(v.reason) && v.stream === 'MU1'),
+      'only timing verdicts, only on MU1',
+    );
     const first = truth.malicious[0]!.frame;
     assert.ok(by('arrival-early').length > 100);
     // twice the rate: 2 ms ahead after 16 frames of MU1 (interleaved with MU2: ≤ 40 frame numbers)
-    assert.ok(by('arrival-early')[0]!.frame - first <= 40, `first arrival-early ${by('arrival-early')[0]!.frame - first} frames after the attack began`);
+    assert.ok(
+      by('arrival-early')[0]!.frame - first <= 40,
+      `first arrival-early ${by('arrival-early')[0]!.frame - first} frames after the attack began`,
+    );
     assert.ok(by('arrival-late').length > 100);
     assert.ok(by('jitter-burst').length >= 1 && by('jitter-burst').length <= 4, 'jitter-burst once per episode');
   });
@@ -66,6 +74,9 @@ describe('logic stage: arrival timing', () => {
   it('timing off: no timing verdicts on the attack', async () => {
     const { file, truth } = await simulate(dir, 'timing-anomalies', ['--mus', '2', '--duration', '3s']);
     const { verdicts } = runPipeline(file, truth, (r) => [new MacStage(), new LogicStage(r, { timing: false })]);
-    assert.deepEqual(verdicts.filter((v) => TIMING.has(v.reason)), []);
+    assert.deepEqual(
+      verdicts.filter((v) => TIMING.has(v.reason)),
+      [],
+    );
   });
 });

@@ -30,7 +30,11 @@ describe('logic stage on simulator scenarios', () => {
     { scenario: 'config-mismatch', minHits: 100 },
     { scenario: 'simulate-bit', minHits: 100 },
     { scenario: 'spoofed-mac', minHits: 100 },
-    { scenario: 'interleaved-injection', args: ['--mus', '2', '--duration', '2s', '--asdus', '2', '--rate', '4800', '--freq', '60'], minHits: 100 },
+    {
+      scenario: 'interleaved-injection',
+      args: ['--mus', '2', '--duration', '2s', '--asdus', '2', '--rate', '4800', '--freq', '60'],
+      minHits: 100,
+    },
     { scenario: 'smpcnt-anomalies', args: ['--mus', '2', '--duration', '2s', '--samples-per-cycle', '256'], minHits: 10 },
   ];
   for (const c of cases) {

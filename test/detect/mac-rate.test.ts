@@ -34,9 +34,16 @@ describe('mac and rate stages on simulator scenarios', () => {
     const want = truth.malicious.filter((m) => m.indicator === 'mac').map((m) => m.frame);
     assert.ok(want.length > 100);
     const got = verdicts.filter((v) => v.indicator === 'mac');
-    assert.deepEqual(got.map((v) => v.frame), want);
+    assert.deepEqual(
+      got.map((v) => v.frame),
+      want,
+    );
     assert.ok(got.every((v) => v.reason === 'unknown-source' && v.discard && v.stream === 'MU1'));
-    assert.deepEqual(verdicts.filter((v) => v.indicator !== 'mac'), [], 'the rogue publisher alone is no flood');
+    assert.deepEqual(
+      verdicts.filter((v) => v.indicator !== 'mac'),
+      [],
+      'the rogue publisher alone is no flood',
+    );
     assert.equal(alarms.length, 1, 'one episode, one alarm');
     assert.equal(alarms[0]!.frames, want.length);
     assert.equal(pipeline.board.snapshot().mac.count, 1);
@@ -61,7 +68,11 @@ describe('mac and rate stages on simulator scenarios', () => {
     const lastBad = flood[flood.length - 1]!.frame;
     const rate = verdicts.filter((v) => v.indicator === 'rate');
     assert.ok(rate.length > 0, 'the flood is seen');
-    assert.deepEqual(verdicts.filter((v) => v.indicator !== 'rate'), [], 'nothing but rate');
+    assert.deepEqual(
+      verdicts.filter((v) => v.indicator !== 'rate'),
+      [],
+      'nothing but rate',
+    );
     assert.ok(rate.every((v) => v.stream === 'MU1' && v.reason === 'flood'));
     assert.ok(rate[0]!.frame >= firstBad, 'no rate verdict before the flood');
     // A rate is a property of the traffic, not of one frame: verdicts may go on for one burst window
@@ -77,4 +88,3 @@ describe('mac and rate stages on simulator scenarios', () => {
     assert.equal(pipeline.nu, 1);
   });
 });
-

@@ -20,7 +20,10 @@ const qut = path.join(capturesDir, 'qut-zss-2023-sv');
 
 /** Arrival epochs (µs precision as in the CSV) of the 0x4001 frames with a given label. */
 function labelled(id: string, label: (l: number) => boolean): Set<string> {
-  const rows = readFileSync(path.join(qut, 'labels', `${id}.labels.csv`), 'utf8').trim().split('\n').slice(1);
+  const rows = readFileSync(path.join(qut, 'labels', `${id}.labels.csv`), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1);
   const out = new Set<string>();
   for (const r of rows) {
     const f = r.split(',');
@@ -40,7 +43,11 @@ function analyse(id: string): { verdicts: FrameVerdict[]; tsOf: Map<number, stri
   const learnt = learner.propose();
   const registry = new StreamRegistry(learnt);
   const verdicts: FrameVerdict[] = [];
-  const p = new Pipeline({ registry, stages: [new RateStage(registry), new MacStage(), new LogicStage(registry)], onVerdict: (v) => verdicts.push(v) });
+  const p = new Pipeline({
+    registry,
+    stages: [new RateStage(registry), new MacStage(), new LogicStage(registry)],
+    onVerdict: (v) => verdicts.push(v),
+  });
   const tsOf = new Map<number, string>();
   for (const b of readCaptureFile(file)) {
     for (let i = 0; i < b.count; i++) tsOf.set(b.frameNo(i), (Number(b.tsNs(i) / 1000n) / 1e6).toFixed(6));
@@ -71,7 +78,11 @@ describe('QUT-ZSS-2023-SV captures with their labels', () => {
     const missed = [...injected].filter((t) => !flagged.has(t));
     assert.deepEqual(missed.slice(0, 5), [], `${missed.length} injected frames missed`);
     const wrong = [...flagged.entries()].filter(([t]) => !injected.has(t));
-    assert.deepEqual(wrong.slice(0, 5).map(([t, v]) => `${t} ${v.reason}`), [], 'verdicts on genuine frames');
+    assert.deepEqual(
+      wrong.slice(0, 5).map(([t, v]) => `${t} ${v.reason}`),
+      [],
+      'verdicts on genuine frames',
+    );
     assert.ok([...flagged.values()].every((v) => v.reason === 'interleaved-counter'));
     assert.ok(!verdicts.some((v) => v.indicator === 'mac'), 'no MAC finding: the attacker spoofs the genuine source');
     // The injected frames also push the shared source above N_th = 1.1 × (20 + 20) frames/s: a rate
@@ -79,7 +90,11 @@ describe('QUT-ZSS-2023-SV captures with their labels', () => {
     const injectedTimes = [...injected].map(Number).sort((a, b) => a - b);
     const inBurst = (t: number): boolean => injectedTimes.some((x) => t >= x - 0.06 && t <= x + 1.05);
     const rateOutside = verdicts.filter((v) => v.indicator === 'rate' && !inBurst(Number(tsOf.get(v.frame))));
-    assert.deepEqual(rateOutside.map((v) => tsOf.get(v.frame)), [], 'rate findings outside the injection bursts');
+    assert.deepEqual(
+      rateOutside.map((v) => tsOf.get(v.frame)),
+      [],
+      'rate findings outside the injection bursts',
+    );
   });
 
   it('971a: both deletions of 100 MU1 frames are found as gaps on the first frame after them, nothing else', () => {
@@ -92,11 +107,22 @@ describe('QUT-ZSS-2023-SV captures with their labels', () => {
       ],
     );
     // The labels' MU1 smpCnt sequence has its two holes exactly there (386 → 487, 2599 → 2700).
-    const rows = readFileSync(path.join(qut, 'labels', '971a.labels.csv'), 'utf8').trim().split('\n').slice(1).map((r) => r.split(','));
+    const rows = readFileSync(path.join(qut, 'labels', '971a.labels.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((r) => r.split(','));
     const holes: Array<[number, string]> = [];
-    for (let k = 1; k < rows.length; k++) if (Number(rows[k]![3]) - Number(rows[k - 1]![3]) > 1) holes.push([Number(rows[k]![3]), Number(rows[k]![1]).toFixed(6)]);
-    assert.deepEqual(holes.map((h) => h[0]), [487, 2700]);
-    assert.deepEqual(verdicts.map((v) => tsOf.get(v.frame)), holes.map((h) => h[1]));
+    for (let k = 1; k < rows.length; k++)
+      if (Number(rows[k]![3]) - Number(rows[k - 1]![3]) > 1) holes.push([Number(rows[k]![3]), Number(rows[k]![1]).toFixed(6)]);
+    assert.deepEqual(
+      holes.map((h) => h[0]),
+      [487, 2700],
+    );
+    assert.deepEqual(
+      verdicts.map((v) => tsOf.get(v.frame)),
+      holes.map((h) => h[1]),
+    );
   });
 
   it('921a: in-place modification keeps smpCnt clean — no logic, MAC or rate finding (value checks are needed)', () => {

@@ -4,11 +4,27 @@ import { applianceRisk, assessRisk, levelOf, riskMetrics, streamRisk, STREAM_WEI
 import { type StreamObservation } from '../../src/model/risk.ts';
 
 const hardened: StreamObservation = {
-  asset: 'MU1', role: 'protection', observed: true, signed: true, signatureFailures: 0, frames: 4800,
-  vlanPriority: 4, acceptListed: true, configDrift: false, simulateSeen: false, alarms: 0,
+  asset: 'MU1',
+  role: 'protection',
+  observed: true,
+  signed: true,
+  signatureFailures: 0,
+  frames: 4800,
+  vlanPriority: 4,
+  acceptListed: true,
+  configDrift: false,
+  simulateSeen: false,
+  alarms: 0,
 };
 const exposed: StreamObservation = {
-  ...hardened, asset: 'MU2', signed: false, vlanPriority: null, acceptListed: false, configDrift: true, simulateSeen: true, alarms: 6,
+  ...hardened,
+  asset: 'MU2',
+  signed: false,
+  vlanPriority: null,
+  acceptListed: false,
+  configDrift: true,
+  simulateSeen: true,
+  alarms: 6,
 };
 
 test('weights sum to one', () => {
@@ -50,18 +66,41 @@ test('signature failures count only on signed streams and saturate at 2 % of fra
 });
 
 test('appliance posture: TLS, tokens and healthy components lower the risk', () => {
-  const good = applianceRisk({ asset: 'svde', apiTls: true, mutualTls: true, tokensConfigured: true, chip: 'ok', storage: 'ok', capture: 'ok' });
-  const bad = applianceRisk({ asset: 'svde', apiTls: false, mutualTls: false, tokensConfigured: false, chip: 'failed', storage: 'degraded', capture: 'ok' });
+  const good = applianceRisk({
+    asset: 'svde',
+    apiTls: true,
+    mutualTls: true,
+    tokensConfigured: true,
+    chip: 'ok',
+    storage: 'ok',
+    capture: 'ok',
+  });
+  const bad = applianceRisk({
+    asset: 'svde',
+    apiTls: false,
+    mutualTls: false,
+    tokensConfigured: false,
+    chip: 'failed',
+    storage: 'degraded',
+    capture: 'ok',
+  });
   assert.equal(good.risk, 0);
   assert.ok(bad.risk > 0.3, `risk ${bad.risk}`);
-  assert.deepEqual(bad.factors.filter((x) => x.score > 0).map((x) => x.name), ['api-without-tls', 'master-without-mutual-tls', 'api-without-tokens', 'chip-unavailable', 'storage-unavailable']);
+  assert.deepEqual(
+    bad.factors.filter((x) => x.score > 0).map((x) => x.name),
+    ['api-without-tls', 'master-without-mutual-tls', 'api-without-tokens', 'chip-unavailable', 'storage-unavailable'],
+  );
 });
 
 test('system risk is the max and the impact-weighted mean; metrics MTTD, MTTR and resolved share', () => {
-  const r = assessRisk([hardened, exposed], { asset: 'svde', apiTls: true, mutualTls: true, tokensConfigured: true, chip: 'ok', storage: 'ok', capture: 'ok' }, [
-    { firstTsNs: 0n, raisedNs: 4_000_000n, acknowledgedNs: 64_000_000n },
-    { firstTsNs: 1_000_000n, raisedNs: 3_000_000n, acknowledgedNs: null },
-  ]);
+  const r = assessRisk(
+    [hardened, exposed],
+    { asset: 'svde', apiTls: true, mutualTls: true, tokensConfigured: true, chip: 'ok', storage: 'ok', capture: 'ok' },
+    [
+      { firstTsNs: 0n, raisedNs: 4_000_000n, acknowledgedNs: 64_000_000n },
+      { firstTsNs: 1_000_000n, raisedNs: 3_000_000n, acknowledgedNs: null },
+    ],
+  );
   assert.equal(r.assets.length, 3);
   assert.equal(r.system.max, streamRisk(exposed).risk);
   const expectMean = (1 * 0 + 1 * streamRisk(exposed).risk + 0.8 * 0) / 2.8;

@@ -37,24 +37,61 @@ interface Known {
   why: string;
 }
 
-const SOURCE_RATE = 'the attacker sends from MU1\'s own source MAC, so that source really exceeds N_th = 1.1·f: the rate stage flags genuine and injected frames of the source alike; the labels do not list rate/flood';
+const SOURCE_RATE =
+  "the attacker sends from MU1's own source MAC, so that source really exceeds N_th = 1.1·f: the rate stage flags genuine and injected frames of the source alike; the labels do not list rate/flood";
 const KNOWN: Record<string, Known[]> = {
   'spoofed-mac': [{ kind: 'rate/flood', stream: 'MU1', window: 'attack', why: SOURCE_RATE }],
   'interleaved-injection': [{ kind: 'rate/flood', stream: 'MU1', window: 'attack', why: SOURCE_RATE }],
   replay: [{ kind: 'rate/flood', stream: 'MU1', window: 'attack', why: SOURCE_RATE }],
-  flood: [{ kind: 'rate/flood', stream: 'MU1', window: 'attack', why: 'the rate stage also flags the genuine MU1 frames among the flood copies (same source); only the copies are labelled' }],
-  'timing-anomalies': [
-    { kind: 'rate/flood', stream: 'MU1', window: 'attack', why: 'the release burst and the double-rate phase also flag genuine MU1 frames sent in the same window (labels allow rate/flood only on the modified frames)' },
-    { kind: 'badData/stealthy-fdi', stream: 'MU1', window: 'attack', why: 'frames arriving at twice the rate with in-sequence counters shift MU1\'s samples against MU2: a cycle of MU1 disagrees with its twin; not in the labels\' also' },
+  flood: [
+    {
+      kind: 'rate/flood',
+      stream: 'MU1',
+      window: 'attack',
+      why: 'the rate stage also flags the genuine MU1 frames among the flood copies (same source); only the copies are labelled',
+    },
   ],
-  'smpcnt-anomalies': [{ kind: 'badData/stealthy-fdi', stream: 'MU1', window: 'rest', why: 'after the +37 counter jump MU1\'s samples stay 37 samples (≈166° at 80 samples/cycle) out of step with MU2 to the end of the run; badData sees the twins disagree every cycle; labels only name the jump frame' }],
-  'signature-faults': [{ kind: 'badData/stealthy-fdi', stream: 'MU1', window: 'attack', why: 'values altered under a kept trailer: badData names the cycle stealthy-fdi where the label\'s also says kcl-violation (the alteration keeps IA+IB+IC = IN)' }],
+  'timing-anomalies': [
+    {
+      kind: 'rate/flood',
+      stream: 'MU1',
+      window: 'attack',
+      why: 'the release burst and the double-rate phase also flag genuine MU1 frames sent in the same window (labels allow rate/flood only on the modified frames)',
+    },
+    {
+      kind: 'badData/stealthy-fdi',
+      stream: 'MU1',
+      window: 'attack',
+      why: "frames arriving at twice the rate with in-sequence counters shift MU1's samples against MU2: a cycle of MU1 disagrees with its twin; not in the labels' also",
+    },
+  ],
+  'smpcnt-anomalies': [
+    {
+      kind: 'badData/stealthy-fdi',
+      stream: 'MU1',
+      window: 'rest',
+      why: "after the +37 counter jump MU1's samples stay 37 samples (≈166° at 80 samples/cycle) out of step with MU2 to the end of the run; badData sees the twins disagree every cycle; labels only name the jump frame",
+    },
+  ],
+  'signature-faults': [
+    {
+      kind: 'badData/stealthy-fdi',
+      stream: 'MU1',
+      window: 'attack',
+      why: "values altered under a kept trailer: badData names the cycle stealthy-fdi where the label's also says kcl-violation (the alteration keeps IA+IB+IC = IN)",
+    },
+  ],
 };
 
 /** Reasons that accuse an attack: a genuine event must never raise them. */
 const ATTACK_REASONS = new Set(['trip-without-fault', 'fault-replay', 'attack-model']);
 
-interface Run { truth: GroundTruth; verdicts: FrameVerdict[]; alarms: Alarm[]; frames: number }
+interface Run {
+  truth: GroundTruth;
+  verdicts: FrameVerdict[];
+  alarms: Alarm[];
+  frames: number;
+}
 
 async function runScenario(dir: string, scenario: string): Promise<Run> {
   const file = path.join(dir, `${scenario}.pcap`);
@@ -63,10 +100,18 @@ async function runScenario(dir: string, scenario: string): Promise<Run> {
   const truth = JSON.parse(readFileSync(`${file}.truth.json`, 'utf8')) as GroundTruth;
   const registry = new StreamRegistry(expectedStreamsOfTruth(truth));
   const signed = signedStreamsOfTruth(truth);
-  const { stages, signature } = buildStages(registry, { signed, ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}) });
+  const { stages, signature } = buildStages(registry, {
+    signed,
+    ...(signed.length > 0 ? { verifier: new SoftwareVerifier(loadKeyDir(`${file}.keys`)) } : {}),
+  });
   const verdicts: FrameVerdict[] = [];
   const alarms: Alarm[] = [];
-  const p = new Pipeline({ registry, stages, onVerdict: (v) => verdicts.push({ ...v }), alarms: { onAlarm: (a) => alarms.push({ ...a }) } });
+  const p = new Pipeline({
+    registry,
+    stages,
+    onVerdict: (v) => verdicts.push({ ...v }),
+    alarms: { onAlarm: (a) => alarms.push({ ...a }) },
+  });
   for (const b of readCaptureFile(file)) p.processBatch(b);
   if (signature !== undefined) await signature.drain();
   p.finish();
@@ -87,17 +132,28 @@ function judge(run: Run, known: readonly Known[]): Judgement {
   const { truth, verdicts, alarms } = run;
   const labels = new Map<number, MaliciousFrame>(truth.malicious.map((m) => [m.frame, m]));
   const allowedBy = (m: MaliciousFrame | undefined, v: { indicator: string; reason: string }): boolean =>
-    m !== undefined && ((m.indicator === v.indicator && m.reason === v.reason) || (m.also ?? []).some((a) => a.indicator === v.indicator && a.reason === v.reason));
+    m !== undefined &&
+    ((m.indicator === v.indicator && m.reason === v.reason) ||
+      (m.also ?? []).some((a) => a.indicator === v.indicator && a.reason === v.reason));
   // Two cycles of all traffic after a genuine event's end (the cycle that completes it, and one more).
   const fps = truth.config.streams.reduce((a, s) => a + s.framesPerSecond, 0);
   const slack = Math.round((2 * fps) / 50);
   const genuine = (v: { frame: number; indicator: string; reason: string; stream: string }): boolean =>
-    !labels.has(v.frame) && !ATTACK_REASONS.has(v.reason)
-    && truth.genuineEvents.some((e) => e.streams.includes(v.stream) && v.frame >= e.fromFrame && v.frame <= e.toFrame + slack && (e.mayRaise as string[]).includes(v.indicator));
+    !labels.has(v.frame) &&
+    !ATTACK_REASONS.has(v.reason) &&
+    truth.genuineEvents.some(
+      (e) =>
+        e.streams.includes(v.stream) &&
+        v.frame >= e.fromFrame &&
+        v.frame <= e.toFrame + slack &&
+        (e.mayRaise as string[]).includes(v.indicator),
+    );
   const firstBad = truth.malicious[0]?.frame ?? Infinity;
   const lastBad = truth.malicious.at(-1)?.frame ?? -Infinity;
   const excuse = (v: { frame: number; indicator: string; reason: string; stream: string }): Known | undefined =>
-    known.find((k) => k.kind === kindOf(v) && k.stream === v.stream && v.frame >= firstBad && (k.window === 'rest' || v.frame <= lastBad + fps));
+    known.find(
+      (k) => k.kind === kindOf(v) && k.stream === v.stream && v.frame >= firstBad && (k.window === 'rest' || v.frame <= lastBad + fps),
+    );
 
   const problems: string[] = [];
   const excused: Record<string, number> = {};
@@ -118,14 +174,17 @@ function judge(run: Run, known: readonly Known[]): Judgement {
     const key = `${kindOf(v)} on ${v.stream} ${m === undefined ? 'unlabelled' : `labelled ${kindOf(m)}`}`;
     unexplained.set(key, [...(unexplained.get(key) ?? []), v.frame]);
   }
-  for (const [key, frames] of unexplained) problems.push(`${frames.length}× ${key} (frames ${frames.slice(0, 5).join(', ')}${frames.length > 5 ? ', …' : ''})`);
+  for (const [key, frames] of unexplained)
+    problems.push(`${frames.length}× ${key} (frames ${frames.slice(0, 5).join(', ')}${frames.length > 5 ? ', …' : ''})`);
   const primaries = new Set(truth.malicious.map(kindOf));
   for (const p of primaries) if (!raised.has(p)) problems.push(`labelled ${p} never raised`);
   for (const a of alarms) {
     const at = { frame: a.firstFrame, indicator: a.indicator, reason: a.reason, stream: a.stream };
-    if (!allowedBy(labels.get(a.firstFrame), a) && !genuine(at) && excuse(at) === undefined) problems.push(`alarm ${kindOf(a)} on ${a.stream} starts at frame ${a.firstFrame}, not a labelled frame it names`);
+    if (!allowedBy(labels.get(a.firstFrame), a) && !genuine(at) && excuse(at) === undefined)
+      problems.push(`alarm ${kindOf(a)} on ${a.stream} starts at frame ${a.firstFrame}, not a labelled frame it names`);
   }
-  for (const k of known) if (excused[k.kind] === undefined) problems.push(`known deviation ${k.kind} on ${k.stream} no longer occurs: remove it from KNOWN`);
+  for (const k of known)
+    if (excused[k.kind] === undefined) problems.push(`known deviation ${k.kind} on ${k.stream} no longer occurs: remove it from KNOWN`);
   return { problems, excused };
 }
 
@@ -145,9 +204,13 @@ describe('every simulator scenario through all detection stages', () => {
     return r;
   };
 
-  it('the list covers the simulator\'s scenarios', () => {
+  it("the list covers the simulator's scenarios", () => {
     assert.ok(SCENARIOS.length >= 19);
-    for (const name of Object.keys(KNOWN)) assert.ok(SCENARIOS.some((s) => s.name === name), `KNOWN names a scenario that does not exist: ${name}`);
+    for (const name of Object.keys(KNOWN))
+      assert.ok(
+        SCENARIOS.some((s) => s.name === name),
+        `KNOWN names a scenario that does not exist: ${name}`,
+      );
   });
 
   for (const sc of SCENARIOS) {
@@ -159,8 +222,18 @@ describe('every simulator scenario through all detection stages', () => {
       assert.deepEqual(problems, [], `${sc.name}:\n  ${problems.join('\n  ')}`);
       // the genuine twin: only what a real fault of its bay may raise
       const mu2 = run.verdicts.filter((v) => v.stream !== 'MU1');
-      assert.ok(mu2.every((v) => v.indicator === 'trip' || v.indicator === 'faultMatch'), `MU2: ${mu2.slice(0, 3).map(show).join(', ')}`);
-      assert.ok(mu2.every((v) => !ATTACK_REASONS.has(v.reason)), `MU2 accused of an attack: ${mu2.filter((v) => ATTACK_REASONS.has(v.reason)).slice(0, 3).map(show).join(', ')}`);
+      assert.ok(
+        mu2.every((v) => v.indicator === 'trip' || v.indicator === 'faultMatch'),
+        `MU2: ${mu2.slice(0, 3).map(show).join(', ')}`,
+      );
+      assert.ok(
+        mu2.every((v) => !ATTACK_REASONS.has(v.reason)),
+        `MU2 accused of an attack: ${mu2
+          .filter((v) => ATTACK_REASONS.has(v.reason))
+          .slice(0, 3)
+          .map(show)
+          .join(', ')}`,
+      );
       if (run.truth.genuineEvents.every((e) => e.kind !== 'fault')) assert.deepEqual(mu2, [], 'no real fault: MU2 raises nothing');
       if (run.truth.malicious.length === 0 && run.truth.genuineEvents.every((e) => e.kind !== 'fault')) {
         assert.deepEqual(run.verdicts, [], 'clean traffic raises nothing');
@@ -174,10 +247,17 @@ describe('every simulator scenario through all detection stages', () => {
       }
     });
     if (known.length > 0) {
-      it(`${sc.name}: strictly its labels (no known deviation excused)`, { todo: known.map((k) => `${k.kind}: ${k.why}`).join('; ') }, async () => {
-        const { problems } = judge(await get(sc.name), []);
-        assert.deepEqual(problems.filter((p) => !p.startsWith('known deviation')), []);
-      });
+      it(
+        `${sc.name}: strictly its labels (no known deviation excused)`,
+        { todo: known.map((k) => `${k.kind}: ${k.why}`).join('; ') },
+        async () => {
+          const { problems } = judge(await get(sc.name), []);
+          assert.deepEqual(
+            problems.filter((p) => !p.startsWith('known deviation')),
+            [],
+          );
+        },
+      );
     }
   }
 });

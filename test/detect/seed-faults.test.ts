@@ -16,7 +16,14 @@ test('the seed file loads with its provenance and the expected kinds and classes
   assert.match(file.provenance.date, /^\d{4}-\d{2}-\d{2}$/);
   assert.deepEqual(new Set(file.entries.map((e) => e.kind)), new Set(['fault', 'attack']));
   const classes = new Set(file.entries.map((e) => `${e.kind}:${String(e.features['class'])}`));
-  assert.deepEqual([...classes].sort(), ['attack:fake-short-circuit', 'fault:overcurrent', 'fault:overvoltage', 'fault:phase-ground', 'fault:phase-phase', 'fault:three-phase']);
+  assert.deepEqual([...classes].sort(), [
+    'attack:fake-short-circuit',
+    'fault:overcurrent',
+    'fault:overvoltage',
+    'fault:phase-ground',
+    'fault:phase-phase',
+    'fault:three-phase',
+  ]);
   // 7 types × 3 currents × 3 X/R × 2 inception angles, 2 remote faults, 3 overvoltages, 3 attack models.
   assert.equal(file.entries.filter((e) => e.source === 'seed:simulator').length, 7 * 3 * 3 * 2 + 2);
   assert.equal(file.entries.length, 7 * 3 * 3 * 2 + 2 + 3 + 3);

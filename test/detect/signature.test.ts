@@ -23,7 +23,10 @@ import { readEncodedTrailer } from '../../src/sv/encode.ts';
 import { evaluate, expectedStreams, simulate } from './helpers.ts';
 
 /** One record of a classic pcap: its 16-byte header (timestamp, lengths) and the frame. */
-interface PcapRecord { hdr: Buffer; data: Buffer }
+interface PcapRecord {
+  hdr: Buffer;
+  data: Buffer;
+}
 
 function readPcap(file: string): { head: Buffer; recs: PcapRecord[] } {
   const b = readFileSync(file);
@@ -38,11 +41,18 @@ function readPcap(file: string): { head: Buffer; recs: PcapRecord[] } {
 }
 
 function writePcap(file: string, head: Buffer, recs: readonly PcapRecord[]): void {
-  writeFileSync(file, Buffer.concat([head, ...recs.flatMap((r) => {
-    const hdr = Buffer.from(r.hdr);
-    hdr.writeUInt32LE(r.data.length, 8); hdr.writeUInt32LE(r.data.length, 12);
-    return [hdr, r.data];
-  })]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      head,
+      ...recs.flatMap((r) => {
+        const hdr = Buffer.from(r.hdr);
+        hdr.writeUInt32LE(r.data.length, 8);
+        hdr.writeUInt32LE(r.data.length, 12);
+        return [hdr, r.data];
+      }),
+    ]),
+  );
 }
 
 const trailerOf = (r: PcapRecord): { mode: number; keyId: number; secCnt: number } => {
@@ -51,7 +61,11 @@ const trailerOf = (r: PcapRecord): { mode: number; keyId: number; secCnt: number
   return t;
 };
 
-async function analyse(file: string, truth: GroundTruth, verifier: SignatureVerifier): Promise<{ verdicts: FrameVerdict[]; sig: SignatureStage }> {
+async function analyse(
+  file: string,
+  truth: GroundTruth,
+  verifier: SignatureVerifier,
+): Promise<{ verdicts: FrameVerdict[]; sig: SignatureStage }> {
   const registry = new StreamRegistry(expectedStreams(truth));
   const signed = signedStreamsOfTruth(truth);
   const sig = new SignatureStage(registry, signed, verifier);
@@ -90,10 +104,16 @@ describe('signature stage', () => {
     // covers every frame of that stream between the two (the evidence of the whole block).
     const sigVerdicts = verdicts.filter((v) => v.indicator === 'signature');
     const covers = (v: FrameVerdict, frame: number, stream: string): boolean =>
-      v.stream === stream && (v.frame === frame || (v.reason === 'bad-signature' && Number(v.detail?.['firstFrame'] ?? v.frame) <= frame && frame <= v.frame));
+      v.stream === stream &&
+      (v.frame === frame || (v.reason === 'bad-signature' && Number(v.detail?.['firstFrame'] ?? v.frame) <= frame && frame <= v.frame));
     const labelled = truth.malicious.filter((m) => m.indicator === 'signature');
     assert.ok(labelled.length > 100);
-    const missed = labelled.filter((m) => !sigVerdicts.some((v) => covers(v, m.frame, m.stream) && (v.reason === m.reason || (m.also ?? []).some((a) => a.reason === v.reason))));
+    const missed = labelled.filter(
+      (m) =>
+        !sigVerdicts.some(
+          (v) => covers(v, m.frame, m.stream) && (v.reason === m.reason || (m.also ?? []).some((a) => a.reason === v.reason)),
+        ),
+    );
     assert.deepEqual(missed.slice(0, 5), [], `${missed.length} labelled frames not covered`);
     const unfounded = sigVerdicts.filter((v) => !labelled.some((m) => covers(v, m.frame, m.stream)));
     assert.deepEqual(unfounded.slice(0, 5), [], `${unfounded.length} verdicts cover no labelled frame`);
@@ -137,7 +157,10 @@ describe('signature stage', () => {
     p.finish();
     const resent = truth.malicious.filter((m) => m.reason === 'replay');
     assert.ok(resent.length > 100);
-    assert.deepEqual(verdicts.map((v) => [v.frame, v.stream, v.indicator, v.reason]), resent.map((m) => [m.frame, m.stream, 'logic', 'replay']));
+    assert.deepEqual(
+      verdicts.map((v) => [v.frame, v.stream, v.indicator, v.reason]),
+      resent.map((m) => [m.frame, m.stream, 'logic', 'replay']),
+    );
     assert.ok(verdicts.every((v) => v.discard && Number(v.detail?.['secCnt']) <= Number(v.detail?.['last'])));
     assert.equal(sig.counters.verified, truth.capture.frames - resent.length, 'every genuine frame verified');
     assert.equal(sig.counters.failed + sig.counters.unverified + sig.counters.missing, 0);
@@ -156,7 +179,11 @@ describe('signature stage', () => {
       keys = loadKeyDir(`${sim.file}.keys`);
       truth = sim.truth;
       assert.equal(clean.recs.length, 4000);
-      assert.deepEqual(clean.recs.map((r) => trailerOf(r).secCnt), Array.from({ length: 4000 }, (_, k) => k + 1), 'secCnt 1, 2, … in capture order');
+      assert.deepEqual(
+        clean.recs.map((r) => trailerOf(r).secCnt),
+        Array.from({ length: 4000 }, (_, k) => k + 1),
+        'secCnt 1, 2, … in capture order',
+      );
       assert.deepEqual([trailerOf(clean.recs[78]!).mode, trailerOf(clean.recs[79]!).mode], [2, 3], 'block end every 80 frames');
     });
 
@@ -164,7 +191,11 @@ describe('signature stage', () => {
       const file = path.join(dir, `${name}.pcap`);
       writePcap(file, clean.head, recs);
       const registry = new StreamRegistry(expectedStreams(truth));
-      const sig = new SignatureStage(registry, [{ stream: truth.config.streams[0]!.name, keyId: truth.config.streams[0]!.signed!.keyId }], new SoftwareVerifier(keys));
+      const sig = new SignatureStage(
+        registry,
+        [{ stream: truth.config.streams[0]!.name, keyId: truth.config.streams[0]!.signed!.keyId }],
+        new SoftwareVerifier(keys),
+      );
       const verdicts: FrameVerdict[] = [];
       const p = new Pipeline({ registry, stages: [sig], onVerdict: (v) => verdicts.push(v) });
       for (const b of readCaptureFile(file)) p.processBatch(b);
@@ -204,13 +235,16 @@ describe('signature stage', () => {
       const [a, b] = [at(130), at(131)];
       [recs[a]!.data, recs[b]!.data] = [recs[b]!.data, recs[a]!.data]; // timestamps stay in order
       const { verdicts, sig } = await run('reordered', recs);
-      assert.deepEqual(verdicts.map(brief), [[b + 1, 'logic', 'replay'], [at(160) + 1, 'signature', 'bad-signature']]);
+      assert.deepEqual(verdicts.map(brief), [
+        [b + 1, 'logic', 'replay'],
+        [at(160) + 1, 'signature', 'bad-signature'],
+      ]);
       assert.deepEqual({ ...verdicts[1]!.detail }, { block: 81, frames: 79, expected: 80, firstFrame: at(81) + 1 });
       assert.equal(sig.counters.verified, 4000 - 80);
       assert.equal(sig.counters.failed, 79);
     });
 
-    it('a frame deleted inside a block: bad-signature on its block end, the block\'s first frame named; no other verdict', async () => {
+    it("a frame deleted inside a block: bad-signature on its block end, the block's first frame named; no other verdict", async () => {
       const recs = clean.recs.filter((_, k) => k !== at(205));
       const { verdicts, sig } = await run('deleted', recs);
       const end = at(240); // one record earlier than in the clean capture: its frame number is its old index
@@ -250,12 +284,18 @@ describe('signature stage', () => {
       corrupt(3601, 9, 0); // blockLen 0 (a mode-2 frame)
       const { verdicts, sig } = await run('bad-trailer', recs);
       assert.deepEqual(verdicts.map(brief), [
-        [at(500) + 1, 'signature', 'bad-trailer'], [at(560) + 1, 'signature', 'bad-signature'],
-        [at(3210) + 1, 'signature', 'bad-trailer'], [at(3280) + 1, 'signature', 'bad-signature'],
-        [at(3601) + 1, 'signature', 'bad-trailer'], [at(3680) + 1, 'signature', 'bad-signature'],
+        [at(500) + 1, 'signature', 'bad-trailer'],
+        [at(560) + 1, 'signature', 'bad-signature'],
+        [at(3210) + 1, 'signature', 'bad-trailer'],
+        [at(3280) + 1, 'signature', 'bad-signature'],
+        [at(3601) + 1, 'signature', 'bad-trailer'],
+        [at(3680) + 1, 'signature', 'bad-signature'],
       ]);
       assert.ok(verdicts[0]!.discard && verdicts[2]!.discard && verdicts[4]!.discard);
-      assert.deepEqual([0, 2, 4].map((k) => verdicts[k]!.detail?.['error']), ['unsupported version 2', 'unknown mode 7', 'bad blockLen 0 for mode 2']);
+      assert.deepEqual(
+        [0, 2, 4].map((k) => verdicts[k]!.detail?.['error']),
+        ['unsupported version 2', 'unknown mode 7', 'bad blockLen 0 for mode 2'],
+      );
       assert.equal(sig.counters.verified, 4000 - 240);
       assert.equal(sig.counters.failed, 3 + 3 * 79);
     });

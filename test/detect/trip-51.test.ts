@@ -15,7 +15,10 @@ function cyclesToOperate(curve: Curve, tms: number, multiple: number): number {
   for (let k = 0; k < 20; k++) cycle(400);
   for (let k = 1; k <= 5000; k++) {
     cycle(450 * multiple, 0.6);
-    if (verdicts.length > 0) { assert.equal(verdicts[0]!.reason, 'overcurrent-51'); return k; }
+    if (verdicts.length > 0) {
+      assert.equal(verdicts[0]!.reason, 'overcurrent-51');
+      return k;
+    }
   }
   return Infinity;
 }
@@ -72,7 +75,9 @@ describe('trip: ANSI 51 inverse time', () => {
 
   it('IEC curves reset below pickup (instantaneous by default, after resetS when set); IEEE curves reset like a disc', () => {
     const run = (curve: Curve, resetS?: number): number => {
-      const { cycle, verdicts, trip } = rig({ inverseTimeOf: () => ({ pickupA: 1000, curve, tms: 0.1, ...(resetS !== undefined ? { resetS } : {}) }) });
+      const { cycle, verdicts, trip } = rig({
+        inverseTimeOf: () => ({ pickupA: 1000, curve, tms: 0.1, ...(resetS !== undefined ? { resetS } : {}) }),
+      });
       const n = Math.floor(inverseTimeS(curve, 0.1, 2) * 50 * 0.8);
       for (let k = 0; k < n; k++) cycle(2000, 0.6);
       for (let k = 0; k < 5; k++) cycle(400);
@@ -104,12 +109,20 @@ describe('trip: ANSI 51 inverse time', () => {
     const r = rig({ judge });
     for (let k = 0; k < 20; k++) r.cycle(400);
     state = PENDING;
-    r.cycle(6000, 0.2); r.cycle(6000, 0.2);
+    r.cycle(6000, 0.2);
+    r.cycle(6000, 0.2);
     assert.equal(r.verdicts.length, 0, 'held');
     state = IMPLAUSIBLE;
     r.cycle(6000, 0.2);
-    assert.deepEqual(r.verdicts.map((v) => v.reason), ['trip-without-fault', 'trip-without-fault', 'trip-without-fault']);
-    assert.deepEqual(r.verdicts.map((v) => v.frame), [1680, 1760, 1840], 'on the frames of the held cycles');
+    assert.deepEqual(
+      r.verdicts.map((v) => v.reason),
+      ['trip-without-fault', 'trip-without-fault', 'trip-without-fault'],
+    );
+    assert.deepEqual(
+      r.verdicts.map((v) => v.frame),
+      [1680, 1760, 1840],
+      'on the frames of the held cycles',
+    );
     state = PLAUSIBLE;
     r.cycle(6000, 1);
     assert.equal(r.verdicts.at(-1)!.reason, 'overcurrent', 'a plausible fault even without sag');

@@ -41,8 +41,12 @@ describe('trip: ANSI 59 overvoltage', () => {
 
   it('without a configured delay: the first cycle above pickup operates', () => {
     const r = tripRig(NO_51);
-    r.cycle(400); r.cycle(400, 1.3);
-    assert.deepEqual(r.verdicts.map((v) => [v.frame, v.reason]), [[160, 'overvoltage']]);
+    r.cycle(400);
+    r.cycle(400, 1.3);
+    assert.deepEqual(
+      r.verdicts.map((v) => [v.frame, v.reason]),
+      [[160, 'overvoltage']],
+    );
   });
 });
 
@@ -50,11 +54,18 @@ describe('trip: ANSI 50 definite-time delay', () => {
   it('operates once the pickup has held for delayS (0.06 s = 3 cycles); a 2-cycle pulse does not', () => {
     const r = tripRig(NO_51, { overcurrentDelayS: 0.06 });
     for (let k = 0; k < 20; k++) r.cycle(400);
-    r.cycle(6000, 0.5); r.cycle(6000, 0.5);
+    r.cycle(6000, 0.5);
+    r.cycle(6000, 0.5);
     for (let k = 0; k < 5; k++) r.cycle(400);
     assert.equal(r.verdicts.length, 0, 'pulse shorter than the delay');
     const onset = r.frame() + 80;
     for (let k = 0; k < 4; k++) r.cycle(6000, 0.5);
-    assert.deepEqual(r.verdicts.map((v) => [v.frame, v.reason]), [[onset + 160, 'overcurrent'], [onset + 240, 'overcurrent']]);
+    assert.deepEqual(
+      r.verdicts.map((v) => [v.frame, v.reason]),
+      [
+        [onset + 160, 'overcurrent'],
+        [onset + 240, 'overcurrent'],
+      ],
+    );
   });
 });

@@ -37,9 +37,16 @@ describe('trip stage on simulator scenarios', () => {
       assert.equal(v.indicator, 'trip');
       assert.equal(v.reason, 'overcurrent', `frame ${v.frame}: ${v.reason}`);
       // The cycle that ends a fault is judged one cycle after the fault range's last frame at most.
-      assert.ok(faults.some((f) => v.frame >= f.fromFrame && v.frame <= f.toFrame + 2 * 80), `frame ${v.frame} outside the faults`);
+      assert.ok(
+        faults.some((f) => v.frame >= f.fromFrame && v.frame <= f.toFrame + 2 * 80),
+        `frame ${v.frame} outside the faults`,
+      );
     }
-    for (const f of faults) assert.ok(verdicts.some((v) => v.frame >= f.fromFrame && v.frame <= f.toFrame + 160), `${f.detail} seen`);
+    for (const f of faults)
+      assert.ok(
+        verdicts.some((v) => v.frame >= f.fromFrame && v.frame <= f.toFrame + 160),
+        `${f.detail} seen`,
+      );
   });
 
   it('trip-level currents with healthy voltages: trip-without-fault on MU1 within the attack, MU2 quiet', async () => {

@@ -10,17 +10,27 @@ import type { EvidenceStore } from '../../src/store/store.ts';
 import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { expectedStreams } from '../detect/helpers.ts';
 
-export interface Captured { tsNs: bigint; stream: string; hex: string }
+export interface Captured {
+  tsNs: bigint;
+  stream: string;
+  hex: string;
+}
 
 export function captureFrames(file: string, registry: StreamRegistry): Captured[] {
   const streamOf = registryStreamOf(registry);
   const out: Captured[] = [];
-  for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) out.push({ tsNs: b.tsNs(i), stream: streamOf(b, i), hex: Buffer.from(b.raw(i)).toString('hex') });
+  for (const b of readCaptureFile(file))
+    for (let i = 0; i < b.count; i++) out.push({ tsNs: b.tsNs(i), stream: streamOf(b, i), hex: Buffer.from(b.raw(i)).toString('hex') });
   return out;
 }
 
 /** Runs MAC detection with the store and the recorder wired as the appliance wires them. */
-export function run(file: string, truth: GroundTruth, store: EvidenceStore, opts: { ringBytes?: number; segmentBytes?: number; maxActive?: number } = {}): { alarms: Array<{ id: number; a: Alarm }>; recorder: EvidenceRecorder; maxRingBytes: number } {
+export function run(
+  file: string,
+  truth: GroundTruth,
+  store: EvidenceStore,
+  opts: { ringBytes?: number; segmentBytes?: number; maxActive?: number } = {},
+): { alarms: Array<{ id: number; a: Alarm }>; recorder: EvidenceRecorder; maxRingBytes: number } {
   const streams = expectedStreams(truth);
   const registry = new StreamRegistry(streams);
   const recorder = new EvidenceRecorder({ store, ...opts, streamInfo: streamInfoOf(streams) });
@@ -28,7 +38,13 @@ export function run(file: string, truth: GroundTruth, store: EvidenceStore, opts
   const pipeline = new Pipeline({
     registry,
     stages: [new MacStage()],
-    alarms: { onAlarm: (a) => { const id = store.alarmRaised(a); alarms.push({ id, a }); recorder.onAlarm(id, a); } },
+    alarms: {
+      onAlarm: (a) => {
+        const id = store.alarmRaised(a);
+        alarms.push({ id, a });
+        recorder.onAlarm(id, a);
+      },
+    },
   });
   const streamOf = registryStreamOf(registry);
   let maxRingBytes = 0;
@@ -42,4 +58,3 @@ export function run(file: string, truth: GroundTruth, store: EvidenceStore, opts
   store.sync();
   return { alarms, recorder, maxRingBytes };
 }
-

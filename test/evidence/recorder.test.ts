@@ -29,7 +29,7 @@ describe('evidence recorder', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps the offending stream\'s frames from ≥ 1 s before to ≥ 1 s after the alarm, and only those', () => {
+  it("keeps the offending stream's frames from ≥ 1 s before to ≥ 1 s after the alarm, and only those", () => {
     const store = new EvidenceStore({ path: path.join(dir, 'a.db'), retentionEveryMs: 0 });
     const { alarms, recorder } = run(sim.file, sim.truth, store);
     assert.equal(alarms.length, 1);
@@ -48,8 +48,14 @@ describe('evidence recorder', () => {
     assert.ok(ev[ev.length - 1]!.tsNs <= trigger + 1_200_000_000n, 'and not much more (segment granularity)');
     // Only MU1 frames, all of MU1 between the first and last evidence frame, in capture order.
     const span = frames.filter((f) => f.stream === 'MU1' && f.tsNs >= ev[0]!.tsNs && f.tsNs <= ev[ev.length - 1]!.tsNs);
-    assert.deepEqual(ev.map((f) => `${f.tsNs}/${Buffer.from(f.bytes).toString('hex')}`), span.map((f) => `${f.tsNs}/${f.hex}`));
-    assert.ok(ev.some((f) => Buffer.from(f.bytes).subarray(6, 12).toString('hex') !== Buffer.from(ev[0]!.bytes).subarray(6, 12).toString('hex')), 'the rogue frames are in it');
+    assert.deepEqual(
+      ev.map((f) => `${f.tsNs}/${Buffer.from(f.bytes).toString('hex')}`),
+      span.map((f) => `${f.tsNs}/${f.hex}`),
+    );
+    assert.ok(
+      ev.some((f) => Buffer.from(f.bytes).subarray(6, 12).toString('hex') !== Buffer.from(ev[0]!.bytes).subarray(6, 12).toString('hex')),
+      'the rogue frames are in it',
+    );
     assert.equal(recorder.stats().truncated, 0);
     assert.deepEqual(store.streamInfo('MU1')!.samplesPerSecond, sim.truth.config.streams[0]!.samplesPerSecond);
     store.close();
@@ -66,13 +72,28 @@ describe('evidence recorder', () => {
     for (const b of readCaptureFile(sim.file, { batchFrames: 32 })) {
       recorder.onBatch(b, streamOf);
       if (id === 0 && b.tsNs(b.count - 1) >= trigger) {
-        const a: Alarm = { id: 1, indicator: 'logic', grade: 2, stream: 'MU1', reason: 'test', firstFrame: 1, lastFrame: 1, frames: 1, firstTsNs: trigger, lastTsNs: trigger };
+        const a: Alarm = {
+          id: 1,
+          indicator: 'logic',
+          grade: 2,
+          stream: 'MU1',
+          reason: 'test',
+          firstFrame: 1,
+          lastFrame: 1,
+          frames: 1,
+          firstTsNs: trigger,
+          lastTsNs: trigger,
+        };
         id = store.alarmRaised(a);
         recorder.onAlarm(id, a);
         assert.equal(store.sync(), true, JSON.stringify(store.health()));
         // What a crash now would leave on disk: the pre-trigger part, marked incomplete.
         const db = new Database(path.join(dir, 'b.db'), { readonly: true });
-        const row = db.prepare('SELECT ev_frames, ev_from, ev_complete FROM alarms WHERE id = ?').safeIntegers(true).get(id) as { ev_frames: bigint; ev_from: bigint; ev_complete: bigint };
+        const row = db.prepare('SELECT ev_frames, ev_from, ev_complete FROM alarms WHERE id = ?').safeIntegers(true).get(id) as {
+          ev_frames: bigint;
+          ev_from: bigint;
+          ev_complete: bigint;
+        };
         db.close();
         assert.equal(row.ev_complete, 0n);
         assert.ok(row.ev_frames > 1000n, `pre-trigger frames on disk: ${row.ev_frames}`);
@@ -109,14 +130,21 @@ describe('evidence recorder', () => {
     const links = new Map<number, { chunks: Set<number>; complete: boolean }>();
     const events: string[] = [];
     const sink: EvidenceSink = {
-      addChunk: (_s, _d, fr, fromNs, toNs) => { const id = chunks.length + 1; chunks.push(fr); return { id, frames: fr, fromNs, toNs }; },
+      addChunk: (_s, _d, fr, fromNs, toNs) => {
+        const id = chunks.length + 1;
+        chunks.push(fr);
+        return { id, frames: fr, fromNs, toNs };
+      },
       linkEvidence: (alarmId, cs, complete) => {
         const l = links.get(alarmId) ?? { chunks: new Set<number>(), complete: false };
         for (const c of cs) l.chunks.add(c.id);
         l.complete ||= complete;
         links.set(alarmId, l);
       },
-      event: (kind) => { events.push(kind); return 0; },
+      event: (kind) => {
+        events.push(kind);
+        return 0;
+      },
     };
     const registry = new StreamRegistry(expectedStreams(sim.truth));
     const recorder = new EvidenceRecorder({ store: sink, maxActive: 4 });
@@ -129,7 +157,18 @@ describe('evidence recorder', () => {
       if (!raised && b.tsNs(b.count - 1) >= trigger) {
         raised = true;
         for (let k = 1; k <= 10; k++) {
-          recorder.onAlarm(k, { id: k, indicator: 'logic', grade: 2, stream: 'MU1', reason: `r${k}`, firstFrame: 1, lastFrame: 1, frames: 1, firstTsNs: trigger, lastTsNs: trigger });
+          recorder.onAlarm(k, {
+            id: k,
+            indicator: 'logic',
+            grade: 2,
+            stream: 'MU1',
+            reason: `r${k}`,
+            firstFrame: 1,
+            lastFrame: 1,
+            frames: 1,
+            firstTsNs: trigger,
+            lastTsNs: trigger,
+          });
         }
       }
     }
@@ -139,7 +178,10 @@ describe('evidence recorder', () => {
     assert.equal(events.filter((e) => e === 'evidence-truncated').length, 6);
     const full = [1, 2, 3, 4].map((k) => links.get(k)!);
     assert.ok(full.every((l) => l.complete));
-    assert.ok(full.every((l) => l.chunks.size === full[0]!.chunks.size), 'the same chunks for the same stream and time');
+    assert.ok(
+      full.every((l) => l.chunks.size === full[0]!.chunks.size),
+      'the same chunks for the same stream and time',
+    );
     const union = new Set(full.flatMap((l) => [...l.chunks]));
     assert.equal(union.size, full[0]!.chunks.size);
     assert.equal(chunks.length, union.size, 'each chunk written once');
@@ -157,10 +199,13 @@ describe('evidence recorder', () => {
     const ts = new Uint8Array(new BigInt64Array([123n]).buffer);
     ring.push('S', big, 0, 3000, ts, 0);
     ring.push('S', big, 0, 10, ts, 0);
-    assert.deepEqual(ring.framesOf('S').map((f) => f.bytes.length), [3000, 10]);
+    assert.deepEqual(
+      ring.framesOf('S').map((f) => f.bytes.length),
+      [3000, 10],
+    );
     assert.equal(ring.framesOf('S')[0]!.tsNs, 123n);
     for (let k = 0; k < 100; k++) ring.push('T', big, 0, 500, ts, 0);
     assert.ok(ring.stats().bytes <= 8192);
-    assert.deepEqual(ring.framesOf('S'), [], 'the oldest stream\'s frames went first');
+    assert.deepEqual(ring.framesOf('S'), [], "the oldest stream's frames went first");
   });
 });

@@ -10,7 +10,15 @@ const ts = new Uint8Array(8);
 
 /** Fills segments of stream S until the first one is evicted; returns the first segment's buffer and the ring. */
 function evictFirst(reuseWritten: boolean): { first: Buffer; ring: PreTriggerRing } {
-  const ring = new PreTriggerRing({ capBytes: 2 * SEG, segmentBytes: SEG, segmentSpanNs: 1e18, reuseWritten, onSeal: (seg) => { seg.chunk = { id: seg.seq + 1, frames: seg.frames, fromNs: 0n, toNs: 0n }; } });
+  const ring = new PreTriggerRing({
+    capBytes: 2 * SEG,
+    segmentBytes: SEG,
+    segmentSpanNs: 1e18,
+    reuseWritten,
+    onSeal: (seg) => {
+      seg.chunk = { id: seg.seq + 1, frames: seg.frames, fromNs: 0n, toNs: 0n };
+    },
+  });
   ring.push('S', frame, 0, frame.length, ts, 0);
   ring.sealStream('S');
   const first = ring.sealedSince('S', 0)[0]!.buf;

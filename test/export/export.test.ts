@@ -25,18 +25,45 @@ const INT = /^[+-]?\d+$/;
 const STAMP = /^(\d{2})\/(\d{2})\/(\d{4}),(\d{2}):(\d{2}):(\d{2}\.\d{6})$/;
 
 interface Cfg {
-  station: string; device: string; revYear: string;
-  analog: Array<{ n: number; id: string; ph: string; ccbm: string; uu: string; a: number; b: number; skew: number; min: number; max: number; primary: number; secondary: number; ps: string }>;
+  station: string;
+  device: string;
+  revYear: string;
+  analog: Array<{
+    n: number;
+    id: string;
+    ph: string;
+    ccbm: string;
+    uu: string;
+    a: number;
+    b: number;
+    skew: number;
+    min: number;
+    max: number;
+    primary: number;
+    secondary: number;
+    ps: string;
+  }>;
   digital: Array<{ n: number; id: string; ph: string; ccbm: string; y: number }>;
-  lf: number; rates: Array<{ samp: number; endsamp: number }>; start: string; trigger: string; ft: string; timemult: number;
-  timeCode: string; localCode: string; tmq: string; leapsec: number;
+  lf: number;
+  rates: Array<{ samp: number; endsamp: number }>;
+  start: string;
+  trigger: string;
+  ft: string;
+  timemult: number;
+  timeCode: string;
+  localCode: string;
+  tmq: string;
+  leapsec: number;
 }
 
 /** Parses a .cfg, asserting every line's field count, order and format as the standard lays them out. */
 function parseCfg(text: string): Cfg {
   assert.ok(text.endsWith('\r\n'), 'lines end with CR/LF');
   const lines = text.slice(0, -2).split('\r\n');
-  assert.ok(lines.every((l) => !l.includes('\n') && !l.includes('\r')), 'CR/LF only as line ends');
+  assert.ok(
+    lines.every((l) => !l.includes('\n') && !l.includes('\r')),
+    'CR/LF only as line ends',
+  );
   let k = 0;
   const next = (what: string, fields: number): string[] => {
     const l = lines[k++];
@@ -49,8 +76,11 @@ function parseCfg(text: string): Cfg {
   assert.equal(revYear, '2013');
   assert.ok(station.length <= 64 && device.length <= 64);
   const [tt, na, nd] = next('TT,##A,##D', 3) as [string, string, string];
-  assert.match(tt, /^\d+$/); assert.match(na, /^\d+A$/); assert.match(nd, /^\d+D$/);
-  const A = Number(na.slice(0, -1)), D = Number(nd.slice(0, -1));
+  assert.match(tt, /^\d+$/);
+  assert.match(na, /^\d+A$/);
+  assert.match(nd, /^\d+D$/);
+  const A = Number(na.slice(0, -1)),
+    D = Number(nd.slice(0, -1));
   assert.equal(Number(tt), A + D);
   const analog: Cfg['analog'] = [];
   for (let i = 1; i <= A; i++) {
@@ -63,7 +93,21 @@ function parseCfg(text: string): Cfg {
     for (const j of [5, 6, 7, 10, 11]) assert.match(f[j]!, REAL, `field ${j + 1} of analog ${i} is a real number`);
     for (const j of [8, 9]) assert.match(f[j]!, REAL);
     assert.match(f[12]!, /^[PpSs]$/, 'PS');
-    analog.push({ n: i, id: f[1]!, ph: f[2]!, ccbm: f[3]!, uu: f[4]!, a: Number(f[5]), b: Number(f[6]), skew: Number(f[7]), min: Number(f[8]), max: Number(f[9]), primary: Number(f[10]), secondary: Number(f[11]), ps: f[12]! });
+    analog.push({
+      n: i,
+      id: f[1]!,
+      ph: f[2]!,
+      ccbm: f[3]!,
+      uu: f[4]!,
+      a: Number(f[5]),
+      b: Number(f[6]),
+      skew: Number(f[7]),
+      min: Number(f[8]),
+      max: Number(f[9]),
+      primary: Number(f[10]),
+      secondary: Number(f[11]),
+      ps: f[12]!,
+    });
   }
   const digital: Cfg['digital'] = [];
   for (let i = 1; i <= D; i++) {
@@ -80,14 +124,23 @@ function parseCfg(text: string): Cfg {
   const rates: Cfg['rates'] = [];
   for (let i = 0; i < Math.max(1, Number(nrates)); i++) {
     const [samp, endsamp] = next('samp,endsamp', 2) as [string, string];
-    assert.match(samp, REAL); assert.match(endsamp, INT);
+    assert.match(samp, REAL);
+    assert.match(endsamp, INT);
     rates.push({ samp: Number(samp), endsamp: Number(endsamp) });
   }
   const stampLine = (what: string): string => {
     const l = lines[k++]!;
     assert.match(l, STAMP, `${what}: dd/mm/yyyy,hh:mm:ss.ssssss`);
     const m = STAMP.exec(l)!;
-    assert.ok(Number(m[1]) >= 1 && Number(m[1]) <= 31 && Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6]) < 60);
+    assert.ok(
+      Number(m[1]) >= 1 &&
+        Number(m[1]) <= 31 &&
+        Number(m[2]) >= 1 &&
+        Number(m[2]) <= 12 &&
+        Number(m[4]) <= 23 &&
+        Number(m[5]) <= 59 &&
+        Number(m[6]) < 60,
+    );
     return l;
   };
   const start = stampLine('first data point');
@@ -98,17 +151,41 @@ function parseCfg(text: string): Cfg {
   assert.match(tm, REAL);
   const [timeCode, localCode] = next('time_code,local_code', 2) as [string, string];
   const tcode = /^([+-]?\d{1,2}(h\d{2})?|x)$/;
-  assert.match(timeCode, tcode); assert.match(localCode, tcode);
+  assert.match(timeCode, tcode);
+  assert.match(localCode, tcode);
   const [tmq, leap] = next('tmq_code,leapsec', 2) as [string, string];
-  assert.match(tmq, /^[0-9A-Fa-f]$/); assert.match(leap, /^[0-3]$/);
+  assert.match(tmq, /^[0-9A-Fa-f]$/);
+  assert.match(leap, /^[0-3]$/);
   assert.equal(k, lines.length, 'nothing after tmq_code,leapsec');
-  return { station, device, revYear, analog, digital, lf: Number(lf), rates, start, trigger, ft: ft.toUpperCase(), timemult: Number(tm), timeCode, localCode, tmq, leapsec: Number(leap) };
+  return {
+    station,
+    device,
+    revYear,
+    analog,
+    digital,
+    lf: Number(lf),
+    rates,
+    start,
+    trigger,
+    ft: ft.toUpperCase(),
+    timemult: Number(tm),
+    timeCode,
+    localCode,
+    tmq,
+    leapsec: Number(leap),
+  };
 }
 
-interface DatRow { n: number; t: number; analog: number[]; digital: number[] }
+interface DatRow {
+  n: number;
+  t: number;
+  analog: number[];
+  digital: number[];
+}
 
 function parseDat(cfg: Cfg, dat: Uint8Array): DatRow[] {
-  const A = cfg.analog.length, D = cfg.digital.length;
+  const A = cfg.analog.length,
+    D = cfg.digital.length;
   const rows: DatRow[] = [];
   if (cfg.ft === 'ASCII') {
     const text = Buffer.from(dat).toString('latin1');
@@ -171,12 +248,36 @@ describe('evidence export', () => {
     triggerNs = alarms[0]!.a.firstTsNs;
     // An alarm on the genuine MU2 with 1 s of its frames as evidence (regular sampling).
     const mu2: Array<{ tsNs: bigint; bytes: Uint8Array }> = [];
-    for (const b of readCaptureFile(sim.file)) for (let i = 0; i < b.count; i++) {
-      if (b.appId(i) === sim.truth.config.streams[1]!.appId && b.tsNs(i) >= triggerNs && b.tsNs(i) < triggerNs + 1_000_000_000n) mu2.push({ tsNs: b.tsNs(i), bytes: new Uint8Array(b.raw(i)) });
-    }
+    for (const b of readCaptureFile(sim.file))
+      for (let i = 0; i < b.count; i++) {
+        if (b.appId(i) === sim.truth.config.streams[1]!.appId && b.tsNs(i) >= triggerNs && b.tsNs(i) < triggerNs + 1_000_000_000n)
+          mu2.push({ tsNs: b.tsNs(i), bytes: new Uint8Array(b.raw(i)) });
+      }
     // One alarm without evidence (as an upstream alarm has none).
-    store.alarmRaised({ id: 9, indicator: 'upstreamTamper', grade: 4, stream: 'B1', reason: 'estimate-differs', firstFrame: 0, lastFrame: 0, frames: 1, firstTsNs: triggerNs, lastTsNs: triggerNs });
-    regularId = store.alarmRaised({ id: 10, indicator: 'logic', grade: 2, stream: 'MU2', reason: 'test', firstFrame: 0, lastFrame: 0, frames: 1, firstTsNs: triggerNs, lastTsNs: triggerNs });
+    store.alarmRaised({
+      id: 9,
+      indicator: 'upstreamTamper',
+      grade: 4,
+      stream: 'B1',
+      reason: 'estimate-differs',
+      firstFrame: 0,
+      lastFrame: 0,
+      frames: 1,
+      firstTsNs: triggerNs,
+      lastTsNs: triggerNs,
+    });
+    regularId = store.alarmRaised({
+      id: 10,
+      indicator: 'logic',
+      grade: 2,
+      stream: 'MU2',
+      reason: 'test',
+      firstFrame: 0,
+      lastFrame: 0,
+      frames: 1,
+      firstTsNs: triggerNs,
+      lastTsNs: triggerNs,
+    });
     store.addEvidence(regularId, mu2, true, 'MU2');
     store.close();
   });
@@ -187,22 +288,34 @@ describe('evidence export', () => {
     const frames = store.evidenceFrames(alarmId);
     const bytes = exportPcap(store, alarmId)!;
     assert.equal(exportPcap(store, 999), undefined);
-    assert.throws(() => exportPcap(store, 2), (e: Error) => e instanceof ExportError && /alarm 2 has no evidence frames/.test(e.message));
+    assert.throws(
+      () => exportPcap(store, 2),
+      (e: Error) => e instanceof ExportError && /alarm 2 has no evidence frames/.test(e.message),
+    );
     store.close();
     const file = path.join(dir, 'ev.pcap');
     writeFileSync(file, bytes);
     const ts = tsharkFrames(file);
     assert.equal(ts.length, frames.length);
     assert.ok(ts.every((f) => !f.malformed));
-    assert.deepEqual(ts.map((f) => f.ts), frames.map((f) => epochString(f.tsNs)));
+    assert.deepEqual(
+      ts.map((f) => f.ts),
+      frames.map((f) => epochString(f.tsNs)),
+    );
     // Byte for byte what was captured, as our decoder reads it back.
     const back: string[] = [];
     for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) back.push(Buffer.from(b.raw(i)).toString('hex'));
-    assert.deepEqual(back, frames.map((f) => Buffer.from(f.bytes).toString('hex')));
-    assert.ok(ts.every((f) => f.asdus[0]!.svId === ts[0]!.asdus[0]!.svId), 'one stream');
+    assert.deepEqual(
+      back,
+      frames.map((f) => Buffer.from(f.bytes).toString('hex')),
+    );
+    assert.ok(
+      ts.every((f) => f.asdus[0]!.svId === ts[0]!.asdus[0]!.svId),
+      'one stream',
+    );
   });
 
-  it('COMTRADE 2013: every .cfg line has the standard\'s layout; ASCII, BINARY and .cff give the decoder\'s samples scaled', () => {
+  it("COMTRADE 2013: every .cfg line has the standard's layout; ASCII, BINARY and .cff give the decoder's samples scaled", () => {
     const store = new EvidenceStore({ path: db, retentionEveryMs: 0 });
     const frames = store.evidenceFrames(alarmId);
     const info = store.streamInfo('MU1')!;
@@ -210,19 +323,23 @@ describe('evidence export', () => {
     const binary = exportComtrade(store, alarmId, { format: 'binary' })!;
     assert.equal(exportComtrade(store, 999, { format: 'ascii' }), undefined);
     assert.throws(() => exportComtrade(store, 2, { format: 'ascii' }), /alarm 2 has no evidence frames/);
-    assert.throws(() => exportComtrade(store, alarmId, { format: 'ascii', channels: ['IX'] }), /no channel 'IX' in stream MU1 \(channels: IA, IB/);
+    assert.throws(
+      () => exportComtrade(store, alarmId, { format: 'ascii', channels: ['IX'] }),
+      /no channel 'IX' in stream MU1 \(channels: IA, IB/,
+    );
     store.close();
 
     // Reference: the decoder's samples of the evidence frames, scaled with the stream's channel table.
     const file = path.join(dir, 'ref.pcap');
     writeFileSync(file, exportPcapBytes(frames));
     const ref: Array<{ values: number[]; quality: number[] }> = [];
-    for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) {
-      for (let k = 0; k < b.asduCount(i); k++) {
-        const j = b.asduStart(i) + k;
-        ref.push({ values: Array.from(b.values(j)!, (v, ch) => v * info.channels![ch]!.scale), quality: Array.from(b.quality(j)!) });
+    for (const b of readCaptureFile(file))
+      for (let i = 0; i < b.count; i++) {
+        for (let k = 0; k < b.asduCount(i); k++) {
+          const j = b.asduStart(i) + k;
+          ref.push({ values: Array.from(b.values(j)!, (v, ch) => v * info.channels![ch]!.scale), quality: Array.from(b.quality(j)!) });
+        }
       }
-    }
     assert.ok(ref.length > 4000, `${ref.length} samples`);
 
     const decoded: DatRow[][] = [];
@@ -230,9 +347,18 @@ describe('evidence export', () => {
       const cfg = parseCfg(rec.cfg);
       assert.equal(cfg.analog.length, 8);
       assert.equal(cfg.digital.length, 8);
-      assert.deepEqual(cfg.analog.map((c) => c.id), ['IA', 'IB', 'IC', 'IN', 'VA', 'VB', 'VC', 'VN']);
-      assert.deepEqual(cfg.analog.map((c) => c.uu), ['A', 'A', 'A', 'A', 'V', 'V', 'V', 'V']);
-      assert.deepEqual(cfg.analog.map((c) => c.ph), ['A', 'B', 'C', 'N', 'A', 'B', 'C', 'N']);
+      assert.deepEqual(
+        cfg.analog.map((c) => c.id),
+        ['IA', 'IB', 'IC', 'IN', 'VA', 'VB', 'VC', 'VN'],
+      );
+      assert.deepEqual(
+        cfg.analog.map((c) => c.uu),
+        ['A', 'A', 'A', 'A', 'V', 'V', 'V', 'V'],
+      );
+      assert.deepEqual(
+        cfg.analog.map((c) => c.ph),
+        ['A', 'B', 'C', 'N', 'A', 'B', 'C', 'N'],
+      );
       assert.ok(cfg.analog.every((c) => c.ccbm === 'MU1' && c.ps === 'P' && c.skew === 0));
       assert.equal(cfg.lf, 50);
       // The rogue publisher doubles MU1's frames after the trigger: no fixed rate, the time stamps rule.
@@ -260,7 +386,11 @@ describe('evidence export', () => {
       assert.ok(rows[rows.length - 1]!.t >= 2_000_000 && rows[rows.length - 1]!.t < 2_500_000);
       decoded.push(rows);
     }
-    assert.deepEqual(decoded[0]!.map((r) => r.analog), decoded[1]!.map((r) => r.analog), 'ASCII and BINARY give the same samples');
+    assert.deepEqual(
+      decoded[0]!.map((r) => r.analog),
+      decoded[1]!.map((r) => r.analog),
+      'ASCII and BINARY give the same samples',
+    );
     assert.equal(parseCfg(ascii.cfg).ft, 'ASCII');
     assert.equal(parseCfg(binary.cfg).ft, 'BINARY');
 
@@ -283,7 +413,7 @@ describe('evidence export', () => {
     assert.equal(cfg.analog[0]!.ccbm, 'MU2');
   });
 
-  it('COMTRADE BINARY32 keeps every raw value: a·x + b is the decoder\'s value exactly', () => {
+  it("COMTRADE BINARY32 keeps every raw value: a·x + b is the decoder's value exactly", () => {
     const store = new EvidenceStore({ path: db, retentionEveryMs: 0 });
     const frames = store.evidenceFrames(alarmId);
     const rec = exportComtrade(store, alarmId, { format: 'binary32' })!;
@@ -291,14 +421,18 @@ describe('evidence export', () => {
     store.close();
     const cfg = parseCfg(rec.cfg);
     assert.equal(cfg.ft, 'BINARY32');
-    assert.deepEqual(cfg.analog.map((c) => c.a), scales);
+    assert.deepEqual(
+      cfg.analog.map((c) => c.a),
+      scales,
+    );
     const rows = parseDat(cfg, rec.dat);
     const file = path.join(dir, 'ref32.pcap');
     writeFileSync(file, exportPcapBytes(frames));
     let n = 0;
-    for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) {
-      for (let k = 0; k < b.asduCount(i); k++, n++) assert.deepEqual(rows[n]!.analog, Array.from(b.values(b.asduStart(i) + k)!));
-    }
+    for (const b of readCaptureFile(file))
+      for (let i = 0; i < b.count; i++) {
+        for (let k = 0; k < b.asduCount(i); k++, n++) assert.deepEqual(rows[n]!.analog, Array.from(b.values(b.asduStart(i) + k)!));
+      }
     assert.equal(n, rows.length);
     assert.match(Buffer.from(rec.cff).toString('latin1'), /--- file type: DAT BINARY32: \d+ ---\r\n/);
   });
@@ -308,15 +442,24 @@ describe('evidence export', () => {
     const rec = exportComtrade(store, alarmId, { format: 'binary', channels: ['VA', 'IA'] })!;
     store.close();
     const cfg = parseCfg(rec.cfg);
-    assert.deepEqual(cfg.analog.map((c) => c.id), ['VA', 'IA']);
+    assert.deepEqual(
+      cfg.analog.map((c) => c.id),
+      ['VA', 'IA'],
+    );
     assert.equal(parseDat(cfg, rec.dat)[0]!.analog.length, 2);
   });
 
   it('svde export end to end: --list, pcap, comtrade, comtrade-binary, --cff, and precise errors', async () => {
     const list = await svde(['export', '--db', db, '--list']);
     assert.equal(list.code, 0, list.stderr);
-    const alarms = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; exported: boolean; evidence: unknown });
-    assert.deepEqual(alarms.map((a) => a.id), [regularId, 2, alarmId]);
+    const alarms = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; exported: boolean; evidence: unknown });
+    assert.deepEqual(
+      alarms.map((a) => a.id),
+      [regularId, 2, alarmId],
+    );
     assert.equal(alarms[2]!.exported, false);
 
     const pcap = path.join(dir, 'cli.pcap');
@@ -333,7 +476,10 @@ describe('evidence export', () => {
     r = await svde(['export', '--db', db, '--alarm', String(alarmId), '--format', 'comtrade-binary', '--out', `${base}-bin`]);
     assert.equal(r.code, 0, r.stderr);
     const cfgB = parseCfg(readFileSync(`${base}-bin.cfg`, 'latin1'));
-    assert.deepEqual(parseDat(cfgB, readFileSync(`${base}-bin.dat`)).map((x) => x.analog), rowsA.map((x) => x.analog));
+    assert.deepEqual(
+      parseDat(cfgB, readFileSync(`${base}-bin.dat`)).map((x) => x.analog),
+      rowsA.map((x) => x.analog),
+    );
     r = await svde(['export', '--db', db, '--alarm', String(alarmId), '--format', 'comtrade-binary32', '--out', `${base}-b32`]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(parseDat(parseCfg(readFileSync(`${base}-b32.cfg`, 'latin1')), readFileSync(`${base}-b32.dat`)).length, rowsA.length);
@@ -342,7 +488,11 @@ describe('evidence export', () => {
     assert.equal(parseCff(readFileSync(`${base}-one.cff`)).ft, 'BINARY');
 
     const after = await svde(['export', '--db', db, '--list']);
-    assert.equal((JSON.parse(after.stdout.trim().split('\n')[2]!) as { exported: boolean }).exported, true, 'exported alarms are marked (retention may now age them out)');
+    assert.equal(
+      (JSON.parse(after.stdout.trim().split('\n')[2]!) as { exported: boolean }).exported,
+      true,
+      'exported alarms are marked (retention may now age them out)',
+    );
 
     const cases: Array<[string[], number, RegExp]> = [
       [['--db', db, '--alarm', '77', '--format', 'pcap', '--out', pcap], 2, /no alarm 77 in /],

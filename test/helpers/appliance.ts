@@ -33,7 +33,8 @@ export async function startRun(args: string[], opts: { timeoutMs?: number; env?:
   while (url === undefined) {
     const m = /API and panel on (https?:\/\/[^\s/]+)\//.exec(err);
     if (m !== null) url = m[1];
-    else if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`svde run exited early (${proc.exitCode ?? proc.signalCode}):\n${err}`);
+    else if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`svde run exited early (${proc.exitCode ?? proc.signalCode}):\n${err}`);
     else if (Date.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`svde run did not announce its API in time:\n${err}`);

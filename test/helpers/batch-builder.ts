@@ -52,7 +52,11 @@ function warningMask(w: number | readonly string[] | undefined): number {
 
 const be16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
 const be32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-const beN = (b: Uint8Array, o: number, n: number): number => { let v = 0; for (let k = 0; k < n; k++) v = v * 256 + b[o + k]!; return v; };
+const beN = (b: Uint8Array, o: number, n: number): number => {
+  let v = 0;
+  for (let k = 0; k < n; k++) v = v * 256 + b[o + k]!;
+  return v;
+};
 
 /** A TLV of the encoder's output: tag, value offset and length (definite short or long form). */
 function tlv(b: Uint8Array, o: number): { tag: number; off: number; len: number; end: number } {
@@ -74,14 +78,62 @@ const visible = (b: Uint8Array, off: number, len: number): boolean => {
 
 type Cols = Record<string, number[]>;
 const FRAME_COLS = [
-  'frameNo', 'capLen', 'wireLen', 'rawOff', 'errorOffset', 'warnings', 'asduStart', 'secCnt', 'errTextOff', 'errTextLen',
-  'errorAsdu', 'tci0', 'tci1', 'tpid0', 'tpid1', 'svOffset', 'appId', 'length', 'reserved1', 'reserved2', 'noAsdu',
-  'asduCount', 'padding', 'trailerOff', 'trailerLen', 'keyId', 'blockLen', 'sigOff', 'sigLen', 'status',
-  'trailerStatus', 'trailerPresent', 'trailerVersion', 'trailerMode', 'vlanCount',
+  'frameNo',
+  'capLen',
+  'wireLen',
+  'rawOff',
+  'errorOffset',
+  'warnings',
+  'asduStart',
+  'secCnt',
+  'errTextOff',
+  'errTextLen',
+  'errorAsdu',
+  'tci0',
+  'tci1',
+  'tpid0',
+  'tpid1',
+  'svOffset',
+  'appId',
+  'length',
+  'reserved1',
+  'reserved2',
+  'noAsdu',
+  'asduCount',
+  'padding',
+  'trailerOff',
+  'trailerLen',
+  'keyId',
+  'blockLen',
+  'sigOff',
+  'sigLen',
+  'status',
+  'trailerStatus',
+  'trailerPresent',
+  'trailerVersion',
+  'trailerMode',
+  'vlanCount',
 ] as const;
 const ASDU_COLS = [
-  'asduFrame', 'smpCnt', 'confRev', 'smpSynch', 'smpRate', 'smpMod', 'valueStart', 'valueCount', 'flags', 'svIdOff',
-  'svIdLen', 'datSetOff', 'datSetLen', 'refrTmOff', 'refrTmLen', 'seqDataOff', 'seqDataLen', 'gmIdentityOff', 'gmIdentityLen',
+  'asduFrame',
+  'smpCnt',
+  'confRev',
+  'smpSynch',
+  'smpRate',
+  'smpMod',
+  'valueStart',
+  'valueCount',
+  'flags',
+  'svIdOff',
+  'svIdLen',
+  'datSetOff',
+  'datSetLen',
+  'refrTmOff',
+  'refrTmLen',
+  'seqDataOff',
+  'seqDataLen',
+  'gmIdentityOff',
+  'gmIdentityLen',
 ] as const;
 
 /** One batch buffer in the native layout holding `frames`. */
@@ -141,17 +193,49 @@ export function buildBatch(frames: readonly FrameSpec[]): ArrayBuffer {
         for (let q = asdu.off; q < asdu.end;) {
           const t = tlv(bytes, q);
           switch (t.tag) {
-            case 0x80: a['svIdOff'] = t.off; a['svIdLen'] = t.len; break;
-            case 0x81: a['datSetOff'] = t.off; a['datSetLen'] = t.len; a['flags']! |= AsduFlag.datSet; break;
-            case 0x82: a['smpCnt'] = beN(bytes, t.off, t.len); break;
-            case 0x83: a['confRev'] = beN(bytes, t.off, t.len); break;
-            case 0x84: a['refrTmOff'] = t.off; a['refrTmLen'] = t.len; a['flags']! |= AsduFlag.refrTm; break;
-            case 0x85: a['smpSynch'] = beN(bytes, t.off, t.len); a['flags']! |= AsduFlag.smpSynch; break;
-            case 0x86: a['smpRate'] = beN(bytes, t.off, t.len); a['flags']! |= AsduFlag.smpRate; break;
-            case 0x87: a['seqDataOff'] = t.off; a['seqDataLen'] = t.len; break;
-            case 0x88: a['smpMod'] = beN(bytes, t.off, t.len); a['flags']! |= AsduFlag.smpMod; break;
-            case 0x89: a['gmIdentityOff'] = t.off; a['gmIdentityLen'] = t.len; a['flags']! |= AsduFlag.gmIdentity; break;
-            default: throw new Error(`frame ${i}: unexpected ASDU tag 0x${t.tag.toString(16)}`);
+            case 0x80:
+              a['svIdOff'] = t.off;
+              a['svIdLen'] = t.len;
+              break;
+            case 0x81:
+              a['datSetOff'] = t.off;
+              a['datSetLen'] = t.len;
+              a['flags']! |= AsduFlag.datSet;
+              break;
+            case 0x82:
+              a['smpCnt'] = beN(bytes, t.off, t.len);
+              break;
+            case 0x83:
+              a['confRev'] = beN(bytes, t.off, t.len);
+              break;
+            case 0x84:
+              a['refrTmOff'] = t.off;
+              a['refrTmLen'] = t.len;
+              a['flags']! |= AsduFlag.refrTm;
+              break;
+            case 0x85:
+              a['smpSynch'] = beN(bytes, t.off, t.len);
+              a['flags']! |= AsduFlag.smpSynch;
+              break;
+            case 0x86:
+              a['smpRate'] = beN(bytes, t.off, t.len);
+              a['flags']! |= AsduFlag.smpRate;
+              break;
+            case 0x87:
+              a['seqDataOff'] = t.off;
+              a['seqDataLen'] = t.len;
+              break;
+            case 0x88:
+              a['smpMod'] = beN(bytes, t.off, t.len);
+              a['flags']! |= AsduFlag.smpMod;
+              break;
+            case 0x89:
+              a['gmIdentityOff'] = t.off;
+              a['gmIdentityLen'] = t.len;
+              a['flags']! |= AsduFlag.gmIdentity;
+              break;
+            default:
+              throw new Error(`frame ${i}: unexpected ASDU tag 0x${t.tag.toString(16)}`);
           }
           q = t.end;
         }
@@ -164,7 +248,8 @@ export function buildBatch(frames: readonly FrameSpec[]): ArrayBuffer {
         a['valueStart'] = cols['values']!.length + values.length;
         if (a['seqDataLen']! > 0 && a['seqDataLen']! % 8 === 0) {
           a['valueCount'] = a['seqDataLen']! / 8;
-          for (let v = a['seqDataOff']!; v < a['seqDataOff']! + a['seqDataLen']!; v += 8) values.push([be32(bytes, v) | 0, be32(bytes, v + 4)]);
+          for (let v = a['seqDataOff']!; v < a['seqDataOff']! + a['seqDataLen']!; v += 8)
+            values.push([be32(bytes, v) | 0, be32(bytes, v + 4)]);
         }
         asdus.push(a);
         p = asdu.end;
@@ -180,7 +265,10 @@ export function buildBatch(frames: readonly FrameSpec[]): ArrayBuffer {
         f['keyId'] = be16(bytes, apduEnd + 2);
         f['secCnt'] = be32(bytes, apduEnd + 4);
         f['blockLen'] = be16(bytes, apduEnd + 8);
-        if (sec.mode !== 2) { f['sigOff'] = apduEnd + 10; f['sigLen'] = 64; }
+        if (sec.mode !== 2) {
+          f['sigOff'] = apduEnd + 10;
+          f['sigLen'] = 64;
+        }
       }
       f['padding'] = bytes.length - apduEnd - (f['trailerPresent'] ? f['trailerLen']! : 0);
     }
@@ -198,7 +286,11 @@ export function buildBatch(frames: readonly FrameSpec[]): ArrayBuffer {
     }
     for (const c of FRAME_COLS) cols[c]!.push(f[c]!);
     for (const a of kept) for (const c of ASDU_COLS) cols[c]!.push(a[c]!);
-    if (!notSv) for (const [v, q] of values) { cols['values']!.push(v); cols['quality']!.push(q); }
+    if (!notSv)
+      for (const [v, q] of values) {
+        cols['values']!.push(v);
+        cols['quality']!.push(q);
+      }
     tsNs.push(ts);
     rawParts.push(bytes);
     rawLen += bytes.length;
@@ -206,7 +298,10 @@ export function buildBatch(frames: readonly FrameSpec[]): ArrayBuffer {
 
   const raw = new Uint8Array(rawLen);
   let at = 0;
-  for (const p of rawParts) { raw.set(p, at); at += p.length; }
+  for (const p of rawParts) {
+    raw.set(p, at);
+    at += p.length;
+  }
   return packBatch({
     frames: frames.length,
     asdus: asduCols(),
@@ -226,12 +321,17 @@ export function batchOf(frames: readonly FrameSpec[]): BatchView {
 export function phsMeas(values: readonly number[], quality: readonly number[] = []): Uint8Array {
   const b = new Uint8Array(values.length * 8);
   const dv = new DataView(b.buffer);
-  values.forEach((v, k) => { dv.setInt32(k * 8, v); dv.setUint32(k * 8 + 4, quality[k] ?? 0); });
+  values.forEach((v, k) => {
+    dv.setInt32(k * 8, v);
+    dv.setUint32(k * 8 + 4, quality[k] ?? 0);
+  });
   return b;
 }
 
 /** A 9-2LE frame (one ASDU unless `asdus` is given), for the common case. */
-export function svFrame(o: Partial<SvFrame> & { smpCnt?: number; svID?: string; confRev?: number; values?: readonly number[] } = {}): SvFrame {
+export function svFrame(
+  o: Partial<SvFrame> & { smpCnt?: number; svID?: string; confRev?: number; values?: readonly number[] } = {},
+): SvFrame {
   const asdu: SvAsdu = {
     svID: o.svID ?? 'MU1',
     smpCnt: o.smpCnt ?? 0,

@@ -106,12 +106,16 @@ export interface PanelReading {
 }
 
 export async function readPanel(page: Page): Promise<PanelReading> {
-  const alarms = await page.locator('#alarms li').evaluateAll((items) => items.map((li) => ({
-    id: Number(li.getAttribute('data-id')),
-    acknowledged: li.getAttribute('data-acked') === 'true',
-    indicator: li.getAttribute('data-indicator'),
-  })));
-  const pairs = await page.locator('#indicators .ind').evaluateAll((n) => n.map((e) => [e.getAttribute('data-id') ?? '', e.getAttribute('data-state') ?? '']));
+  const alarms = await page.locator('#alarms li').evaluateAll((items) =>
+    items.map((li) => ({
+      id: Number(li.getAttribute('data-id')),
+      acknowledged: li.getAttribute('data-acked') === 'true',
+      indicator: li.getAttribute('data-indicator'),
+    })),
+  );
+  const pairs = await page
+    .locator('#indicators .ind')
+    .evaluateAll((n) => n.map((e) => [e.getAttribute('data-id') ?? '', e.getAttribute('data-state') ?? '']));
   return {
     nu: await page.textContent('#nu-value'),
     led: await page.getAttribute('#led', 'data-pattern'),
@@ -132,8 +136,14 @@ export async function acknowledgeOnPanel(page: Page, alarmId: number, token?: st
   const login = page.locator('#login');
   // The losing waiter times out later: its rejection is caught, not left unhandled.
   const shown = await Promise.race([
-    login.waitFor({ state: 'visible' }).then(() => 'login' as const, () => 'timeout' as const),
-    page.waitForSelector(`#alarms li[data-id="${alarmId}"][data-acked="true"]`).then(() => 'done' as const, () => 'timeout' as const),
+    login.waitFor({ state: 'visible' }).then(
+      () => 'login' as const,
+      () => 'timeout' as const,
+    ),
+    page.waitForSelector(`#alarms li[data-id="${alarmId}"][data-acked="true"]`).then(
+      () => 'done' as const,
+      () => 'timeout' as const,
+    ),
   ]);
   if (shown === 'timeout') throw new Error(`alarm ${alarmId}: neither acknowledged nor a login form after the click`);
   if (shown === 'login') {

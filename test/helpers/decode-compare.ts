@@ -11,12 +11,28 @@ interface DecodeLine {
   [k: string]: unknown;
 }
 
-const ASDU_FIELDS = ['svId', 'datSet', 'smpCnt', 'confRev', 'refrTm', 'smpSynch', 'smpRate', 'smpMod', 'gmIdentity', 'seqData', 'values', 'quality'] as const;
+const ASDU_FIELDS = [
+  'svId',
+  'datSet',
+  'smpCnt',
+  'confRev',
+  'refrTm',
+  'smpSynch',
+  'smpRate',
+  'smpMod',
+  'gmIdentity',
+  'seqData',
+  'values',
+  'quality',
+] as const;
 
 export async function compareWithTshark(file: string): Promise<{ frames: number; asdus: number; errors: number; mismatches: string[] }> {
   const res = await svde(['decode', file]);
   assert.equal(res.code, 0, `svde decode exited ${res.code}: ${res.stderr}`);
-  const lines = res.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as DecodeLine);
+  const lines = res.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as DecodeLine);
   const ours = new Map<number, DecodeLine[]>();
   for (const l of lines) {
     const list = ours.get(l.frame) ?? [];
@@ -62,7 +78,8 @@ function compareFrame(t: TsharkFrame, o: DecodeLine[], miss: (f: number, what: s
     const a = t.asdus[k];
     if (a === undefined) return;
     const eq = (name: string, mine: unknown, ref: unknown): void => {
-      if (JSON.stringify(mine) !== JSON.stringify(ref)) miss(f, `ASDU ${k} ${name}: ${JSON.stringify(mine)} vs tshark ${JSON.stringify(ref)}`);
+      if (JSON.stringify(mine) !== JSON.stringify(ref))
+        miss(f, `ASDU ${k} ${name}: ${JSON.stringify(mine)} vs tshark ${JSON.stringify(ref)}`);
     };
     eq('asdu', l.asdu, k);
     eq('ts', l['ts'], t.ts);
@@ -78,4 +95,3 @@ function compareFrame(t: TsharkFrame, o: DecodeLine[], miss: (f: number, what: s
     for (const name of ASDU_FIELDS) eq(name, l[name], a[name]);
   });
 }
-

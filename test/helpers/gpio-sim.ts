@@ -57,9 +57,12 @@ export interface NamespaceRun {
 /** Runs a TypeScript/JavaScript file with this Node in a private mount namespace of its own. */
 export function runInGpioNamespace(script: string, args: string[] = [], opts: { timeoutMs?: number } = {}): Promise<NamespaceRun> {
   return new Promise((resolve) => {
-    execFile('unshare', ['-m', '--propagation', 'private', process.execPath, script, ...args],
+    execFile(
+      'unshare',
+      ['-m', '--propagation', 'private', process.execPath, script, ...args],
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, env: { ...process.env, [PARENT_NS]: readlinkSync('/proc/self/ns/mnt') } },
-      (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }));
+      (err, stdout, stderr) => resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
   });
 }
 
@@ -80,7 +83,8 @@ function inPrivateMountNamespace(): boolean {
  * machine without GPIO. Refuses to run outside a private mount namespace (it would hide the real /sys/class).
  */
 export async function startGpioSim(opts: { gpio?: boolean; lateFiles?: number[] } = {}): Promise<GpioSim> {
-  if (!inPrivateMountNamespace()) throw new Error('startGpioSim: not in a private mount namespace; run the script with runInGpioNamespace()');
+  if (!inPrivateMountNamespace())
+    throw new Error('startGpioSim: not in a private mount namespace; run the script with runInGpioNamespace()');
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'svde-gpio-sim', SYSFS_CLASS]);
   const unmount = (): void => {
     try {
@@ -99,10 +103,11 @@ export async function startGpioSim(opts: { gpio?: boolean; lateFiles?: number[] 
     worker.once('message', (m: { ready?: boolean }) => (m.ready ? resolve() : reject(new Error('gpio sim did not start'))));
     worker.once('error', reject);
   });
-  const ask = (): Promise<GpioChange[]> => new Promise((resolve) => {
-    worker.once('message', (m: { changes: GpioChange[] }) => resolve(m.changes));
-    worker.postMessage('changes');
-  });
+  const ask = (): Promise<GpioChange[]> =>
+    new Promise((resolve) => {
+      worker.once('message', (m: { changes: GpioChange[] }) => resolve(m.changes));
+      worker.postMessage('changes');
+    });
   return {
     changes: ask,
     close: async () => {
@@ -223,7 +228,11 @@ function runKernel(root: string, lateFiles: Set<number>): void {
   parentPort!.postMessage({ ready: true });
 }
 
-if (!isMainThread && typeof (workerData as { svdeGpioSim?: unknown } | null)?.svdeGpioSim === 'string' && existsSync((workerData as { svdeGpioSim: string }).svdeGpioSim)) {
+if (
+  !isMainThread &&
+  typeof (workerData as { svdeGpioSim?: unknown } | null)?.svdeGpioSim === 'string' &&
+  existsSync((workerData as { svdeGpioSim: string }).svdeGpioSim)
+) {
   const wd = workerData as { svdeGpioSim: string; lateFiles: number[] };
   runKernel(wd.svdeGpioSim, new Set(wd.lateFiles));
 }

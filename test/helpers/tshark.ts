@@ -60,8 +60,18 @@ function hasMalformed(v: Json): boolean {
 }
 
 const MONTHS: Record<string, string> = {
-  Jan: '01', Feb: '02', Mar: '03', Apr: '04', May: '05', Jun: '06',
-  Jul: '07', Aug: '08', Sep: '09', Oct: '10', Nov: '11', Dec: '12',
+  Jan: '01',
+  Feb: '02',
+  Mar: '03',
+  Apr: '04',
+  May: '05',
+  Jun: '06',
+  Jul: '07',
+  Aug: '08',
+  Sep: '09',
+  Oct: '10',
+  Nov: '11',
+  Dec: '12',
 };
 
 /** "Jun 12, 2026 10:31:00.000000000 UTC" → "2026-06-12T10:31:00.000000000Z". */
@@ -153,7 +163,11 @@ function parseFrame(l: Obj): TsharkFrame {
  */
 export function tsharkFrames(file: string): TsharkFrame[] {
   const plain = runTshark(file, false).map(parseFrame);
-  const meas = new Map(runTshark(file, true).map(parseFrame).map((f) => [f.frame, f]));
+  const meas = new Map(
+    runTshark(file, true)
+      .map(parseFrame)
+      .map((f) => [f.frame, f]),
+  );
   for (const f of plain) {
     const m = meas.get(f.frame);
     if (m === undefined || m.malformed || m.asdus.length !== f.asdus.length) continue;

@@ -21,29 +21,40 @@ function tree(files: Record<string, string>): string {
 const dirs: string[] = [];
 
 describe('import-layer check', () => {
-  after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
 
   it('passes a tree whose imports only go down', () => {
-    const r = check(tree({
-      'src/model/a.ts': "export type A = 1;\n",
-      'src/detect/b.ts': "import type { A } from '../model/a.ts';\nexport const b: A = 1;\n",
-      'src/app/c.ts': "import { b } from '../detect/b.ts';\nexport const c = b;\n",
-    }));
+    const r = check(
+      tree({
+        'src/model/a.ts': 'export type A = 1;\n',
+        'src/detect/b.ts': "import type { A } from '../model/a.ts';\nexport const b: A = 1;\n",
+        'src/app/c.ts': "import { b } from '../detect/b.ts';\nexport const c = b;\n",
+      }),
+    );
     assert.deepEqual(r.violations, []);
     assert.deepEqual(r.cycles, []);
   });
 
   it('reports a wrong-way import, a package in the model, src → tools and store → detect, with their lines', () => {
-    const r = check(tree({
-      'src/model/a.ts': "import { readFileSync } from 'node:fs';\nexport const a = readFileSync;\n",
-      'src/detect/b.ts': "// a comment naming '../app/c.ts' is not an import\nimport { c } from '../app/c.ts';\nexport const b = c;\n",
-      'src/app/c.ts': "import { b } from '../detect/b.ts';\nexport const c = 1; void b;\n",
-      'src/store/d.ts': "import { b } from '../detect/b.ts';\nexport const d = b;\n",
-      'src/capture/e.ts': "const m = await import('../../tools/sim/x.ts');\nexport const e = m;\n",
-      'tools/sim/x.ts': "export const x = 1;\n",
-    }));
+    const r = check(
+      tree({
+        'src/model/a.ts': "import { readFileSync } from 'node:fs';\nexport const a = readFileSync;\n",
+        'src/detect/b.ts': "// a comment naming '../app/c.ts' is not an import\nimport { c } from '../app/c.ts';\nexport const b = c;\n",
+        'src/app/c.ts': "import { b } from '../detect/b.ts';\nexport const c = 1; void b;\n",
+        'src/store/d.ts': "import { b } from '../detect/b.ts';\nexport const d = b;\n",
+        'src/capture/e.ts': "const m = await import('../../tools/sim/x.ts');\nexport const e = m;\n",
+        'tools/sim/x.ts': 'export const x = 1;\n',
+      }),
+    );
     const got = r.violations.map((v) => `${v.file}:${v.line} ${v.from}→${v.to}`).sort();
-    assert.deepEqual(got, ['src/capture/e.ts:1 capture→tools', 'src/detect/b.ts:2 detect→app', 'src/model/a.ts:1 model→node:fs', 'src/store/d.ts:1 store→detect']);
+    assert.deepEqual(got, [
+      'src/capture/e.ts:1 capture→tools',
+      'src/detect/b.ts:2 detect→app',
+      'src/model/a.ts:1 model→node:fs',
+      'src/store/d.ts:1 store→detect',
+    ]);
     assert.deepEqual(r.cycles, [['app', 'detect']]);
   });
 

@@ -60,21 +60,33 @@ test('defaults are applied', () => {
 test('bad fields are reported with their path', () => {
   rejects({ ...good, gpio: { ...good.gpio, ledRed: -3 } }, [{ path: '/gpio/ledRed', message: /GPIO number .* \(got -3\)/ }]);
   rejects({ ...good, gpio: { ...good.gpio, ledGren: 5 } }, [{ path: '/gpio/ledGren', message: /unknown field/ }]);
-  rejects({ ...good, gpio: { ...good.gpio, relayCloses: 'always' } }, [{ path: '/gpio/relayCloses', message: /must be one of "nu", "unacknowledged", "nu-or-degraded"/ }]);
+  rejects({ ...good, gpio: { ...good.gpio, relayCloses: 'always' } }, [
+    { path: '/gpio/relayCloses', message: /must be one of "nu", "unacknowledged", "nu-or-degraded"/ },
+  ]);
   rejects({ ...good, chip: { device: 'ttyS1', baud: 115200 } }, [{ path: '/chip/device', message: /\/dev\// }]);
   rejects({ ...good, chip: { device: null, baud: 300 } }, [{ path: '/chip/baud', message: /1200/ }]);
-  rejects({ ...good, capture: { iface: 'an interface name that is far too long' } }, [{ path: '/capture/iface', message: /network interface name/ }]);
-  rejects({ ...good, gpio: { ...good.gpio, alarmRelay: 17 } }, [{ path: '/gpio/alarmRelay', message: /GPIO 17 is already used by \/gpio\/ledGreen/ }]);
+  rejects({ ...good, capture: { iface: 'an interface name that is far too long' } }, [
+    { path: '/capture/iface', message: /network interface name/ },
+  ]);
+  rejects({ ...good, gpio: { ...good.gpio, alarmRelay: 17 } }, [
+    { path: '/gpio/alarmRelay', message: /GPIO 17 is already used by \/gpio\/ledGreen/ },
+  ]);
   const { chip: _chip, ...noChip } = good;
   rejects(noChip, [{ path: '/chip', message: /required/ }]);
   rejects([1, 2], [{ path: '', message: /JSON object/ }]);
 });
 
 test('files: unreadable, not JSON, good', () => {
-  assert.throws(() => loadBoardFile(path.join(dir, 'none.json')), (e: unknown) => e instanceof BoardError && /no such file/.test(e.message));
+  assert.throws(
+    () => loadBoardFile(path.join(dir, 'none.json')),
+    (e: unknown) => e instanceof BoardError && /no such file/.test(e.message),
+  );
   const bad = path.join(dir, 'bad.json');
   writeFileSync(bad, '{"name": ');
-  assert.throws(() => loadBoardFile(bad), (e: unknown) => e instanceof BoardError && /not valid JSON/.test(e.message) && e.message.startsWith(bad));
+  assert.throws(
+    () => loadBoardFile(bad),
+    (e: unknown) => e instanceof BoardError && /not valid JSON/.test(e.message) && e.message.startsWith(bad),
+  );
   const ok = path.join(dir, 'ok.json');
   writeFileSync(ok, JSON.stringify(good));
   assert.equal(loadBoardFile(ok).gpio.activeLow, true);

@@ -55,8 +55,15 @@ for (const activeLow of [false, true]) {
     for (const pin of [GREEN, RED, RELAY]) {
       const mine = changes.filter((c) => c.pin === pin);
       assert.equal(mine[0]?.file, 'export', `gpio${pin} exported first`);
-      assert.ok(mine.some((c) => c.file === 'direction' && c.value === 'out'), `gpio${pin} is an output`);
-      assert.equal(mine.some((c) => c.file === 'active_low' && c.value === '1'), activeLow, `gpio${pin} active_low`);
+      assert.ok(
+        mine.some((c) => c.file === 'direction' && c.value === 'out'),
+        `gpio${pin} is an output`,
+      );
+      assert.equal(
+        mine.some((c) => c.file === 'active_low' && c.value === '1'),
+        activeLow,
+        `gpio${pin} active_low`,
+      );
       assert.equal(mine.at(-1)?.file, 'unexport', `gpio${pin} unexported last`);
     }
 

@@ -6,7 +6,9 @@ import { LedDriver } from '../../src/led/driver.ts';
 import type { DeviceView, LiveEvent, StatusView } from '../../src/model/device.ts';
 import { ledStatus } from './status.ts';
 
-const noPins = { gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu' as const, heartbeatDuringAlarm: true } };
+const noPins = {
+  gpio: { ledGreen: null, ledRed: null, alarmRelay: null, activeLow: false, relayCloses: 'nu' as const, heartbeatDuringAlarm: true },
+};
 
 test('follows status events; unsubscribes; close is idempotent', async () => {
   const listeners = new Set<(e: LiveEvent) => void>();

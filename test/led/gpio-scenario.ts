@@ -122,9 +122,12 @@ async function main(): Promise<unknown> {
   }
 }
 
-main().then((r) => {
-  process.stdout.write(`${JSON.stringify(r)}\n`);
-}, (e: unknown) => {
-  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-  process.exitCode = 1;
-});
+main().then(
+  (r) => {
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  },
+  (e: unknown) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -40,9 +40,18 @@ test('the relay follows νn by default, or the latch, or νn and device faults',
   const acked = ledStatus({ active: ['mac'] });
   const latched = ledStatus({ latched: ['mac'] });
   const faulty = ledStatus({ degraded: { capture: true } });
-  assert.deepEqual([quiet, acked, latched, faulty].map((s) => relayClosedOf(s)), [false, true, true, false]);
-  assert.deepEqual([quiet, acked, latched, faulty].map((s) => relayClosedOf(s, 'unacknowledged')), [false, false, true, false]);
-  assert.deepEqual([quiet, acked, latched, faulty].map((s) => relayClosedOf(s, 'nu-or-degraded')), [false, true, true, true]);
+  assert.deepEqual(
+    [quiet, acked, latched, faulty].map((s) => relayClosedOf(s)),
+    [false, true, true, false],
+  );
+  assert.deepEqual(
+    [quiet, acked, latched, faulty].map((s) => relayClosedOf(s, 'unacknowledged')),
+    [false, false, true, false],
+  );
+  assert.deepEqual(
+    [quiet, acked, latched, faulty].map((s) => relayClosedOf(s, 'nu-or-degraded')),
+    [false, true, true, true],
+  );
 });
 
 test('frames: every pattern fills its period, consecutive frames differ', () => {
@@ -50,18 +59,32 @@ test('frames: every pattern fills its period, consecutive frames differ', () => 
   for (const p of all) {
     for (const hb of [true, false]) {
       const f = framesOf(p, { periodMs: 1000, heartbeatDuringAlarm: hb });
-      assert.equal(f.reduce((a, x) => a + x.ms, 0), 1000, p);
-      for (let i = 1; i < f.length; i++) assert.ok(f[i]!.green !== f[i - 1]!.green || f[i]!.red !== f[i - 1]!.red, `${p}: frame ${i} repeats`);
+      assert.equal(
+        f.reduce((a, x) => a + x.ms, 0),
+        1000,
+        p,
+      );
+      for (let i = 1; i < f.length; i++)
+        assert.ok(f[i]!.green !== f[i - 1]!.green || f[i]!.red !== f[i - 1]!.red, `${p}: frame ${i} repeats`);
     }
   }
   assert.deepEqual(framesOf('off'), [{ ms: 1000, green: false, red: false }]);
   assert.deepEqual(framesOf('red-steady', { heartbeatDuringAlarm: false }), [{ ms: 1000, green: false, red: true }]);
   // Heartbeat: a double green pulse, red dark.
   const hb = framesOf('heartbeat');
-  assert.deepEqual(hb.map((x) => x.green), [true, false, true, false]);
+  assert.deepEqual(
+    hb.map((x) => x.green),
+    [true, false, true, false],
+  );
   assert.ok(hb.every((x) => !x.red));
   // Red blink: on/off halves; degraded: the colours in antiphase.
-  assert.deepEqual(framesOf('red-blink', { heartbeatDuringAlarm: false }).map((x) => [x.red, x.ms]), [[true, 500], [false, 500]]);
+  assert.deepEqual(
+    framesOf('red-blink', { heartbeatDuringAlarm: false }).map((x) => [x.red, x.ms]),
+    [
+      [true, 500],
+      [false, 500],
+    ],
+  );
   assert.ok(framesOf('degraded').every((x) => x.green !== x.red));
   // With the heartbeat kept under the alarm, red stays on through every frame of red-steady.
   const steady = framesOf('red-steady', { heartbeatDuringAlarm: true });

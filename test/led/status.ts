@@ -3,11 +3,13 @@ import { GRADE, INDICATORS, type IndicatorId } from '../../src/model/indicators.
 import type { IndicatorView } from '../../src/model/device.ts';
 import type { LedStatus } from '../../src/led/pattern.ts';
 
-export function ledStatus(opts: {
-  latched?: IndicatorId[];
-  active?: IndicatorId[];
-  degraded?: Partial<LedStatus['degraded']>;
-} = {}): LedStatus {
+export function ledStatus(
+  opts: {
+    latched?: IndicatorId[];
+    active?: IndicatorId[];
+    degraded?: Partial<LedStatus['degraded']>;
+  } = {},
+): LedStatus {
   const indicators = {} as Record<IndicatorId, IndicatorView>;
   for (const id of INDICATORS) {
     const latched = opts.latched?.includes(id) ?? false;

@@ -73,10 +73,19 @@ async function sendAll(sender: Sender, frames: Uint8Array[], ratePerSec: number,
   await sender.send(buf, off, len, dep);
 }
 
-interface Received { raw: Uint8Array[]; batches: FrameBatch[] }
+interface Received {
+  raw: Uint8Array[];
+  batches: FrameBatch[];
+}
 function collector(): { rx: Received; onBatch: (b: FrameBatch) => void } {
   const rx: Received = { raw: [], batches: [] };
-  return { rx, onBatch: (b) => { rx.batches.push(b); for (let i = 0; i < b.count; i++) rx.raw.push(b.raw(i)); } };
+  return {
+    rx,
+    onBatch: (b) => {
+      rx.batches.push(b);
+      for (let i = 0; i < b.count; i++) rx.raw.push(b.raw(i));
+    },
+  };
 }
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,7 +96,12 @@ test('SV frames with 0, 1 and 2 VLAN tags arrive complete, in order, byte for by
   const sv: Uint8Array[] = [
     ...base,
     ...base.map((f) => withTags(f, [{ tpid: 0x8100, pcp: 4, vid: 100 }])),
-    ...base.map((f) => withTags(f, [{ tpid: 0x88a8, pcp: 0, vid: 10 }, { tpid: 0x8100, pcp: 3, vid: 20 }])),
+    ...base.map((f) =>
+      withTags(f, [
+        { tpid: 0x88a8, pcp: 0, vid: 10 },
+        { tpid: 0x8100, pcp: 3, vid: 20 },
+      ]),
+    ),
   ];
   // Non-SV frames interleaved by the same sender: ARP, GOOSE, GOOSE with a VLAN tag.
   const wire: Uint8Array[] = [];
@@ -189,8 +203,14 @@ test('when JS does not keep up, whole batches are dropped and counted', { skip }
 });
 
 test('native errors name the interface and carry the libpcap/system message', { skip }, () => {
-  assert.throws(() => new LiveCapture({ iface: 'svde-nope0' }), (e: Error) => e.message.includes("'svde-nope0'") && /no such device/i.test(e.message));
-  assert.throws(() => new Sender({ iface: 'svde-nope0' }), (e: Error) => e.message.includes("'svde-nope0'") && /no such device/i.test(e.message));
+  assert.throws(
+    () => new LiveCapture({ iface: 'svde-nope0' }),
+    (e: Error) => e.message.includes("'svde-nope0'") && /no such device/i.test(e.message),
+  );
+  assert.throws(
+    () => new Sender({ iface: 'svde-nope0' }),
+    (e: Error) => e.message.includes("'svde-nope0'") && /no such device/i.test(e.message),
+  );
   assert.throws(() => new LiveCapture({ iface: tb!.nsIf, netns: tb!.ns, filter: 'ether proto nonsense(' }), /bad filter/);
   assert.throws(() => new LiveCapture({ iface: tb!.nsIf, netns: 'svde-no-such-netns' }), /network namespace/);
   assert.throws(() => new LiveCapture({ iface: tb!.nsIf, bufferBytes: -1 }), /bufferBytes/);
@@ -201,7 +221,10 @@ test('Sender rejects malformed send() arguments without sending', { skip }, asyn
   try {
     const f = new Uint8Array(60);
     await assert.rejects(async () => sender.send(f, new Uint32Array([10]), new Uint32Array([60]), new BigInt64Array([0n])), /outside/);
-    await assert.rejects(async () => sender.send(f, new Uint32Array([0, 0]), new Uint32Array([60, 60]), new BigInt64Array([5n, 1n])), /non-decreasing/);
+    await assert.rejects(
+      async () => sender.send(f, new Uint32Array([0, 0]), new Uint32Array([60, 60]), new BigInt64Array([5n, 1n])),
+      /non-decreasing/,
+    );
     assert.equal((await sender.drain()).sent, 0);
   } finally {
     sender.close();

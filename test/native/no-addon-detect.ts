@@ -21,13 +21,24 @@ import { batchOf, svFrame, type FrameSpec } from '../helpers/batch-builder.ts';
 const nativeLoadedByImports = Object.keys(createRequire(import.meta.url).cache).some((k) => k.endsWith('.node'));
 const refusals: string[] = [];
 for (const attempt of [() => loadNative(), () => readCaptureFile('/nonexistent.pcap')]) {
-  try { attempt(); } catch (e) { refusals.push((e as Error).message); }
+  try {
+    attempt();
+  } catch (e) {
+    refusals.push((e as Error).message);
+  }
 }
 
-const registry = new StreamRegistry([{
-  name: 'MU1', svID: 'MU1', appId: 0x4000, acceptedSourceMacs: ['00:11:22:33:44:01'],
-  samplesPerSecond: 4000, nofASDU: 1, framesPerSecond: 4000,
-}]);
+const registry = new StreamRegistry([
+  {
+    name: 'MU1',
+    svID: 'MU1',
+    appId: 0x4000,
+    acceptedSourceMacs: ['00:11:22:33:44:01'],
+    samplesPerSecond: 4000,
+    nofASDU: 1,
+    framesPerSecond: 4000,
+  },
+]);
 const verdicts: FrameVerdict[] = [];
 const pipeline = new Pipeline({
   registry,
@@ -42,7 +53,16 @@ for (let n = 0; n < 200; n++) {
 }
 // a rogue publisher of MU1 (a source MAC not in the accept list) between frames 50 and 51
 specs.splice(50, 0, { frame: svFrame({ smpCnt: 50, src: '66:66:66:66:66:66' }), tsNs: T0 + 50n * 250_000n + 1000n });
-specs.forEach((s, k) => { s.frameNo = k + 1; });
+specs.forEach((s, k) => {
+  s.frameNo = k + 1;
+});
 pipeline.processBatch(batchOf(specs));
 pipeline.finish();
-console.log(JSON.stringify({ nativeLoadedByImports, refusals, frames: pipeline.stats.frames, verdicts: verdicts.map((v) => ({ frame: v.frame, indicator: v.indicator, reason: v.reason })) }));
+console.log(
+  JSON.stringify({
+    nativeLoadedByImports,
+    refusals,
+    frames: pipeline.stats.frames,
+    verdicts: verdicts.map((v) => ({ frame: v.frame, indicator: v.indicator, reason: v.reason })),
+  }),
+);

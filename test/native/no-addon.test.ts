@@ -16,7 +16,10 @@ function run(env: NodeJS.ProcessEnv): { nativeLoadedByImports: boolean; refusals
 
 test('with SVDE_NATIVE=off the pipeline decides on a TS-built batch: a rogue source MAC and an smpCnt gap', () => {
   const out = run({ ...process.env, SVDE_NATIVE: 'off' });
-  assert.deepEqual(out.refusals, ['svde native addon is turned off (SVDE_NATIVE=off)', 'svde native addon is turned off (SVDE_NATIVE=off)']);
+  assert.deepEqual(out.refusals, [
+    'svde native addon is turned off (SVDE_NATIVE=off)',
+    'svde native addon is turned off (SVDE_NATIVE=off)',
+  ]);
   assert.equal(out.frames, 200);
   assert.deepEqual(out.verdicts, [
     { frame: 51, indicator: 'mac', reason: 'unknown-source' },

@@ -40,16 +40,38 @@ function frameRecords(b: FrameBatch): unknown[] {
     for (let j = b.asduStart(i); j < b.asduStart(i) + b.asduCount(i); j++) {
       assert.equal(b.asduFrame(j), i);
       asdus.push({
-        svId: b.svId(j), datSet: b.datSet(j), smpCnt: b.smpCnt(j), confRev: b.confRev(j), refrTm: hexOf(b.refrTm(j)),
-        smpSynch: b.smpSynch(j), smpRate: b.smpRate(j), smpMod: b.smpMod(j), gm: hexOf(b.gmIdentity(j)),
-        seqData: hexOf(b.seqData(j)), values: b.values(j) && [...b.values(j)!], quality: b.quality(j) && [...b.quality(j)!],
+        svId: b.svId(j),
+        datSet: b.datSet(j),
+        smpCnt: b.smpCnt(j),
+        confRev: b.confRev(j),
+        refrTm: hexOf(b.refrTm(j)),
+        smpSynch: b.smpSynch(j),
+        smpRate: b.smpRate(j),
+        smpMod: b.smpMod(j),
+        gm: hexOf(b.gmIdentity(j)),
+        seqData: hexOf(b.seqData(j)),
+        values: b.values(j) && [...b.values(j)!],
+        quality: b.quality(j) && [...b.quality(j)!],
       });
     }
     out.push({
-      frameNo: b.frameNo(i), ts: b.tsNs(i), raw: hexOf(b.raw(i)), wireLen: b.wireLen(i), status: b.status(i),
-      error: b.error(i), src: b.src(i), dst: b.dst(i), vlan: [b.vlanCount(i), b.vlanId(i, 0), b.vlanPriority(i, 0), b.vlanId(i, 1)],
-      appId: b.appId(i), length: b.length(i), r1: b.reserved1(i), sim: b.simulated(i), r2: b.reserved2(i),
-      noAsdu: b.noAsdu(i), trailer: b.trailer(i), asdus,
+      frameNo: b.frameNo(i),
+      ts: b.tsNs(i),
+      raw: hexOf(b.raw(i)),
+      wireLen: b.wireLen(i),
+      status: b.status(i),
+      error: b.error(i),
+      src: b.src(i),
+      dst: b.dst(i),
+      vlan: [b.vlanCount(i), b.vlanId(i, 0), b.vlanPriority(i, 0), b.vlanId(i, 1)],
+      appId: b.appId(i),
+      length: b.length(i),
+      r1: b.reserved1(i),
+      sim: b.simulated(i),
+      r2: b.reserved2(i),
+      noAsdu: b.noAsdu(i),
+      trailer: b.trailer(i),
+      asdus,
     });
   }
   return out;
@@ -74,10 +96,43 @@ test('the shared captures are there', () => {
 for (const file of files) {
   const name = path.relative(capturesDir, file);
   test(`${name}: frame numbers, timestamps, smpCnt and addresses match tshark`, { skip: !haveTshark && 'tshark missing' }, () => {
-    const out = execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a',
-      '-E', 'aggregator=,', '-e', 'frame.number', '-e', 'frame.time_epoch', '-e', 'sv.smpCnt', '-e', 'eth.src',
-      '-e', 'eth.dst', '-e', 'frame.len', '-e', 'sv.appid', '-e', 'sv.svID'], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] });
-    const rows = out.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+    const out = execFileSync(
+      'tshark',
+      [
+        '-n',
+        '-r',
+        file,
+        '-T',
+        'fields',
+        '-E',
+        'separator=/t',
+        '-E',
+        'occurrence=a',
+        '-E',
+        'aggregator=,',
+        '-e',
+        'frame.number',
+        '-e',
+        'frame.time_epoch',
+        '-e',
+        'sv.smpCnt',
+        '-e',
+        'eth.src',
+        '-e',
+        'eth.dst',
+        '-e',
+        'frame.len',
+        '-e',
+        'sv.appid',
+        '-e',
+        'sv.svID',
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const rows = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split('\t'));
     const ours: string[][] = [];
     for (const b of readCaptureFile(file)) {
       for (let i = 0; i < b.count; i++) {
@@ -88,12 +143,23 @@ for (const file of files) {
           svIds.push(b.svId(j));
         }
         const sv = b.ok(i);
-        ours.push([String(b.frameNo(i)), epoch(b.tsNs(i)), sv ? smp.join(',') : '', b.src(i), b.dst(i), String(b.wireLen(i)),
-          sv ? `0x${b.appId(i).toString(16).padStart(4, '0')}` : '', sv ? svIds.join(',') : '']);
+        ours.push([
+          String(b.frameNo(i)),
+          epoch(b.tsNs(i)),
+          sv ? smp.join(',') : '',
+          b.src(i),
+          b.dst(i),
+          String(b.wireLen(i)),
+          sv ? `0x${b.appId(i).toString(16).padStart(4, '0')}` : '',
+          sv ? svIds.join(',') : '',
+        ]);
       }
     }
     assert.equal(ours.length, rows.length, 'frame count');
-    assert.ok(ours.some((r) => r[2] !== ''), 'at least one SV frame decoded');
+    assert.ok(
+      ours.some((r) => r[2] !== ''),
+      'at least one SV frame decoded',
+    );
     for (let k = 0; k < rows.length; k++) assert.deepEqual(ours[k], rows[k], `frame ${k + 1}`);
   });
 }
@@ -125,7 +191,10 @@ test('pcapng is recognised by its magic number, whatever the file name', { skip:
 
 test('a missing file gives a clear error', () => {
   const missing = path.join(os.tmpdir(), `svde-no-such-file-${process.pid}.pcap`);
-  assert.throws(() => readCaptureFile(missing), (err: Error) => err.message.includes(missing) && /No such file/i.test(err.message));
+  assert.throws(
+    () => readCaptureFile(missing),
+    (err: Error) => err.message.includes(missing) && /No such file/i.test(err.message),
+  );
 });
 
 test('a file that is not a capture gives a clear error', () => {
@@ -133,7 +202,10 @@ test('a file that is not a capture gives a clear error', () => {
   try {
     const bogus = path.join(dir, 'not-a-capture.pcap');
     writeFileSync(bogus, 'this is plain text, not a capture file\n');
-    assert.throws(() => readCaptureFile(bogus), (err: Error) => err.message.includes(bogus) && /format/i.test(err.message));
+    assert.throws(
+      () => readCaptureFile(bogus),
+      (err: Error) => err.message.includes(bogus) && /format/i.test(err.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -147,9 +219,12 @@ test('a capture cut short mid-record yields the complete frames, then an error',
     const cut = path.join(dir, 'cut.pcap');
     writeFileSync(cut, whole.subarray(0, whole.length - 20));
     let frames = 0;
-    assert.throws(() => {
-      for (const b of readCaptureFile(cut, { batchFrames: 1000 })) frames += b.count;
-    }, (err: Error) => err.message.includes(cut) && err.message.includes('after frame 79'));
+    assert.throws(
+      () => {
+        for (const b of readCaptureFile(cut, { batchFrames: 1000 })) frames += b.count;
+      },
+      (err: Error) => err.message.includes(cut) && err.message.includes('after frame 79'),
+    );
     assert.equal(frames, 79);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -17,32 +17,44 @@ const MS = 1_000_000n;
 function batches(tsMs: number[], perBatch = 2): ArrayBuffer[] {
   let n = 0;
   return tsMs.map((ms) =>
-    buildBatch(Array.from({ length: perBatch }, () => {
-      n++;
-      return { frame: svFrame({ smpCnt: n }), frameNo: n, tsNs: T0 + BigInt(ms) * MS, ...(n === 3 ? { status: 'bad-tag' } : {}) };
-    })),
+    buildBatch(
+      Array.from({ length: perBatch }, () => {
+        n++;
+        return { frame: svFrame({ smpCnt: n }), frameNo: n, tsNs: T0 + BigInt(ms) * MS, ...(n === 3 ? { status: 'bad-tag' } : {}) };
+      }),
+    ),
   );
 }
 
 /** An offline reader serving `served` (and throwing `failWith` after them, when given). */
-function fakeBinding(served: ArrayBuffer[], failWith?: string): Pick<NativeBinding, 'OfflineReader'> & { closed: number; opened: string[] } {
+function fakeBinding(
+  served: ArrayBuffer[],
+  failWith?: string,
+): Pick<NativeBinding, 'OfflineReader'> & { closed: number; opened: string[] } {
   const state = { closed: 0, opened: [] as string[] };
   class FakeReader {
     #k = 0;
-    constructor(p: string) { state.opened.push(p); }
+    constructor(p: string) {
+      state.opened.push(p);
+    }
     next(): ArrayBuffer | null {
       if (this.#k < served.length) return served[this.#k++]!;
       if (failWith !== undefined) throw new Error(failWith);
       return null;
     }
-    close(): void { state.closed++; }
+    close(): void {
+      state.closed++;
+    }
   }
   return Object.assign(state, { OfflineReader: FakeReader as unknown as NativeBinding['OfflineReader'] });
 }
 
 function collect(cap: CaptureBinding): { got: FrameBatch[]; errors: Error[] } {
   const r = { got: [] as FrameBatch[], errors: [] as Error[] };
-  cap.start((b) => r.got.push(b), (e) => r.errors.push(e));
+  cap.start(
+    (b) => r.got.push(b),
+    (e) => r.errors.push(e),
+  );
   return r;
 }
 
@@ -53,10 +65,25 @@ test("pace 'fast' serves every batch in order, counts like a live capture and cl
   assert.equal(got.length, 0, 'nothing is delivered synchronously from start()');
   await cap.ended;
   assert.deepEqual(binding.opened, ['x.pcap']);
-  assert.deepEqual(got.map((b) => [b.frameNo(0), b.frameNo(1)]), [[1, 2], [3, 4], [5, 6]]);
+  assert.deepEqual(
+    got.map((b) => [b.frameNo(0), b.frameNo(1)]),
+    [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ],
+  );
   assert.deepEqual(errors, []);
   assert.deepEqual(cap.stats(), {
-    received: 6, kernelDrops: 0, ifDrops: 0, captured: 6, delivered: 6, batches: 3, queueDrops: 0, decodeErrors: 1, linkUp: true,
+    received: 6,
+    kernelDrops: 0,
+    ifDrops: 0,
+    captured: 6,
+    delivered: 6,
+    batches: 3,
+    queueDrops: 0,
+    decodeErrors: 1,
+    linkUp: true,
   });
   assert.equal(binding.closed, 1);
   assert.equal(got[0]!.tsNs(0), T0, 'timestamps are the file’s own');
@@ -69,7 +96,10 @@ test("pace 'capture' never delivers a batch before its last frame is due, and re
   const got: FrameBatch[] = [];
   const t0 = performance.now();
   const before = BigInt(Date.now()) * MS;
-  cap.start((b) => { due.push(performance.now() - t0); got.push(b); });
+  cap.start((b) => {
+    due.push(performance.now() - t0);
+    got.push(b);
+  });
   await cap.ended;
   assert.equal(got.length, 3);
   // frame times (ms after the first) 0, 40, 80 at speed 2: due at 0, 20, 40 ms
@@ -85,7 +115,10 @@ test('a read error mid-file stops the replay after the batches before it, throug
   const { got, errors } = collect(cap);
   await cap.ended;
   assert.equal(got.length, 1);
-  assert.deepEqual(errors.map((e) => e.message), ["cannot read capture file 'x.pcap' after frame 2: truncated"]);
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ["cannot read capture file 'x.pcap' after frame 2: truncated"],
+  );
   assert.equal(cap.stats().error, "cannot read capture file 'x.pcap' after frame 2: truncated");
   assert.equal(cap.stats().delivered, 2);
 });
@@ -94,7 +127,12 @@ test('close() mid-replay stops delivery at once', async () => {
   const binding = fakeBinding(batches([0, 60_000, 120_000]));
   const cap = new ReplayCapture('x.pcap', { binding });
   const got: FrameBatch[] = [];
-  await new Promise<void>((resolve) => cap.start((b) => { got.push(b); resolve(); }));
+  await new Promise<void>((resolve) =>
+    cap.start((b) => {
+      got.push(b);
+      resolve();
+    }),
+  );
   await cap.close();
   await cap.ended;
   assert.equal(got.length, 1);
@@ -108,9 +146,7 @@ test("replaying a file through the addon's offline reader serves the frames read
   try {
     const file = path.join(dir, 'r.pcap');
     const w = new CaptureWriter(file, { format: 'pcap', resolution: 'ns' });
-    const frames = new BatchView(
-      buildBatch(Array.from({ length: 600 }, (_, n) => ({ frame: svFrame({ smpCnt: n % 4000 }) }))),
-    );
+    const frames = new BatchView(buildBatch(Array.from({ length: 600 }, (_, n) => ({ frame: svFrame({ smpCnt: n % 4000 }) }))));
     for (let i = 0; i < frames.count; i++) {
       const r = frames.raw(i);
       const ts = frames.tsNs(i);
@@ -120,7 +156,10 @@ test("replaying a file through the addon's offline reader serves the frames read
     const cap = new ReplayCapture(file, { pace: 'fast' });
     const got: Array<[number, bigint, number]> = [];
     const sizes: number[] = [];
-    cap.start((b) => { sizes.push(b.count); for (let i = 0; i < b.count; i++) got.push([b.frameNo(i), b.tsNs(i), b.smpCnt(b.asduStart(i))]); });
+    cap.start((b) => {
+      sizes.push(b.count);
+      for (let i = 0; i < b.count; i++) got.push([b.frameNo(i), b.tsNs(i), b.smpCnt(b.asduStart(i))]);
+    });
     await cap.ended;
     const want: Array<[number, bigint, number]> = [];
     for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) want.push([b.frameNo(i), b.tsNs(i), b.smpCnt(b.asduStart(i))]);
@@ -138,15 +177,37 @@ test('LiveCapture runs on an injected binding: batches wrapped as FrameBatch, er
   const opened: unknown[] = [];
   const buf = buildBatch([{ frame: svFrame({ smpCnt: 42 }) }]);
   class FakeLive {
-    constructor(o: unknown) { opened.push(o); }
-    start(onBatch: (ab: ArrayBuffer) => void, onError?: (m: string) => void): void { onBatch(buf); onError?.('the interface disappeared'); }
-    stats() { return { received: 1, kernelDrops: 0, ifDrops: 0, captured: 1, delivered: 1, batches: 1, queueDrops: 0, decodeErrors: 0, linkUp: false }; }
-    close(): Promise<void> { return Promise.resolve(); }
+    constructor(o: unknown) {
+      opened.push(o);
+    }
+    start(onBatch: (ab: ArrayBuffer) => void, onError?: (m: string) => void): void {
+      onBatch(buf);
+      onError?.('the interface disappeared');
+    }
+    stats() {
+      return {
+        received: 1,
+        kernelDrops: 0,
+        ifDrops: 0,
+        captured: 1,
+        delivered: 1,
+        batches: 1,
+        queueDrops: 0,
+        decodeErrors: 0,
+        linkUp: false,
+      };
+    }
+    close(): Promise<void> {
+      return Promise.resolve();
+    }
   }
   const cap: CaptureBinding = new LiveCapture({ iface: 'eth9' }, { LiveCapture: FakeLive as unknown as NativeBinding['LiveCapture'] });
   const { got, errors } = collect(cap);
   assert.deepEqual(opened, [{ iface: 'eth9' }]);
   assert.equal(got[0]!.smpCnt(0), 42);
-  assert.deepEqual(errors.map((e) => e.message), ['the interface disappeared']);
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ['the interface disappeared'],
+  );
   assert.equal(cap.stats().linkUp, false);
 });

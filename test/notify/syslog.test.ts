@@ -25,7 +25,10 @@ function parse5424(bytes: Buffer): Parsed {
   assert.ok(!(bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf), 'no BOM at the start');
   const text = bytes.toString('utf8');
   assert.equal(Buffer.from(text, 'utf8').length, bytes.length, 'valid UTF-8');
-  const head = /^<(\d{1,3})>([1-9]\d{0,2}) (-|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})) ([\x21-\x7e]{1,255}) ([\x21-\x7e]{1,48}) ([\x21-\x7e]{1,128}) ([\x21-\x7e]{1,32}) /.exec(text);
+  const head =
+    /^<(\d{1,3})>([1-9]\d{0,2}) (-|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})) ([\x21-\x7e]{1,255}) ([\x21-\x7e]{1,48}) ([\x21-\x7e]{1,128}) ([\x21-\x7e]{1,32}) /.exec(
+      text,
+    );
   assert.ok(head !== null, `header: ${text}`);
   const pri = Number(head[1]);
   assert.ok(pri <= 191 && String(pri) === head[1], 'PRIVAL 0–191 without leading zeros');
@@ -77,14 +80,37 @@ function parse5424(bytes: Buffer): Parsed {
     assert.equal(text[i], ' ', 'SP before MSG');
     msg = text.slice(i + 1);
   }
-  return { pri, version: Number(head[2]), timestamp: head[3]!, hostname: head[4]!, appName: head[5]!, procId: head[6]!, msgId: head[7]!, sd, msg };
+  return {
+    pri,
+    version: Number(head[2]),
+    timestamp: head[3]!,
+    hostname: head[4]!,
+    appName: head[5]!,
+    procId: head[6]!,
+    msgId: head[7]!,
+    sd,
+    msg,
+  };
 }
 
 function alarm(p: Partial<AlarmRecord> = {}): AlarmRecord {
   return {
-    id: 42, indicator: 'signature', grade: 1, stream: 'MU01', reason: 'bad-signature "key 7" [x] \\ νn=1', firstFrame: 1001, lastFrame: 1010,
-    frames: 10, firstTsNs: '1767225600123456789', lastTsNs: '1767225600223456789', ended: false, acknowledged: null, detail: null,
-    evidence: null, exported: false, ...p,
+    id: 42,
+    indicator: 'signature',
+    grade: 1,
+    stream: 'MU01',
+    reason: 'bad-signature "key 7" [x] \\ νn=1',
+    firstFrame: 1001,
+    lastFrame: 1010,
+    frames: 10,
+    firstTsNs: '1767225600123456789',
+    lastTsNs: '1767225600223456789',
+    ended: false,
+    acknowledged: null,
+    detail: null,
+    evidence: null,
+    exported: false,
+    ...p,
   };
 }
 
@@ -129,7 +155,14 @@ describe('syslog (RFC 5424)', () => {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     const got: Buffer[] = [];
     sock.on('message', (m) => got.push(m));
-    const n = new SyslogNotifier({ host: '127.0.0.1', port: sock.address().port, transport: 'udp', hostname: 'bay-1 cabinet', procId: '77', now: () => fixed });
+    const n = new SyslogNotifier({
+      host: '127.0.0.1',
+      port: sock.address().port,
+      transport: 'udp',
+      hostname: 'bay-1 cabinet',
+      procId: '77',
+      now: () => fixed,
+    });
     try {
       n.alarm(alarm());
       n.alarm(alarm({ id: 43, indicator: 'faultMatch', grade: 3, reason: 'ok' }));
@@ -142,13 +175,21 @@ describe('syslog (RFC 5424)', () => {
       assert.equal(p.appName, 'svde');
       assert.equal(p.procId, '77');
       assert.equal(p.msgId, 'ALARM');
-      assert.deepEqual(p.sd, [{
-        id: 'svde@32473',
-        params: {
-          id: '42', indicator: 'signature', grade: '1', stream: 'MU01', reason: 'bad-signature "key 7" [x] \\ νn=1',
-          firstTs: '2026-01-01T00:00:00.123456789Z', firstFrame: '1001', frames: '10',
+      assert.deepEqual(p.sd, [
+        {
+          id: 'svde@32473',
+          params: {
+            id: '42',
+            indicator: 'signature',
+            grade: '1',
+            stream: 'MU01',
+            reason: 'bad-signature "key 7" [x] \\ νn=1',
+            firstTs: '2026-01-01T00:00:00.123456789Z',
+            firstFrame: '1001',
+            frames: '10',
+          },
         },
-      }]);
+      ]);
       assert.equal(p.msg, 'alarm 42: signature (grade 1) on stream MU01: bad-signature "key 7" [x] \\ νn=1');
       assert.equal(parse5424(got[1]!).pri, 10 * 8 + 4, 'grade 3 is a warning');
       assert.equal(n.stats().sent, 2);
@@ -191,7 +232,14 @@ describe('syslog (RFC 5424)', () => {
     const port = await listen(probe);
     await new Promise((r) => probe.close(r));
     const errors: string[] = [];
-    const n = new SyslogNotifier({ host: '127.0.0.1', port, transport: 'tcp', maxQueue: 3, reconnect: { minMs: 20, maxMs: 50 }, onError: (e) => errors.push(e.message) });
+    const n = new SyslogNotifier({
+      host: '127.0.0.1',
+      port,
+      transport: 'tcp',
+      maxQueue: 3,
+      reconnect: { minMs: 20, maxMs: 50 },
+      onError: (e) => errors.push(e.message),
+    });
     const frames: Buffer[] = [];
     const conns = new Set<Socket>();
     const server = createServer((s) => {
@@ -203,10 +251,16 @@ describe('syslog (RFC 5424)', () => {
       for (let id = 1; id <= 5; id++) assert.doesNotThrow(() => n.alarm(alarm({ id })));
       await waitFor(() => errors.length > 0, 'a connection error');
       assert.match(errors[0]!, /ECONNREFUSED/);
-      assert.deepEqual({ dropped: n.stats().dropped, queued: n.stats().queued, connected: n.stats().connected }, { dropped: 2, queued: 3, connected: false });
+      assert.deepEqual(
+        { dropped: n.stats().dropped, queued: n.stats().queued, connected: n.stats().connected },
+        { dropped: 2, queued: 3, connected: false },
+      );
       await listen(server, port);
       await waitFor(() => frames.length === 3, 'the queued messages after reconnect');
-      assert.deepEqual(frames.map((f) => parse5424(f).sd[0]?.params['id']), ['3', '4', '5']);
+      assert.deepEqual(
+        frames.map((f) => parse5424(f).sd[0]?.params['id']),
+        ['3', '4', '5'],
+      );
       // The collector drops the connection: the notifier reconnects and carries on.
       for (const c of conns) c.destroy();
       await waitFor(() => !n.stats().connected, 'the drop noticed');
@@ -221,7 +275,14 @@ describe('syslog (RFC 5424)', () => {
   });
 
   it('never throws into the caller: unresolvable collector, a throwing onError, after close', async () => {
-    const n = new SyslogNotifier({ host: 'collector.invalid', port: 514, transport: 'udp', onError: () => { throw new Error('boom'); } });
+    const n = new SyslogNotifier({
+      host: 'collector.invalid',
+      port: 514,
+      transport: 'udp',
+      onError: () => {
+        throw new Error('boom');
+      },
+    });
     assert.doesNotThrow(() => n.alarm(alarm()));
     await waitFor(() => n.stats().errors > 0, 'the DNS failure counted');
     await n.close();
@@ -244,7 +305,10 @@ describe('syslog (RFC 5424)', () => {
       device.acknowledge({ all: true }, 'op');
       device.emit({ type: 'status', data: device.status() });
       await waitFor(() => got.length === 2, 'alarm and ack');
-      assert.deepEqual(got.map((g) => parse5424(g).msgId), ['ALARM', 'ACK']);
+      assert.deepEqual(
+        got.map((g) => parse5424(g).msgId),
+        ['ALARM', 'ACK'],
+      );
       detach();
       assert.equal(device.listenerCount, 0);
     } finally {

@@ -43,7 +43,10 @@ async function serve(trustLoopbackAs: 'viewer' | undefined): Promise<Served> {
   const tokens = TokenStore.inMemory();
   const { token } = await tokens.add('operator', 'panel-operator');
   const app = await buildApi({
-    device: fx.device, tokens, evidence: fx.evidence, plugins: [panelPlugin()],
+    device: fx.device,
+    tokens,
+    evidence: fx.evidence,
+    plugins: [panelPlugin()],
     ...(trustLoopbackAs !== undefined ? { trustLoopbackAs } : {}),
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -82,8 +85,13 @@ describe('panel files', () => {
     assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline script');
     assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handlers');
     assert.doesNotMatch(html, /\sstyle=|<style/i, 'no inline style');
-    for (const [file, type] of [['panel.js', 'text/javascript; charset=utf-8'], ['api.js', 'text/javascript; charset=utf-8'],
-      ['charts.js', 'text/javascript; charset=utf-8'], ['panel.css', 'text/css; charset=utf-8'], ['favicon.svg', 'image/svg+xml']]) {
+    for (const [file, type] of [
+      ['panel.js', 'text/javascript; charset=utf-8'],
+      ['api.js', 'text/javascript; charset=utf-8'],
+      ['charts.js', 'text/javascript; charset=utf-8'],
+      ['panel.css', 'text/css; charset=utf-8'],
+      ['favicon.svg', 'image/svg+xml'],
+    ]) {
       const r = await fetch(`${s!.url}/panel/${file}`);
       assert.equal(r.status, 200, file);
       assert.equal(r.headers.get('content-type'), type, file);
@@ -93,7 +101,7 @@ describe('panel files', () => {
     for (const bad of ['nope.js', '..%2Fplugin.ts', '..%2F..%2F..%2Fpackage.json', 'plugin.ts']) {
       const r = await fetch(`${s!.url}/panel/${bad}`);
       assert.equal(r.status, 404, bad);
-      const body = await r.json() as { error: { code: string } };
+      const body = (await r.json()) as { error: { code: string } };
       assert.equal(body.error.code, 'NOT_FOUND');
     }
   });
@@ -120,7 +128,10 @@ describe('panel in Chromium', { skip }, () => {
     assert.equal(await page.getAttribute('#led', 'data-pattern'), 'heartbeat');
     assert.equal(await page.textContent('#led-text'), 'Running');
     assert.equal(await page.locator('#indicators .ind').count(), 9);
-    assert.deepEqual(await page.locator('#indicators .ind').evaluateAll((n) => n.map((e) => e.getAttribute('data-state'))), Array(9).fill('ok'));
+    assert.deepEqual(
+      await page.locator('#indicators .ind').evaluateAll((n) => n.map((e) => e.getAttribute('data-state'))),
+      Array(9).fill('ok'),
+    );
     await until('streams', async () => (await page.locator('#streams tr').count()) === 2);
     assert.equal(await page.textContent('#streams tr[data-stream="MU01"] td:nth-child(2)'), '0x4000');
     assert.equal(await page.textContent('#streams tr[data-stream="MU01"] td:nth-child(8)'), '100 %');
@@ -128,13 +139,13 @@ describe('panel in Chromium', { skip }, () => {
     await until('phasor table', async () => (await page.locator('#phasor-table tr').count()) === 6);
     // The waveform canvas has been drawn on (not blank).
     // (Page code as a string: this program is type-checked without the DOM library.)
-    const inked = await page.evaluate(`(() => {
+    const inked = (await page.evaluate(`(() => {
       const c = document.getElementById('waveform');
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let n = 0;
       for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
       return n;
-    })()`) as number;
+    })()`)) as number;
     assert.ok(inked > 1000, `waveform pixels drawn: ${inked}`);
     await until('live', async () => (await page.getAttribute('#conn', 'data-state')) === 'live');
     assert.equal(await page.locator('#login').isVisible(), false, 'read-only demo: no login form');
@@ -148,8 +159,12 @@ describe('panel in Chromium', { skip }, () => {
     await until('MU02 chosen', async () => (await page.getAttribute('#streams tr[data-stream="MU02"]', 'class')) === 'chosen');
     assert.equal(await page.inputValue('#stream-select'), 'MU02');
     // The live connection now carries MU02's waveform.
-    await until('live waveform events for MU02', async () =>
-      (await page.getAttribute('#waveform', 'data-stream')) === 'MU02' && Number(await page.getAttribute('#waveform', 'data-live-updates')) >= 2);
+    await until(
+      'live waveform events for MU02',
+      async () =>
+        (await page.getAttribute('#waveform', 'data-stream')) === 'MU02' &&
+        Number(await page.getAttribute('#waveform', 'data-live-updates')) >= 2,
+    );
     await page.selectOption('#stream-select', 'MU01');
     await until('MU01 chosen', async () => (await page.getAttribute('#streams tr[data-stream="MU01"]', 'class')) === 'chosen');
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -254,7 +269,10 @@ describe('panel in Chromium', { skip }, () => {
     const page = p!.page;
     // Acknowledge what is latched so the degraded pattern shows (an unacknowledged alarm outranks it).
     if (await page.isVisible('#ack-all')) await page.click('#ack-all');
-    await until('nothing latched', () => s!.fx.device.status().nu === 0 || Object.values(s!.fx.device.status().indicators).every((i) => !i.latched));
+    await until(
+      'nothing latched',
+      () => s!.fx.device.status().nu === 0 || Object.values(s!.fx.device.status().indicators).every((i) => !i.latched),
+    );
     s!.fx.setDegraded('chip', true, 'chip not answering on /dev/pts/9');
     await page.locator('#degraded').waitFor({ state: 'visible' });
     await until('degraded LED', async () => (await page.getAttribute('#led', 'data-pattern')) === 'degraded');
@@ -276,7 +294,9 @@ describe('panel in Chromium', { skip }, () => {
       s!.fx.end(a.id);
     }
     ms.sort((x, y) => x - y);
-    t.diagnostic(`alarm raised → shown in the panel: median ${ms[7]!.toFixed(1)} ms, max ${ms[14]!.toFixed(1)} ms (n = 15, includes the test's polling)`);
+    t.diagnostic(
+      `alarm raised → shown in the panel: median ${ms[7]!.toFixed(1)} ms, max ${ms[14]!.toFixed(1)} ms (n = 15, includes the test's polling)`,
+    );
     await page.click('#ack-all');
     await until('all acknowledged', () => s!.fx.device.status().nu === 0);
   });

@@ -21,8 +21,14 @@ import { expectedStreams, simulate } from '../detect/helpers.ts';
 
 function initFor(streams: ExpectedStream[], extra: Partial<RealtimeInit> = {}): RealtimeInit {
   return {
-    streams, signed: [], source: { kind: 'feed' }, keys: [],
-    library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })), knobs: {}, expireByWallClock: false, ...extra,
+    streams,
+    signed: [],
+    source: { kind: 'feed' },
+    keys: [],
+    library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })),
+    knobs: {},
+    expireByWallClock: false,
+    ...extra,
   };
 }
 
@@ -30,7 +36,12 @@ function collect(): { h: RealtimeHandlers; alarms: AlarmItem[]; evidence: Eviden
   const alarms: AlarmItem[] = [];
   const evidence: EvidenceItem[] = [];
   const fatal: string[] = [];
-  return { alarms, evidence, fatal, h: { onAlarms: (i) => alarms.push(...i), onEvidence: (i) => evidence.push(...i), onFatal: (m) => fatal.push(m) } };
+  return {
+    alarms,
+    evidence,
+    fatal,
+    h: { onAlarms: (i) => alarms.push(...i), onEvidence: (i) => evidence.push(...i), onFatal: (m) => fatal.push(m) },
+  };
 }
 
 async function feedFile(core: RealtimeCore, file: string): Promise<void> {
@@ -62,18 +73,31 @@ describe('real-time core', () => {
     await core.close();
     assert.deepEqual(c.fatal, []);
     const raised = c.alarms.filter((i) => i.k === 'raise').map((i) => `${i.a.indicator}/${i.a.reason}/${i.a.stream}`);
-    assert.deepEqual(raised, here.map((a) => `${a.indicator}/${a.reason}/${a.stream}`));
+    assert.deepEqual(
+      raised,
+      here.map((a) => `${a.indicator}/${a.reason}/${a.stream}`),
+    );
     assert.ok(raised.includes('attackMatch/fault-replay/MU1'));
     const ended = new Set(c.alarms.filter((i) => i.k === 'end').map((i) => i.a.id));
     for (const i of c.alarms.filter((x) => x.k === 'raise')) assert.ok(ended.has(i.a.id), `alarm ${i.a.id} ended at close`);
-    assert.ok(c.evidence.some((e) => e.k === 'chunk'), 'evidence chunks');
-    assert.ok(c.evidence.some((e) => e.k === 'link'), 'evidence links');
+    assert.ok(
+      c.evidence.some((e) => e.k === 'chunk'),
+      'evidence chunks',
+    );
+    assert.ok(
+      c.evidence.some((e) => e.k === 'link'),
+      'evidence links',
+    );
   });
 
   it('writes through the journal into a real store: alarms with their evidence', async () => {
     const store = EvidenceStore.open({ path: path.join(dir, 'ev.db') });
     const journal = new AlarmJournal(store, alarmRecordOf);
-    const core = new RealtimeCore(initFor(streams), { onAlarms: (i) => journal.onAlarms(i), onEvidence: (i) => journal.onEvidence(i), onFatal: (m) => assert.fail(m) });
+    const core = new RealtimeCore(initFor(streams), {
+      onAlarms: (i) => journal.onAlarms(i),
+      onEvidence: (i) => journal.onEvidence(i),
+      onFatal: (m) => assert.fail(m),
+    });
     await core.ready;
     await feedFile(core, file);
     await core.close();
@@ -81,7 +105,10 @@ describe('real-time core', () => {
     const page = store.listAlarms({ limit: 100 });
     assert.ok(page.total > 0);
     assert.equal(page.total, journal.counters.alarms);
-    assert.ok(page.items.every((a) => a.ended), 'every alarm ended');
+    assert.ok(
+      page.items.every((a) => a.ended),
+      'every alarm ended',
+    );
     const replay = page.items.find((a) => a.reason === 'fault-replay')!;
     assert.ok(store.evidenceFrames(replay.id).length > 0, 'frames kept around the alarm');
     assert.equal(journal.counters.evidenceMissing, 0);

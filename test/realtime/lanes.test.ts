@@ -5,7 +5,18 @@ import { Lanes } from '../../src/realtime/lanes.ts';
 import type { WorkerMessage } from '../../src/realtime/protocol.ts';
 import type { Alarm } from '../../src/model/indicators.ts';
 
-const alarm = (id: number): Alarm => ({ id, indicator: 'mac', grade: 1, stream: 'MU1', reason: 'unknown-source', firstFrame: 1, firstTsNs: 1n, lastFrame: 1, lastTsNs: 1n, frames: 1 });
+const alarm = (id: number): Alarm => ({
+  id,
+  indicator: 'mac',
+  grade: 1,
+  stream: 'MU1',
+  reason: 'unknown-source',
+  firstFrame: 1,
+  firstTsNs: 1n,
+  lastFrame: 1,
+  lastTsNs: 1n,
+  frames: 1,
+});
 
 describe('lanes', () => {
   it('posts alarms before evidence, one message per lane per flush', () => {
@@ -16,10 +27,16 @@ describe('lanes', () => {
     l.linkEvidence(1, [ref], false);
     l.flush();
     l.flush();
-    assert.deepEqual(sent.map((m) => m.t), ['alarms', 'evidence']);
+    assert.deepEqual(
+      sent.map((m) => m.t),
+      ['alarms', 'evidence'],
+    );
     const ev = sent[1] as Extract<WorkerMessage, { t: 'evidence' }>;
     assert.equal(ev.bytes, 100);
-    assert.deepEqual(ev.items.map((i) => i.k), ['chunk', 'link']);
+    assert.deepEqual(
+      ev.items.map((i) => i.k),
+      ['chunk', 'link'],
+    );
   });
 
   it('drops evidence beyond the credit and resumes when credit returns; never drops an alarm', () => {
@@ -62,14 +79,22 @@ describe('lanes', () => {
     const first = sent[1]!.m as Extract<WorkerMessage, { t: 'evidence' }>;
     assert.equal(first.bytes, 200, 'two 100-byte chunks fit a 250-byte flush');
     assert.equal(sent[1]!.transfer.length, 2);
-    assert.equal(sent[1]!.transfer[0], (first.items[0] as { data: Uint8Array }).data.buffer, 'the chunk\'s own buffer is transferred');
+    assert.equal(sent[1]!.transfer[0], (first.items[0] as { data: Uint8Array }).data.buffer, "the chunk's own buffer is transferred");
     assert.equal(l.evidencePending, 4, 'three chunks and the link wait');
     l.flush(true);
     const rest = sent[2]!.m as Extract<WorkerMessage, { t: 'evidence' }>;
-    assert.deepEqual(rest.items.map((i) => i.k), ['chunk', 'chunk', 'chunk', 'link'], 'the link follows the chunks it names');
+    assert.deepEqual(
+      rest.items.map((i) => i.k),
+      ['chunk', 'chunk', 'chunk', 'link'],
+      'the link follows the chunks it names',
+    );
     assert.equal(l.evidencePending, 0);
     const posted = sent.flatMap((x) => (x.m.t === 'evidence' ? x.m.items.flatMap((i) => (i.k === 'chunk' ? [i.ref] : [])) : []));
-    assert.deepEqual(posted, refs.map((r) => r.id), 'in order');
+    assert.deepEqual(
+      posted,
+      refs.map((r) => r.id),
+      'in order',
+    );
   });
 
   it('a chunk larger than the budget still leaves, alone', () => {
@@ -79,6 +104,9 @@ describe('lanes', () => {
     l.addChunk('MU1', new Uint8Array(100), 1, 1n, 2n);
     l.flush();
     l.flush();
-    assert.deepEqual(sent.map((m) => (m.t === 'evidence' ? m.bytes : -1)), [100, 100]);
+    assert.deepEqual(
+      sent.map((m) => (m.t === 'evidence' ? m.bytes : -1)),
+      [100, 100],
+    );
   });
 });

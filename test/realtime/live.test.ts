@@ -15,29 +15,50 @@ import { expectedStreams, simulate } from '../detect/helpers.ts';
 
 const stall = (ms: number): void => {
   const end = Date.now() + ms;
-  while (Date.now() < end) { /* the main thread is busy */ }
+  while (Date.now() < end) {
+    /* the main thread is busy */
+  }
 };
 
 describe('real-time core, live', { skip: !canCreateTestbed() && 'needs network namespaces (root)' }, () => {
   let dir = '';
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'svde-rt-live-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-rt-live-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a stalled main thread loses no frame and every frame gets its verdict', async () => {
     const { file, truth } = await simulate(dir, 'normal', ['--mus', '4', '--duration', '2s']);
     const frames: Uint8Array[] = [];
     const ts: bigint[] = [];
-    for (const b of readCaptureFile(file)) for (let i = 0; i < b.count; i++) { frames.push(b.raw(i).slice()); ts.push(b.tsNs(i)); }
+    for (const b of readCaptureFile(file))
+      for (let i = 0; i < b.count; i++) {
+        frames.push(b.raw(i).slice());
+        ts.push(b.tsNs(i));
+      }
     const bed = createTestbed('rtlive');
     try {
       const fatal: string[] = [];
       const alarms: string[] = [];
-      const core = new RealtimeCore({
-        // Arrival timing is off: the sender shares 2 CPUs with a busy-looping main thread and a SCHED_FIFO
-        // real-time thread, so its jitter is real (issue 13 learns each stream's envelope).
-        streams: expectedStreams(truth), signed: [], logic: { timing: false }, source: { kind: 'live', iface: bed.nsIf, netns: bed.ns }, keys: [],
-        library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })), knobs: { cpus: [0], fifoPriority: 10, mlockall: true }, expireByWallClock: true,
-      }, { onAlarms: (items) => alarms.push(...items.filter((i) => i.k === 'raise').map((i) => `${i.a.indicator}/${i.a.reason}`)), onEvidence: () => undefined, onFatal: (m) => fatal.push(m) });
+      const core = new RealtimeCore(
+        {
+          // Arrival timing is off: the sender shares 2 CPUs with a busy-looping main thread and a SCHED_FIFO
+          // real-time thread, so its jitter is real (issue 13 learns each stream's envelope).
+          streams: expectedStreams(truth),
+          signed: [],
+          logic: { timing: false },
+          source: { kind: 'live', iface: bed.nsIf, netns: bed.ns },
+          keys: [],
+          library: seedEntries().map((e, k) => ({ ...e, id: k + 1 })),
+          knobs: { cpus: [0], fifoPriority: 10, mlockall: true },
+          expireByWallClock: true,
+        },
+        {
+          onAlarms: (items) => alarms.push(...items.filter((i) => i.k === 'raise').map((i) => `${i.a.indicator}/${i.a.reason}`)),
+          onEvidence: () => undefined,
+          onFatal: (m) => fatal.push(m),
+        },
+      );
       const ready = await core.ready;
       const byName = new Map(ready.knobs.map((k) => [k.name, k]));
       assert.equal(byName.get('cpuAffinity')?.applied, true, 'root may pin the thread');
@@ -51,7 +72,13 @@ describe('real-time core, live', { skip: !canCreateTestbed() && 'needs network n
       const dep = new BigInt64Array(frames.length);
       const buf = new Uint8Array(frames.reduce((s, f) => s + f.length, 0));
       let o = 0;
-      frames.forEach((f, i) => { buf.set(f, o); off[i] = o; len[i] = f.length; o += f.length; dep[i] = ts[i]! - ts[0]!; });
+      frames.forEach((f, i) => {
+        buf.set(f, o);
+        off[i] = o;
+        len[i] = f.length;
+        o += f.length;
+        dep[i] = ts[i]! - ts[0]!;
+      });
       const sending = sender.send(buf, off, len, dep);
       // The frames flow for 2 s; this thread stalls 100 ms three times a second meanwhile.
       for (let k = 0; k < 6; k++) {
@@ -68,7 +95,11 @@ describe('real-time core, live', { skip: !canCreateTestbed() && 'needs network n
       assert.equal(sent.sent, frames.length);
       assert.equal(r.frames - before.frames, frames.length, 'every frame sent was handled');
       assert.equal((r.capture?.kernelDrops ?? 0) + (r.capture?.queueDrops ?? 0), 0, 'no capture loss');
-      assert.equal(r.verdictLatency.counts.reduce((s, c) => s + c, 0) - before.verdictLatency.counts.reduce((s, c) => s + c, 0), frames.length, 'a verdict latency per frame');
+      assert.equal(
+        r.verdictLatency.counts.reduce((s, c) => s + c, 0) - before.verdictLatency.counts.reduce((s, c) => s + c, 0),
+        frames.length,
+        'a verdict latency per frame',
+      );
       // The kernel's share is counted per frame in the capture thread, and never exceeds the whole.
       const sum = (c: Float64Array | undefined): number => (c ?? new Float64Array(0)).reduce((x, y) => x + y, 0);
       assert.equal(sum(r.capture?.kernelLag) - sum(before.capture?.kernelLag), frames.length, 'a kernel lag per frame');
@@ -81,7 +112,11 @@ describe('real-time core, live', { skip: !canCreateTestbed() && 'needs network n
       assert.equal(r.gc.minor + r.gc.major === 0, r.gc.pauseTotalUs === 0, 'a pause per collection');
       // Counters and sources are clean: only the rate rule may see the sender's catch-up bursts (a paced
       // sender starved of CPU by this test's own stalls sends late, then at once).
-      assert.deepEqual(alarms.filter((a) => !a.startsWith('rate/')), [], 'nothing but rate bursts');
+      assert.deepEqual(
+        alarms.filter((a) => !a.startsWith('rate/')),
+        [],
+        'nothing but rate bursts',
+      );
     } finally {
       bed.cleanup();
     }

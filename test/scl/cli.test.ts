@@ -14,7 +14,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function run(args: string[]): { code: number; out: string; err: string } {
   let out = '';
   let err = '';
-  const code = runScl(args, { out: (s) => { out += s; }, err: (s) => { err += s; } });
+  const code = runScl(args, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+  });
   return { code, out, err };
 }
 
@@ -25,9 +32,21 @@ test('svde scl FILE prints the stream table, accept list and warnings as JSON', 
   const j = JSON.parse(r.out) as SclOutput;
   assert.equal(j.file, f);
   assert.equal(j.edition, '2007B4');
-  assert.deepEqual(j.streams.map((s) => s.svID), ['smv3', 'smv2', 'firstSMV']);
-  assert.deepEqual(j.acceptList.map((a) => [a.svID, a.dstMac, a.appId]), [['smv3', '01:0c:cd:04:00:00', 0x4000], ['smv2', '01:0c:cd:04:00:01', 0x4002]]);
-  assert.deepEqual(j.warnings.map((w) => w.code), ['smv-address-dangling', 'svcb-no-address']);
+  assert.deepEqual(
+    j.streams.map((s) => s.svID),
+    ['smv3', 'smv2', 'firstSMV'],
+  );
+  assert.deepEqual(
+    j.acceptList.map((a) => [a.svID, a.dstMac, a.appId]),
+    [
+      ['smv3', '01:0c:cd:04:00:00', 0x4000],
+      ['smv2', '01:0c:cd:04:00:01', 0x4002],
+    ],
+  );
+  assert.deepEqual(
+    j.warnings.map((w) => w.code),
+    ['smv-address-dangling', 'svcb-no-address'],
+  );
   // Warnings also go to stderr as file:line: lines.
   assert.match(r.err, new RegExp(`${f.replace(/[.+]/g, '\\$&')}:88: warning \\[smv-address-dangling\\]`));
   assert.match(r.err, /svde scl: 3 streams, 2 warnings/);
@@ -52,10 +71,18 @@ test('svde scl --config adds the settings per stream, and refuses a config that 
   const r = run([f, '--config', cfg]);
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out) as SclOutput;
-  assert.deepEqual(j.acceptList.map((a) => a.sourceMacs), [[], ['00:0a:35:00:00:02'], []]);
-  assert.deepEqual(j.settings?.map((s) => [s.key, s.configIndex, s.bay]), [
-    ['MU01_4I_4V_1/MU01/LLN0.MSVCB01', null, null], ['MU01_4I_4V_2/MU01/LLN0.MSVCB01', 0, 'B1'], ['MU01_4I_4V_3/MU01/LLN0.MSVCB01', null, null],
-  ]);
+  assert.deepEqual(
+    j.acceptList.map((a) => a.sourceMacs),
+    [[], ['00:0a:35:00:00:02'], []],
+  );
+  assert.deepEqual(
+    j.settings?.map((s) => [s.key, s.configIndex, s.bay]),
+    [
+      ['MU01_4I_4V_1/MU01/LLN0.MSVCB01', null, null],
+      ['MU01_4I_4V_2/MU01/LLN0.MSVCB01', 0, 'B1'],
+      ['MU01_4I_4V_3/MU01/LLN0.MSVCB01', null, null],
+    ],
+  );
   writeFileSync(cfg, JSON.stringify({ streams: [{ svID: 'NOPE' }] }));
   const bad = run([f, '--config', cfg]);
   assert.equal(bad.code, 1);

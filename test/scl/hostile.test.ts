@@ -36,14 +36,20 @@ function refused(file: string, re: RegExp, limits = {}): SclParseError {
 test('billion laughs: the DOCTYPE is refused before any entity could be expanded', () => {
   const lol = ['<!ENTITY lol0 "lol">'];
   for (let i = 1; i <= 9; i++) lol.push(`<!ENTITY lol${i} "${`&lol${i - 1};`.repeat(10)}">`);
-  const f = write('laughs.scd', `<?xml version="1.0"?>\n<!DOCTYPE SCL [\n ${lol.join('\n ')}\n]>\n<SCL xmlns="${NS}"><Header id="&lol9;"/></SCL>\n`);
+  const f = write(
+    'laughs.scd',
+    `<?xml version="1.0"?>\n<!DOCTYPE SCL [\n ${lol.join('\n ')}\n]>\n<SCL xmlns="${NS}"><Header id="&lol9;"/></SCL>\n`,
+  );
   const e = refused(f, /:2: DOCTYPE declarations are refused in SCL files \(no DTD, entity expansion or external entities\)$/);
   assert.equal(e.line, 2);
 });
 
 test('external entity (XXE): refused, the referenced file is never read into the result', () => {
   const secret = write('secret.txt', 'TOP-SECRET-CONTENT');
-  const f = write('xxe.scd', `<?xml version="1.0"?>\n<!DOCTYPE SCL [ <!ENTITY xxe SYSTEM "file://${secret}"> ]>\n<SCL xmlns="${NS}"><Header id="&xxe;"/></SCL>\n`);
+  const f = write(
+    'xxe.scd',
+    `<?xml version="1.0"?>\n<!DOCTYPE SCL [ <!ENTITY xxe SYSTEM "file://${secret}"> ]>\n<SCL xmlns="${NS}"><Header id="&xxe;"/></SCL>\n`,
+  );
   const e = refused(f, /DOCTYPE declarations are refused/);
   assert.doesNotMatch(e.message, /TOP-SECRET/);
 });
@@ -59,7 +65,10 @@ test('10 000-deep nesting is refused at the depth limit', () => {
   const f = write('deep.scd', `<SCL xmlns="${NS}">${'<Private>'.repeat(n)}${'</Private>'.repeat(n)}</SCL>`);
   refused(f, new RegExp(`element nesting deeper than ${DEFAULT_XML_LIMITS.maxDepth} levels \\(depth limit\\)$`));
   // Foreign-namespace nesting counts too (it is not kept, but it is not free).
-  const g = write('deep-foreign.scd', `<SCL xmlns="${NS}"><Private>${'<v:x xmlns:v="urn:v">'.repeat(n)}${'</v:x>'.repeat(n)}</Private></SCL>`);
+  const g = write(
+    'deep-foreign.scd',
+    `<SCL xmlns="${NS}"><Private>${'<v:x xmlns:v="urn:v">'.repeat(n)}${'</v:x>'.repeat(n)}</Private></SCL>`,
+  );
   refused(g, /depth limit/);
 });
 
@@ -76,7 +85,11 @@ test('element-count, attribute-count and text-length limits', () => {
   refused(many, /more than 100 elements \(element-count limit\)/, { maxElements: 100 });
   const attrs = Array.from({ length: 300 }, (_, i) => `a${i}="1"`).join(' ');
   refused(write('attrs.scd', `<SCL xmlns="${NS}"><Header ${attrs}/></SCL>`), /:1: element <Header> has 300 attributes \(limit 256\)/);
-  refused(write('text.scd', `<SCL xmlns="${NS}"><Header><Text>${'x'.repeat(5000)}</Text></Header></SCL>`), /text of <Text> longer than 1000 characters/, { maxTextLength: 1000 });
+  refused(
+    write('text.scd', `<SCL xmlns="${NS}"><Header><Text>${'x'.repeat(5000)}</Text></Header></SCL>`),
+    /text of <Text> longer than 1000 characters/,
+    { maxTextLength: 1000 },
+  );
 });
 
 test('non-XML, binary, empty, truncated and wrong-root files', () => {
@@ -88,7 +101,10 @@ test('non-XML, binary, empty, truncated and wrong-root files', () => {
   refused(write('empty.scd', ''), /empty file, not an XML document$/);
   const icd = readFileSync(path.join(sclDir, 'libiec61850_sv.icd'), 'utf8');
   refused(write('trunc.scd', icd.slice(0, 2600)), /truncated or not well-formed: unclosed tag/);
-  refused(write('html.scd', '<html><body/></html>'), /root element is <html> without namespace, not <SCL> in namespace http:\/\/www\.iec\.ch\/61850\/2003\/SCL$/);
+  refused(
+    write('html.scd', '<html><body/></html>'),
+    /root element is <html> without namespace, not <SCL> in namespace http:\/\/www\.iec\.ch\/61850\/2003\/SCL$/,
+  );
   refused(write('mism.scd', `<SCL xmlns="${NS}"><Header></Foo></SCL>`), /:1:\d+: unexpected close tag/);
   refused(write('enc.scd', `<?xml version="1.0" encoding="Shift_JIS"?><SCL xmlns="${NS}"/>`), /unsupported encoding "Shift_JIS"/);
   refused(path.join(dir, 'absent.scd'), /cannot open: ENOENT$/);
@@ -97,7 +113,11 @@ test('non-XML, binary, empty, truncated and wrong-root files', () => {
 });
 
 test('ISO-8859-1 and UTF-16 (BOM) files are read', () => {
-  const latin = Buffer.concat([Buffer.from(`<?xml version="1.0" encoding="ISO-8859-1"?><SCL xmlns="${NS}"><Header id="`), Buffer.from([0xe9]), Buffer.from('"/></SCL>')]);
+  const latin = Buffer.concat([
+    Buffer.from(`<?xml version="1.0" encoding="ISO-8859-1"?><SCL xmlns="${NS}"><Header id="`),
+    Buffer.from([0xe9]),
+    Buffer.from('"/></SCL>'),
+  ]);
   assert.equal(parseXml('l', new TextDecoder('windows-1252').decode(latin)).children[0]!.attrs['id'], 'é');
   const f = write('latin.scd', latin);
   assert.equal(importSclFile(f).header.id, 'é');

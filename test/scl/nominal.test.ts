@@ -12,12 +12,15 @@ const NS = 'xmlns="http://www.iec.ch/61850/2003/SCL"';
 const ied = (name: string, artg?: string): string => `<IED name="${name}"><AccessPoint name="AP"><Server><LDevice inst="LD0">
   <LN0 lnClass="LLN0" inst="" lnType="L"/><LN lnClass="TCTR" inst="1" lnType="T">${artg !== undefined ? `<DOI name="ARtg"><SDI name="setMag"><DAI name="f"><Val>${artg}</Val></DAI></SDI></DOI>` : ''}</LN>
   </LDevice></Server></AccessPoint></IED>`;
-const level = (name: string, voltage: string, ieds: string[]): string => `<VoltageLevel name="${name}">${voltage}<Bay name="B"><ConductingEquipment name="CT" type="CTR">${ieds.map((i) => `<LNode iedName="${i}" ldInst="LD0" lnClass="TCTR" lnInst="1"/>`).join('')}</ConductingEquipment></Bay></VoltageLevel>`;
+const level = (name: string, voltage: string, ieds: string[]): string =>
+  `<VoltageLevel name="${name}">${voltage}<Bay name="B"><ConductingEquipment name="CT" type="CTR">${ieds.map((i) => `<LNode iedName="${i}" ldInst="LD0" lnClass="TCTR" lnInst="1"/>`).join('')}</ConductingEquipment></Bay></VoltageLevel>`;
 const scl = (body: string): ReturnType<typeof nominalsByIed> => nominalsByIed(parseXml('t.scd', `<SCL ${NS}>${body}</SCL>`));
 
 describe('SCL nominal values', () => {
   it('reads the voltage level of each IED (line-to-line → phase-to-neutral) and the TCTR rating', () => {
-    const n = scl(`<Substation name="S">${level('HV', '<Voltage unit="V" multiplier="k">110</Voltage>', ['MU1'])}${level('MV', '<Voltage unit="V" multiplier="k">22</Voltage>', ['MU2'])}</Substation>${ied('MU1', '600')}${ied('MU2')}`);
+    const n = scl(
+      `<Substation name="S">${level('HV', '<Voltage unit="V" multiplier="k">110</Voltage>', ['MU1'])}${level('MV', '<Voltage unit="V" multiplier="k">22</Voltage>', ['MU2'])}</Substation>${ied('MU1', '600')}${ied('MU2')}`,
+    );
     assert.ok(Math.abs(n.get('MU1')!.voltageLN! - 110_000 / Math.sqrt(3)) < 1e-6);
     assert.equal(n.get('MU1')!.currentA, 600);
     assert.match(n.get('MU1')!.voltageFrom, /S\/HV: 110 kV/);
@@ -27,14 +30,16 @@ describe('SCL nominal values', () => {
   });
 
   it('gives no voltage to an IED at two voltages, nor to one that no level names among several', () => {
-    const n = scl(`<Substation name="S">${level('HV', '<Voltage unit="V" multiplier="k">110</Voltage>', ['TMU'])}${level('MV', '<Voltage unit="V" multiplier="k">22</Voltage>', ['TMU'])}</Substation>${ied('TMU')}${ied('MU9')}`);
+    const n = scl(
+      `<Substation name="S">${level('HV', '<Voltage unit="V" multiplier="k">110</Voltage>', ['TMU'])}${level('MV', '<Voltage unit="V" multiplier="k">22</Voltage>', ['TMU'])}</Substation>${ied('TMU')}${ied('MU9')}`,
+    );
     assert.equal(n.get('TMU')!.voltageLN, null);
     assert.match(n.get('TMU')!.voltageFrom, /different voltages/);
     assert.equal(n.get('MU9')!.voltageLN, null);
     assert.match(n.get('MU9')!.voltageFrom, /no VoltageLevel .* names this IED/);
   });
 
-  it('places unplaced IEDs at the file\'s only voltage level, and says so', () => {
+  it("places unplaced IEDs at the file's only voltage level, and says so", () => {
     const n = scl(`<Substation name="S">${level('E1', '<Voltage unit="V" multiplier="k">66</Voltage>', [])}</Substation>${ied('MU1')}`);
     assert.ok(Math.abs(n.get('MU1')!.voltageLN! - 66_000 / Math.sqrt(3)) < 1e-6);
     assert.match(n.get('MU1')!.voltageFrom, /only VoltageLevel S\/E1: 66 kV .*no LNode places the IED/);

@@ -17,7 +17,10 @@ export interface SynMu {
 
 export function synScl(mus: SynMu[], opts: { root?: string; extraComm?: string } = {}): string {
   const root = opts.root ?? '<SCL xmlns="http://www.iec.ch/61850/2003/SCL" version="2007" revision="B" release="4">';
-  const comm = mus.filter((m) => m.mac !== null).map((m) => `
+  const comm = mus
+    .filter((m) => m.mac !== null)
+    .map(
+      (m) => `
       <ConnectedAP iedName="${m.ied}" apName="AP1">
         <SMV ldInst="LD1" cbName="${m.cbName ?? 'MSVCB01'}">
           <Address>
@@ -27,16 +30,24 @@ export function synScl(mus: SynMu[], opts: { root?: string; extraComm?: string }
             <P type="VLAN-PRIORITY">4</P>
           </Address>
         </SMV>
-      </ConnectedAP>`).join('');
-  const fcdas = ['TCTR', 'TVTR'].flatMap((c) => [1, 2, 3, 4].flatMap((i) => {
-    const d = c === 'TCTR' ? 'AmpSv' : 'VolSv';
-    const inst = String(i);
-    return [`<FCDA ldInst="LD1" lnClass="${c}" lnInst="${inst}" doName="${d}" daName="instMag.i" fc="MX"/>`, `<FCDA ldInst="LD1" lnClass="${c}" lnInst="${inst}" doName="${d}" daName="q" fc="MX"/>`];
-  }));
-  const ieds = mus.map((m) => {
-    const dsAttr = m.datSet === null ? '' : ` datSet="${m.datSet ?? 'PhsMeas1'}"`;
-    const fc = m.fcdaLnInst ? fcdas.map((f, i) => (i === 0 ? f.replace('lnInst="1"', `lnInst="${m.fcdaLnInst}"`) : f)) : fcdas;
-    return `
+      </ConnectedAP>`,
+    )
+    .join('');
+  const fcdas = ['TCTR', 'TVTR'].flatMap((c) =>
+    [1, 2, 3, 4].flatMap((i) => {
+      const d = c === 'TCTR' ? 'AmpSv' : 'VolSv';
+      const inst = String(i);
+      return [
+        `<FCDA ldInst="LD1" lnClass="${c}" lnInst="${inst}" doName="${d}" daName="instMag.i" fc="MX"/>`,
+        `<FCDA ldInst="LD1" lnClass="${c}" lnInst="${inst}" doName="${d}" daName="q" fc="MX"/>`,
+      ];
+    }),
+  );
+  const ieds = mus
+    .map((m) => {
+      const dsAttr = m.datSet === null ? '' : ` datSet="${m.datSet ?? 'PhsMeas1'}"`;
+      const fc = m.fcdaLnInst ? fcdas.map((f, i) => (i === 0 ? f.replace('lnInst="1"', `lnInst="${m.fcdaLnInst}"`) : f)) : fcdas;
+      return `
   <IED name="${m.ied}">
     <AccessPoint name="AP1"><Server><Authentication/>
       <LDevice inst="LD1">
@@ -52,7 +63,8 @@ export function synScl(mus: SynMu[], opts: { root?: string; extraComm?: string }
       </LDevice>
     </Server></AccessPoint>
   </IED>`;
-  }).join('');
+    })
+    .join('');
   return `<?xml version="1.0" encoding="UTF-8"?>
 ${root}
   <Header id="syn"/>

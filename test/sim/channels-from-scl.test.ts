@@ -10,7 +10,8 @@ import type { GroundTruth } from '../../tools/sim/truth.ts';
 import { compareWithTshark } from '../helpers/decode-compare.ts';
 import { sclDir, svde, svdeSim } from '../helpers/repo.ts';
 
-const shape = (chs: ReadonlyArray<{ kind: string; phase: string; scale: number }>): string[] => chs.map((c) => `${c.kind}:${c.phase}:${c.scale}`);
+const shape = (chs: ReadonlyArray<{ kind: string; phase: string; scale: number }>): string[] =>
+  chs.map((c) => `${c.kind}:${c.phase}:${c.scale}`);
 
 describe('simulator channel sets from SCL', () => {
   let dir = '';

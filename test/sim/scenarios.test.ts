@@ -11,7 +11,13 @@ import { sm3 } from '../../src/crypto/sm3.ts';
 import { MemorySink, parseSv } from './frames.ts';
 import type { CapturedFrame, ParsedFrame } from './frames.ts';
 
-interface Run { raw: CapturedFrame[]; frames: ParsedFrame[]; truth: Omit<GroundTruth, 'capture'>; labels: Map<number, MaliciousFrame>; opts: SimOptions }
+interface Run {
+  raw: CapturedFrame[];
+  frames: ParsedFrame[];
+  truth: Omit<GroundTruth, 'capture'>;
+  labels: Map<number, MaliciousFrame>;
+  opts: SimOptions;
+}
 
 async function run(name: string, over: Partial<SimOptions> = {}): Promise<Run> {
   const sc = findScenario(name)!;
@@ -19,7 +25,13 @@ async function run(name: string, over: Partial<SimOptions> = {}): Promise<Run> {
   const sink = new MemorySink();
   const res = await runSimulation(opts, sc, sink);
   assert.equal(res.frames, sink.frames.length);
-  return { raw: sink.frames, frames: sink.frames.map((f) => parseSv(f.bytes)), truth: res.truth, labels: new Map(res.truth.malicious.map((m) => [m.frame, m])), opts };
+  return {
+    raw: sink.frames,
+    frames: sink.frames.map((f) => parseSv(f.bytes)),
+    truth: res.truth,
+    labels: new Map(res.truth.malicious.map((m) => [m.frame, m])),
+    opts,
+  };
 }
 
 const streamOf = (r: Run, f: ParsedFrame) => r.truth.config.streams.find((s) => s.appId === f.appId)!;
@@ -35,7 +47,11 @@ function checkGeneric(r: Run): void {
     prev = m.frame;
   }
   let lastTs = -Infinity;
-  for (const f of r.raw) { const t = (f.sec - r.opts.startEpochS) * 1e9 + f.nsec; assert.ok(t >= lastTs, 'timestamps never go back'); lastTs = t; }
+  for (const f of r.raw) {
+    const t = (f.sec - r.opts.startEpochS) * 1e9 + f.nsec;
+    assert.ok(t >= lastTs, 'timestamps never go back');
+    lastTs = t;
+  }
   for (const s of r.truth.config.streams) {
     let expected: number | undefined;
     for (const { f, n } of framesOf(r, s.name)) {
@@ -44,7 +60,9 @@ function checkGeneric(r: Run): void {
       f.asdus.forEach((a, i) => assert.equal(a.smpCnt, (smp + i) % s.samplesPerSecond, 'consecutive ASDUs'));
       if (!lab) {
         assert.ok(s.acceptedSourceMacs.includes(f.src), `frame ${n}: genuine source`);
-        assert.equal(f.reserved1, 0); assert.equal(f.asdus[0]!.svID, s.svID); assert.equal(f.asdus[0]!.confRev, s.confRev);
+        assert.equal(f.reserved1, 0);
+        assert.equal(f.asdus[0]!.svID, s.svID);
+        assert.equal(f.asdus[0]!.confRev, s.confRev);
         if (expected !== undefined) assert.equal(smp, expected, `frame ${n} of ${s.name}: smpCnt continues`);
         expected = (smp + s.nofASDU) % s.samplesPerSecond;
       } else if (expected === undefined || smp === expected) {
@@ -62,7 +80,9 @@ test('normal: no labels, smpCnt wraps at smpRate per second, ASDU counters conse
   const r = await run('normal', { samplesPerSecond: 12800, nofASDU: 8, durationS: 2.5 });
   checkGeneric(r);
   assert.equal(r.truth.malicious.length, 0);
-  const mu1 = framesOf(r, 'MU1').map(({ f }) => f.asdus.map((a) => a.smpCnt)).flat();
+  const mu1 = framesOf(r, 'MU1')
+    .map(({ f }) => f.asdus.map((a) => a.smpCnt))
+    .flat();
   assert.equal(mu1.length, 2.5 * 12800);
   mu1.forEach((c, k) => assert.equal(c, k % 12800));
   assert.equal(r.frames[0]!.asdus[0]!.smpRate, 256);
@@ -77,10 +97,13 @@ test('IEC 61869-9 rate 14400 at 50 Hz: smpRate = samples/s, smpMod 1; free-runni
   const r = await run('normal', { samplesPerSecond: 14400, nofASDU: 6, durationS: 1, smpSynch: 0, refrTm: true });
   checkGeneric(r);
   const a = r.frames[0]!.asdus[0]!;
-  assert.equal(a.smpRate, 14400); assert.equal(a.smpMod, 1); assert.equal(a.smpSynch, 0);
+  assert.equal(a.smpRate, 14400);
+  assert.equal(a.smpMod, 1);
+  assert.equal(a.smpSynch, 0);
   assert.notEqual(a.smpCnt, 0, 'an unsynchronised counter is not aligned to the second');
   r.frames.forEach((f, i) => {
-    const t = f.asdus[0]!.refrTm!; const cap = r.raw[i]!;
+    const t = f.asdus[0]!.refrTm!;
+    const cap = r.raw[i]!;
     // refrTm is the first sample's time; the frame leaves after its last sample plus the MU latency (< 1 ms)
     const lagNs = (cap.sec - t.seconds) * 1e9 + cap.nsec - (t.fraction * 1e9) / 16777216;
     assert.ok(lagNs > 0 && lagNs < 1e6, `frame ${i + 1}: lag ${lagNs} ns`);
@@ -89,9 +112,13 @@ test('IEC 61869-9 rate 14400 at 50 Hz: smpRate = samples/s, smpMod 1; free-runni
 });
 
 test('determinism: the same seed gives identical bytes, another seed different noise', async () => {
-  const a = await run('interleaved-injection', { durationS: 1 }); const b = await run('interleaved-injection', { durationS: 1 });
+  const a = await run('interleaved-injection', { durationS: 1 });
+  const b = await run('interleaved-injection', { durationS: 1 });
   const c = await run('interleaved-injection', { durationS: 1, seed: 2 });
-  assert.deepEqual(a.raw.map((f) => Buffer.from(f.bytes).toString('hex')), b.raw.map((f) => Buffer.from(f.bytes).toString('hex')));
+  assert.deepEqual(
+    a.raw.map((f) => Buffer.from(f.bytes).toString('hex')),
+    b.raw.map((f) => Buffer.from(f.bytes).toString('hex')),
+  );
   assert.notDeepEqual(a.raw[5]!.bytes, c.raw[5]!.bytes);
 });
 
@@ -100,7 +127,8 @@ test('unknown-source: labelled frames come from a MAC outside the accept list', 
   checkGeneric(r);
   assert.ok(r.truth.malicious.length > 1000);
   for (const m of r.truth.malicious) {
-    assert.equal(m.indicator, 'mac'); assert.equal(m.reason, 'unknown-source');
+    assert.equal(m.indicator, 'mac');
+    assert.equal(m.reason, 'unknown-source');
     assert.ok(!streamOf(r, r.frames[m.frame - 1]!).acceptedSourceMacs.includes(r.frames[m.frame - 1]!.src));
   }
 });
@@ -109,10 +137,13 @@ test('spoofed-mac: accepted MAC, duplicated smpCnt of the preceding genuine fram
   const r = await run('spoofed-mac');
   checkGeneric(r);
   for (const m of r.truth.malicious) {
-    const f = r.frames[m.frame - 1]!; const s = streamOf(r, f);
+    const f = r.frames[m.frame - 1]!;
+    const s = streamOf(r, f);
     assert.equal(m.reason, 'smpcnt-duplicate');
     assert.ok(s.acceptedSourceMacs.includes(f.src));
-    const prevGenuine = framesOf(r, s.name).filter(({ n }) => n < m.frame && !r.labels.has(n)).at(-1)!.f;
+    const prevGenuine = framesOf(r, s.name)
+      .filter(({ n }) => n < m.frame && !r.labels.has(n))
+      .at(-1)!.f;
     assert.equal(f.asdus[0]!.smpCnt, prevGenuine.asdus[0]!.smpCnt);
     assert.equal(f.asdus[0]!.values[0], Math.round(prevGenuine.asdus[0]!.values[0]! * 8));
   }
@@ -134,7 +165,8 @@ test('value-modification: labelled frames break KCL during a real fault; the twi
   // the fault current (and so IN) grows from zero at inception and crosses zero twice a cycle: judge per
   // sample after the first cycle, by the share of samples with a gross violation
   const firstT = r.raw[r.truth.malicious[0]!.frame - 1]!;
-  let gross = 0; let counted = 0;
+  let gross = 0;
+  let counted = 0;
   for (const m of r.truth.malicious) {
     const f = r.raw[m.frame - 1]!;
     if ((f.sec - firstT.sec) * 1e9 + f.nsec - firstT.nsec < 20e6) continue;
@@ -145,7 +177,11 @@ test('value-modification: labelled frames break KCL during a real fault; the twi
   assert.ok(r.truth.malicious.length === 0.2 * 2 * 4000, 'every MU1 frame during the fault is labelled');
   for (const { f, n } of framesOf(r, 'MU1')) if (!r.labels.has(n)) assert.ok(kclResidualA(f.asdus[0]!.values) < 3);
   const fault = r.truth.genuineEvents.find((e) => e.kind === 'fault')!;
-  const mu2Peak = Math.max(...framesOf(r, 'MU2').filter(({ n }) => n >= fault.fromFrame && n <= fault.toFrame).map(({ f }) => Math.abs(f.asdus[0]!.values[0]!)));
+  const mu2Peak = Math.max(
+    ...framesOf(r, 'MU2')
+      .filter(({ n }) => n >= fault.fromFrame && n <= fault.toFrame)
+      .map(({ f }) => Math.abs(f.asdus[0]!.values[0]!)),
+  );
   assert.ok(mu2Peak / 1000 > r.truth.config.protection.overcurrentA * Math.SQRT2, 'MU2 shows the fault current');
 });
 
@@ -157,19 +193,26 @@ test('deletion: the labelled smpCnt range is really missing from MU1 and nothing
   assert.equal(d.frames, 400); // 0.1 s at 4000 frames/s
   const mu1 = framesOf(r, 'MU1');
   assert.equal(mu1.filter(({ n }) => n > d.beforeFrame && n < d.afterFrame).length, 0, 'no MU1 frame inside the gap');
-  assert.equal((d.smpCntTo - d.smpCntFrom + 4000) % 4000 + 1, d.frames);
+  assert.equal(((d.smpCntTo - d.smpCntFrom + 4000) % 4000) + 1, d.frames);
   assert.equal(mu1.length, 2 * 4000 - 400);
-  const after = r.frames[d.afterFrame - 1]!; const before = r.frames[d.beforeFrame - 1]!;
+  const after = r.frames[d.afterFrame - 1]!;
+  const before = r.frames[d.beforeFrame - 1]!;
   assert.equal(after.asdus[0]!.smpCnt, (d.smpCntTo + 1) % 4000);
   assert.equal(before.asdus[0]!.smpCnt, (d.smpCntFrom + 3999) % 4000);
-  assert.deepEqual(r.truth.malicious.map((m) => [m.frame, m.reason]), [[d.afterFrame, 'gap']]);
+  assert.deepEqual(
+    r.truth.malicious.map((m) => [m.frame, m.reason]),
+    [[d.afterFrame, 'gap']],
+  );
 });
 
 test('replay: labelled frames are byte-identical to frames sent earlier', async () => {
   const r = await run('replay');
   checkGeneric(r);
   const seen = new Map<string, number>();
-  r.raw.forEach((f, i) => { const k = Buffer.from(f.bytes).toString('hex'); if (!seen.has(k)) seen.set(k, i + 1); });
+  r.raw.forEach((f, i) => {
+    const k = Buffer.from(f.bytes).toString('hex');
+    if (!seen.has(k)) seen.set(k, i + 1);
+  });
   assert.ok(r.truth.malicious.length === 1000);
   for (const m of r.truth.malicious) assert.ok(seen.get(Buffer.from(r.raw[m.frame - 1]!.bytes).toString('hex'))! < m.frame);
 });
@@ -180,10 +223,13 @@ test('smpcnt-anomalies: duplicates repeat, the jump skips 37, the reordered fram
   const mu1 = framesOf(r, 'MU1');
   const idx = (n: number) => mu1.findIndex((x) => x.n === n);
   for (const m of r.truth.malicious) {
-    const i = idx(m.frame); const c = mu1[i]!.f.asdus[0]!.smpCnt; const p = mu1[i - 1]!.f.asdus[0]!.smpCnt;
+    const i = idx(m.frame);
+    const c = mu1[i]!.f.asdus[0]!.smpCnt;
+    const p = mu1[i - 1]!.f.asdus[0]!.smpCnt;
     if (m.reason === 'smpcnt-duplicate') assert.equal(c, p);
     else if (m.reason === 'smpcnt-jump') assert.equal(c, (p + 1 + 37) % 4000);
-    else if (m.reason === 'smpcnt-reorder') assert.equal(c, m.note === 'arrives before its predecessor' ? (p + 2) % 4000 : (p + 3999) % 4000);
+    else if (m.reason === 'smpcnt-reorder')
+      assert.equal(c, m.note === 'arrives before its predecessor' ? (p + 2) % 4000 : (p + 3999) % 4000);
     else assert.fail(`unexpected reason ${m.reason}`);
   }
   assert.deepEqual(Object.keys(r.truth.summary).sort(), ['logic/smpcnt-duplicate', 'logic/smpcnt-jump', 'logic/smpcnt-reorder']);
@@ -197,7 +243,10 @@ test('config-mismatch: labelled frames carry the mismatching confRev / svID / da
     const a = r.frames[m.frame - 1]!.asdus[0]!;
     if (m.reason === 'confrev-mismatch') assert.equal(a.confRev, s.confRev + 1);
     else if (m.reason === 'svid-mismatch') assert.notEqual(a.svID, s.svID);
-    else { assert.equal(m.reason, 'datset-mismatch'); assert.notEqual(a.datSet, s.datSet); }
+    else {
+      assert.equal(m.reason, 'datset-mismatch');
+      assert.notEqual(a.datSet, s.datSet);
+    }
   }
   for (const { f, n } of framesOf(r, 'MU1')) if (!r.labels.has(n)) assert.equal(f.asdus[0]!.datSet, s.datSet);
 });
@@ -211,7 +260,8 @@ test('simulate-bit: exactly the labelled frames have Reserved 1 bit 15', async (
 test('flood: the MU1 stream runs at 10× its rate during the window', async () => {
   const r = await run('flood');
   checkGeneric(r);
-  const first = r.truth.malicious[0]!.frame; const last = r.truth.malicious.at(-1)!.frame;
+  const first = r.truth.malicious[0]!.frame;
+  const last = r.truth.malicious.at(-1)!.frame;
   const t = (n: number) => r.raw[n - 1]!.sec + r.raw[n - 1]!.nsec / 1e9;
   const inWin = framesOf(r, 'MU1').filter(({ n }) => n >= first && n <= last).length;
   const rate = inWin / (t(last) - t(first));
@@ -227,11 +277,17 @@ test('fdi-kcl breaks IA+IB+IC = IN; fdi-stealthy keeps it but departs from the t
   checkGeneric(s);
   for (const m of s.truth.malicious) assert.ok(kclResidualA(s.frames[m.frame - 1]!.asdus[0]!.values) < 3);
   // MU1 and MU2 measure the same bay: compare IA sample by sample (same smpCnt)
-  const mu1 = framesOf(s, 'MU1').map(({ n }) => n); const mu2 = framesOf(s, 'MU2').map(({ f }) => f.asdus[0]!.values[0]!);
-  let ratioSum = 0; let n = 0;
+  const mu1 = framesOf(s, 'MU1').map(({ n }) => n);
+  const mu2 = framesOf(s, 'MU2').map(({ f }) => f.asdus[0]!.values[0]!);
+  let ratioSum = 0;
+  let n = 0;
   for (const m of s.truth.malicious) {
-    const a = s.frames[m.frame - 1]!.asdus[0]!; const b = mu2[mu1.indexOf(m.frame)]!;
-    if (Math.abs(b) > 200_000) { ratioSum += a.values[0]! / b; n++; }
+    const a = s.frames[m.frame - 1]!.asdus[0]!;
+    const b = mu2[mu1.indexOf(m.frame)]!;
+    if (Math.abs(b) > 200_000) {
+      ratioSum += a.values[0]! / b;
+      n++;
+    }
   }
   assert.ok(Math.abs(ratioSum / n - 1.5) < 0.01, `MU1/MU2 ratio ${ratioSum / n}`);
 });
@@ -254,7 +310,8 @@ test('real-fault: no labels; three fault events with fault-level current on both
   for (const e of faults) {
     assert.deepEqual(e.streams, ['MU1', 'MU2']);
     assert.ok(e.mustNotRaise.includes('attackMatch') && e.mayRaise.includes('trip'));
-    const peak = Math.max(...r.frames.slice(e.fromFrame - 1, e.toFrame).map((f) => Math.max(...f.asdus[0]!.values.slice(0, 3).map(Math.abs)))) / 1000;
+    const peak =
+      Math.max(...r.frames.slice(e.fromFrame - 1, e.toFrame).map((f) => Math.max(...f.asdus[0]!.values.slice(0, 3).map(Math.abs)))) / 1000;
     assert.ok(peak > r.truth.config.protection.overcurrentA * Math.SQRT2, `${e.detail}: peak ${peak} A`);
   }
 });
@@ -263,7 +320,11 @@ test('fault-replay: labelled MU1 values equal the recorded fault frames, with fr
   const r = await run('fault-replay');
   checkGeneric(r);
   const fault = r.truth.genuineEvents.find((e) => e.kind === 'fault')!;
-  const recorded = new Set(framesOf(r, 'MU1').filter(({ n }) => n >= fault.fromFrame - 200 && n <= fault.toFrame + 200).map(({ f }) => Buffer.from(f.asdus[0]!.seqData).toString('hex')));
+  const recorded = new Set(
+    framesOf(r, 'MU1')
+      .filter(({ n }) => n >= fault.fromFrame - 200 && n <= fault.toFrame + 200)
+      .map(({ f }) => Buffer.from(f.asdus[0]!.seqData).toString('hex')),
+  );
   assert.equal(r.truth.malicious.length, 560);
   for (const m of r.truth.malicious) assert.ok(recorded.has(Buffer.from(r.frames[m.frame - 1]!.asdus[0]!.seqData).toString('hex')));
 });
@@ -273,21 +334,38 @@ function verifyBlocks(r: Run, stream: string) {
   const s = r.truth.config.streams.find((x) => x.name === stream)!;
   const key = deriveKeyPair(`${r.opts.seed}:${stream}`);
   const results = new Map<number, boolean>(); // block-end frame → verified
-  let digests: Uint8Array[] = []; let first = -1;
+  let digests: Uint8Array[] = [];
+  let first = -1;
   for (const { f, n } of framesOf(r, stream)) {
     if (f.reserved2 === 0) continue;
     const t = Buffer.from(f.trailer);
-    const mode = t[1]!; const keyId = t.readUInt16BE(2); const secCnt = t.readUInt32BE(4); const B = t.readUInt16BE(8);
+    const mode = t[1]!;
+    const keyId = t.readUInt16BE(2);
+    const secCnt = t.readUInt32BE(4);
+    const B = t.readUInt16BE(8);
     if (keyId !== s.signed!.keyId) continue;
     if (mode === 1) {
       if (!r.labels.has(n) && n % 25 !== 0) continue; // software verification is slow: labelled frames plus a sample
-      results.set(n, sm2Verify(key.pub, keyContent({ appId: f.appId, svID: f.asdus[0]!.svID, secCnt, asdus: f.asdus }), signatureFromRaw(t.subarray(10))));
+      results.set(
+        n,
+        sm2Verify(
+          key.pub,
+          keyContent({ appId: f.appId, svID: f.asdus[0]!.svID, secCnt, asdus: f.asdus }),
+          signatureFromRaw(t.subarray(10)),
+        ),
+      );
       continue;
     }
     const blk = Math.floor((secCnt - 1) / B);
-    if (first < 0 || Math.floor((first - 1) / B) !== blk) { digests = []; first = blk * B + 1; }
+    if (first < 0 || Math.floor((first - 1) / B) !== blk) {
+      digests = [];
+      first = blk * B + 1;
+    }
     digests.push(sm3(keyContent({ appId: f.appId, svID: f.asdus[0]!.svID, secCnt, asdus: f.asdus })));
-    if (mode === 3) { results.set(n, digests.length === B && sm2Verify(key.pub, blockMessage(first, digests), signatureFromRaw(t.subarray(10)))); first = -1; }
+    if (mode === 3) {
+      results.set(n, digests.length === B && sm2Verify(key.pub, blockMessage(first, digests), signatureFromRaw(t.subarray(10))));
+      first = -1;
+    }
   }
   return results;
 }
@@ -318,16 +396,29 @@ test('signature-faults (per-frame mode) and a signed injection scenario', async 
   assert.deepEqual(Object.keys(r.truth.summary).sort(), ['signature/bad-signature', 'signature/missing', 'signature/unknown-key']);
   const inj = await run('interleaved-injection', { durationS: 1, mus: 1, sign: { kind: 'block', blockLen: 80 } });
   for (const m of inj.truth.malicious) {
-    assert.equal(m.indicator, 'signature'); assert.equal(m.reason, 'missing');
+    assert.equal(m.indicator, 'signature');
+    assert.equal(m.reason, 'missing');
     assert.deepEqual(m.also?.[0], { indicator: 'logic', reason: 'interleaved-counter' });
   }
 });
 
 test('every scenario runs and keeps the generic invariants (1 MU, 60 Hz, 2 VLAN tags)', async () => {
   for (const sc of SCENARIOS) {
-    const r = await run(sc.name, { mus: 1, freq: 60, samplesPerSecond: 4800, durationS: 1, vlans: [{ id: 10, priority: 5, tpid: 0x88a8 }, { id: 20, priority: 4 }] });
+    const r = await run(sc.name, {
+      mus: 1,
+      freq: 60,
+      samplesPerSecond: 4800,
+      durationS: 1,
+      vlans: [
+        { id: 10, priority: 5, tpid: 0x88a8 },
+        { id: 20, priority: 4 },
+      ],
+    });
     checkGeneric(r);
-    assert.deepEqual(r.frames[0]!.vlans.map((v) => v.id), [10, 20]);
+    assert.deepEqual(
+      r.frames[0]!.vlans.map((v) => v.id),
+      [10, 20],
+    );
     if (sc.name !== 'normal' && sc.name !== 'real-fault') assert.ok(r.truth.malicious.length > 0, `${sc.name} labels something`);
   }
 });

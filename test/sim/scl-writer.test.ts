@@ -33,14 +33,20 @@ function writeAndImport(config: SclWriterConfig, opts: Parameters<typeof writeSc
   return { imp: importSclFile(file), file, xml };
 }
 
-async function simulate(over: Partial<SimOptions>, scenario = 'normal'): Promise<{ config: SclWriterConfig & { streams: TruthStream[] }; frames: ParsedFrame[]; opts: SimOptions }> {
+async function simulate(
+  over: Partial<SimOptions>,
+  scenario = 'normal',
+): Promise<{ config: SclWriterConfig & { streams: TruthStream[] }; frames: ParsedFrame[]; opts: SimOptions }> {
   const opts: SimOptions = { ...DEFAULT_OPTIONS, durationS: 1, ...over };
   const sink = new MemorySink();
   const res = await runSimulation(opts, findScenario(scenario)!, sink);
   return { config: res.truth.config, frames: sink.frames.map((f) => parseSv(f.bytes)), opts };
 }
 
-const LN_OF_KIND: Record<string, { lnClass: string; doName: string }> = { current: { lnClass: 'TCTR', doName: 'AmpSv' }, voltage: { lnClass: 'TVTR', doName: 'VolSv' } };
+const LN_OF_KIND: Record<string, { lnClass: string; doName: string }> = {
+  current: { lnClass: 'TCTR', doName: 'AmpSv' },
+  voltage: { lnClass: 'TVTR', doName: 'VolSv' },
+};
 
 /** Every stream of the truth config is in the SCD exactly as configured, with no warnings. */
 function checkStreams(imp: SclImport, streams: readonly TruthStream[], freq: number): Map<string, SclStream> {
@@ -76,20 +82,32 @@ function checkStreams(imp: SclImport, streams: readonly TruthStream[], freq: num
     assert.equal(x.dataset.length, 2 * s.channels.length);
     s.channels.forEach((c, k) => {
       const ln = LN_OF_KIND[c.kind]!;
-      const v = x.dataset![2 * k]!; const q = x.dataset![2 * k + 1]!;
-      for (const [m, daName] of [[v, 'instMag.i'], [q, 'q']] as const) {
+      const v = x.dataset![2 * k]!;
+      const q = x.dataset![2 * k + 1]!;
+      for (const [m, daName] of [
+        [v, 'instMag.i'],
+        [q, 'q'],
+      ] as const) {
         assert.equal(m.resolved, true, m.fcda);
         assert.equal(m.lnClass, ln.lnClass, m.fcda);
         assert.equal(m.doName, ln.doName, m.fcda);
         assert.equal(m.daName, daName, m.fcda);
         assert.equal(m.fc, 'MX', m.fcda);
       }
-      assert.deepEqual(v.leaves.map((l) => [l.bType, l.scale, l.offset, l.scaleSource]), [['INT32', c.scale, 0, 'instance']]);
-      assert.deepEqual(q.leaves.map((l) => l.bType), ['Quality']);
+      assert.deepEqual(
+        v.leaves.map((l) => [l.bType, l.scale, l.offset, l.scaleSource]),
+        [['INT32', c.scale, 0, 'instance']],
+      );
+      assert.deepEqual(
+        q.leaves.map((l) => l.bType),
+        ['Quality'],
+      );
     });
     assert.ok(x.channelSet, `${s.name} has a channel set`);
-    assert.deepEqual(x.channelSet.channels.map((c) => ({ name: c.name, kind: c.kind, phase: c.phase, scale: c.scale })),
-      s.channels.map((c) => ({ name: c.name, kind: c.kind, phase: c.phase, scale: c.scale })));
+    assert.deepEqual(
+      x.channelSet.channels.map((c) => ({ name: c.name, kind: c.kind, phase: c.phase, scale: c.scale })),
+      s.channels.map((c) => ({ name: c.name, kind: c.kind, phase: c.phase, scale: c.scale })),
+    );
   }
   return bySvID;
 }
@@ -109,7 +127,8 @@ function checkFrames(sclStreams: Map<string, SclStream>, streams: readonly Truth
     assert.equal(x.nofASDU, f.noASDU);
     assert.equal(x.confRev, a.confRev);
     assert.equal(x.smpRate, a.smpRate ?? null);
-    if (a.smpMod === undefined) assert.equal(x.smpModDefaulted, true); else assert.equal(x.smpModCode, a.smpMod);
+    if (a.smpMod === undefined) assert.equal(x.smpModDefaulted, true);
+    else assert.equal(x.smpModCode, a.smpMod);
     if (a.datSet !== undefined) assert.equal(x.datSetRef, a.datSet);
     assert.equal(x.smvOpts['dataSet'], a.datSet !== undefined);
     assert.equal(x.smvOpts['refreshTime'], a.refrTm !== undefined);
@@ -120,8 +139,14 @@ function checkFrames(sclStreams: Map<string, SclStream>, streams: readonly Truth
 
 const shapes: { title: string; over: Partial<SimOptions> }[] = [
   { title: '1 MU, 4i4u, 50 Hz 80/cycle, VLAN 123:4', over: { mus: 1 } },
-  { title: '2 MUs, 4u4i, 60 Hz 256/cycle, 8 ASDUs, no VLAN', over: { mus: 2, channelSet: CHANNEL_SETS['4u4i']!, freq: 60, samplesPerSecond: 256 * 60, nofASDU: 8, vlans: [] } },
-  { title: '8 MUs, 4i, IEC 61869-9 4800/s, VLAN 5:6', over: { mus: 8, channelSet: CHANNEL_SETS['4i']!, samplesPerSecond: 4800, vlans: [{ id: 5, priority: 6 }] } },
+  {
+    title: '2 MUs, 4u4i, 60 Hz 256/cycle, 8 ASDUs, no VLAN',
+    over: { mus: 2, channelSet: CHANNEL_SETS['4u4i']!, freq: 60, samplesPerSecond: 256 * 60, nofASDU: 8, vlans: [] },
+  },
+  {
+    title: '8 MUs, 4i, IEC 61869-9 4800/s, VLAN 5:6',
+    over: { mus: 8, channelSet: CHANNEL_SETS['4i']!, samplesPerSecond: 4800, vlans: [{ id: 5, priority: 6 }] },
+  },
   { title: '3 MUs, 4i4u, 50 Hz 14400/s with 6 ASDUs, refrTm', over: { mus: 3, samplesPerSecond: 14400, nofASDU: 6, refrTm: true } },
 ];
 
@@ -136,14 +161,20 @@ for (const { title, over } of shapes) {
 
 test('the SCD describes the genuine configuration, not the attack (config-mismatch, datSet sent)', async () => {
   const { config, frames, opts } = await simulate({ mus: 2 }, 'config-mismatch');
-  assert.ok(config.streams.every((s) => s.datSet !== null), 'this scenario sends datSet');
+  assert.ok(
+    config.streams.every((s) => s.datSet !== null),
+    'this scenario sends datSet',
+  );
   const { imp } = writeAndImport(config);
   const sclStreams = checkStreams(imp, config.streams, opts.freq);
   checkFrames(sclStreams, config.streams, frames);
   // the attack's svID+"X", confRev+1 and other datSet appear on the wire but not in the SCD
   const wire = new Set(frames.map((f) => `${f.asdus[0]!.svID}|${f.asdus[0]!.confRev}|${f.asdus[0]!.datSet}`));
   const described = new Set(imp.streams.map((x) => `${x.svID}|${x.confRev}|${x.datSetRef}`));
-  assert.ok([...wire].some((w) => !described.has(w)), 'the attack frames differ from the SCD');
+  assert.ok(
+    [...wire].some((w) => !described.has(w)),
+    'the attack frames differ from the SCD',
+  );
   assert.ok(imp.streams.every((x) => config.streams.some((s) => s.svID === x.svID)));
 });
 
@@ -159,10 +190,25 @@ test('bays: redundant MUs share the CT/VT phases of their bay in the Substation 
 
 function synthetic(over: Partial<TruthStream> = {}, channels?: TruthStream['channels']): TruthStream {
   return {
-    name: 'MU1', svID: 'SV1', appId: 0x4001, dstMac: '01:0c:cd:04:00:01', srcMac: '02:00:00:00:00:01', acceptedSourceMacs: [],
-    vlan: [{ id: 1, priority: 4 }], confRev: 7, datSet: null, smpRate: 80, smpMod: null, samplesPerSecond: 4000, nofASDU: 1,
-    framesPerSecond: 4000, smpSynch: 2, bay: 'BAY1', signed: null,
-    channels: channels ?? [{ name: 'IA', kind: 'current', phase: 'A', scale: 0.001 }], ...over,
+    name: 'MU1',
+    svID: 'SV1',
+    appId: 0x4001,
+    dstMac: '01:0c:cd:04:00:01',
+    srcMac: '02:00:00:00:00:01',
+    acceptedSourceMacs: [],
+    vlan: [{ id: 1, priority: 4 }],
+    confRev: 7,
+    datSet: null,
+    smpRate: 80,
+    smpMod: null,
+    samplesPerSecond: 4000,
+    nofASDU: 1,
+    framesPerSecond: 4000,
+    smpSynch: 2,
+    bay: 'BAY1',
+    signed: null,
+    channels: channels ?? [{ name: 'IA', kind: 'current', phase: 'A', scale: 0.001 }],
+    ...over,
   };
 }
 
@@ -184,14 +230,31 @@ test('scaling other than 9-2LE is carried as sVC instance values (scaleFactor, o
   const { imp } = writeAndImport({ streams: [synthetic({}, channels)] });
   assert.deepEqual(imp.warnings, []);
   const cs = imp.streams[0]!.channelSet!;
-  assert.deepEqual(cs.channels.map((c) => [c.name, c.kind, c.phase, c.scale, c.offset ?? 0]), [['IA', 'current', 'A', 0.0005, -1.5], ['VB', 'voltage', 'B', 2.5e-7, 0]]);
+  assert.deepEqual(
+    cs.channels.map((c) => [c.name, c.kind, c.phase, c.scale, c.offset ?? 0]),
+    [
+      ['IA', 'current', 'A', 0.0005, -1.5],
+      ['VB', 'voltage', 'B', 2.5e-7, 0],
+    ],
+  );
 });
 
 test('configurations SCL cannot describe are refused with the reason', () => {
   assert.throws(() => writeScl({ streams: [] }), /no streams/);
   assert.throws(() => writeScl({ streams: [synthetic({ name: '1MU' })] }), /not a valid IED name/);
   assert.throws(() => writeScl({ streams: [synthetic(), synthetic({ svID: 'SV2' })] }), /two streams named "MU1"/);
-  assert.throws(() => writeScl({ streams: [synthetic({}, [{ name: 'IA', kind: 'current', phase: 'A', scale: 1 }, { name: 'IA2', kind: 'current', phase: 'A', scale: 1 }])] }), /second current of phase A/);
+  assert.throws(
+    () =>
+      writeScl({
+        streams: [
+          synthetic({}, [
+            { name: 'IA', kind: 'current', phase: 'A', scale: 1 },
+            { name: 'IA2', kind: 'current', phase: 'A', scale: 1 },
+          ]),
+        ],
+      }),
+    /second current of phase A/,
+  );
   assert.throws(() => writeScl({ streams: [synthetic({ datSet: 'no-slash' })] }), /not of the form LDName\/LLN0\$DataSet/);
   assert.throws(() => writeScl({ streams: [synthetic({ vlan: [{ id: 4096, priority: 0 }] })] }), /VLAN id 4096 is out of range/);
 });
@@ -206,8 +269,15 @@ test('defaultSclPath replaces the capture extension', () => {
 
 const MODULE = resolve(import.meta.dirname, '../../tools/sim/cli.ts');
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
-    `import { simulateCommand } from ${JSON.stringify(MODULE)}; process.exitCode = await simulateCommand(${JSON.stringify(args)});`], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { simulateCommand } from ${JSON.stringify(MODULE)}; process.exitCode = await simulateCommand(${JSON.stringify(args)});`,
+    ],
+    { encoding: 'utf8' },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -15,7 +15,9 @@ const killer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures
 
 describe('acknowledgement off the capture thread', () => {
   let dir = '';
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'svde-ack-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-ack-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('during a storm the event loop keeps turning until the acknowledgement resolves; it covers the alarms written before it', async () => {
@@ -38,7 +40,10 @@ describe('acknowledgement off the capture thread', () => {
     const writtenBefore = n;
     let turns = 0;
     let settled = false;
-    const counter = (): void => { turns++; if (!settled) setImmediate(counter); };
+    const counter = (): void => {
+      turns++;
+      if (!settled) setImmediate(counter);
+    };
     setImmediate(counter);
     const ack = s.acknowledge({ allOpen: true }, 'op', 1n);
     const exported = s.markExported(3);
@@ -50,7 +55,11 @@ describe('acknowledgement off the capture thread', () => {
     assert.ok(turns - turnsAtCall > 0, 'the event loop turned while the acknowledgement was being committed');
     assert.ok(writtenDuring > 0, `the storm went on meanwhile (${writtenDuring} alarms written while it was pending)`);
     assert.equal(ok, true);
-    assert.deepEqual(ids, Array.from({ length: writtenBefore }, (_, i) => i + 1), 'exactly the alarms written before the call, including those not yet committed');
+    assert.deepEqual(
+      ids,
+      Array.from({ length: writtenBefore }, (_, i) => i + 1),
+      'exactly the alarms written before the call, including those not yet committed',
+    );
     assert.equal(s.sync(), true);
     const open = s.listAlarms({ acknowledged: false, limit: 500 });
     assert.equal(open.total, n - writtenBefore, 'alarms written after the call wait for their own acknowledgement');
@@ -65,8 +74,12 @@ describe('acknowledgement off the capture thread', () => {
       const child = spawn(process.execPath, [killer, db], { stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
       let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { text += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       child.on('error', reject);
       child.on('exit', (_code, signal) => resolve({ text, signal, stderr }));
     });

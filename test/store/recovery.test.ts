@@ -23,7 +23,9 @@ function restoreFrom(r: StartRecovery): Partial<Record<IndicatorId, RestoredIndi
 
 describe('restart recovery', () => {
   let dir = '';
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'svde-recover-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-recover-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('ends the alarms a crash left open, restores latches and counts, and acknowledging clears them', async () => {
@@ -54,7 +56,10 @@ describe('restart recovery', () => {
     assert.equal(s.getAlarm(mac[1]!)!.detail, null, 'alarms that had ended are untouched');
     const ev = s.listEvents({ kind: 'restart-recovery' }).items;
     assert.equal(ev.length, 1);
-    assert.match(ev[0]!.message, /^2 alarm\(s\) still open when svde last stopped .* ended at restart; their end time and evidence may be incomplete$/);
+    assert.match(
+      ev[0]!.message,
+      /^2 alarm\(s\) still open when svde last stopped .* ended at restart; their end time and evidence may be incomplete$/,
+    );
     assert.deepEqual(ev[0]!.detail, { count: 2, ids: `${logic1},${logic2}` });
 
     // The board as the appliance restores it: νn = 1, latched, the counts the store holds, nothing active.

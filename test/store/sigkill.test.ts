@@ -13,14 +13,20 @@ import { EvidenceStore } from '../../src/store/store.ts';
 const writer = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/storm-writer.ts');
 
 /** Runs the storm writer until it has reported `killAfter` committed ids, then SIGKILLs it. */
-export function stormAndKill(db: string, killAfter: number, evidenceBytes = 200): Promise<{ committed: number[]; signal: NodeJS.Signals | null }> {
+export function stormAndKill(
+  db: string,
+  killAfter: number,
+  evidenceBytes = 200,
+): Promise<{ committed: number[]; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [writer, db, '100000000', String(evidenceBytes)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const committed: number[] = [];
     let buf = '';
     let stderr = '';
     let killed = false;
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl;
@@ -29,7 +35,10 @@ export function stormAndKill(db: string, killAfter: number, evidenceBytes = 200)
         buf = buf.slice(nl + 1);
         if (line.startsWith('C ')) committed.push(Number(line.slice(2)));
       }
-      if (!killed && committed.length >= killAfter) { killed = true; child.kill('SIGKILL'); }
+      if (!killed && committed.length >= killAfter) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
@@ -41,7 +50,9 @@ export function stormAndKill(db: string, killAfter: number, evidenceBytes = 200)
 
 describe('SIGKILL during an alarm storm', () => {
   let dir = '';
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'svde-kill-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-kill-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const killAfter of [500, 3000]) {
@@ -71,9 +82,24 @@ describe('SIGKILL during an alarm storm', () => {
         assert.equal(s.getAlarm(id)!.evidence!.complete, true);
       }
       // New ids continue after the highest one on disk, never reusing one.
-      assert.ok(s.alarmRaised({ id: 0, indicator: 'mac', grade: 1, stream: 'x', reason: 'y', firstFrame: 1, firstTsNs: 1n, lastFrame: 1, lastTsNs: 1n, frames: 1 }) > max);
+      assert.ok(
+        s.alarmRaised({
+          id: 0,
+          indicator: 'mac',
+          grade: 1,
+          stream: 'x',
+          reason: 'y',
+          firstFrame: 1,
+          firstTsNs: 1n,
+          lastFrame: 1,
+          lastTsNs: 1n,
+          frames: 1,
+        }) > max,
+      );
       s.close();
-      process.stderr.write(`# sigkill: ${committed.length} committed ids reported, ${present.size} alarms found, recovery (open + integrity_check) ${recoveryMs.toFixed(1)} ms\n`);
+      process.stderr.write(
+        `# sigkill: ${committed.length} committed ids reported, ${present.size} alarms found, recovery (open + integrity_check) ${recoveryMs.toFixed(1)} ms\n`,
+      );
     });
   }
 });

@@ -17,7 +17,9 @@ describe('evidence store', () => {
   let dir = '';
   let n = 0;
   const file = (): string => path.join(dir, `s${n++}.db`);
-  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'svde-store-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svde-store-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('commits queued alarms in batches; ids continue after reopening', () => {
@@ -63,7 +65,9 @@ describe('evidence store', () => {
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma('journal_mode = WAL');
     migrate(db, 1);
-    db.prepare("INSERT INTO alarms (id, indicator, grade, stream, reason, first_frame, last_frame, frames, first_ts, last_ts) VALUES (7, 'mac', 1, 'MU2', 'unknown-source', 5, 6, 2, ?, ?)").run(T0, T0 + 1n);
+    db.prepare(
+      "INSERT INTO alarms (id, indicator, grade, stream, reason, first_frame, last_frame, frames, first_ts, last_ts) VALUES (7, 'mac', 1, 'MU2', 'unknown-source', 5, 6, 2, ?, ?)",
+    ).run(T0, T0 + 1n);
     db.prepare("INSERT INTO events (id, ts, kind, message) VALUES (3, ?, 'start', 'old')").run(T0);
     assert.equal(db.pragma('user_version', { simple: true }), 1);
     db.close();
@@ -73,7 +77,11 @@ describe('evidence store', () => {
     assert.equal(a.evidence, null, 'the column added by migration 2 is null for old rows');
     assert.equal(s.listEvents({}).items[0]!.message, 'old');
     assert.equal(s.alarmRaised(alarm(1)), 8);
-    assert.equal(s.addLibraryEntry({ kind: 'fault', label: 'x', features: { a: 1 }, source: 'test', createdNs: T0 }), 1, 'migration 3 table');
+    assert.equal(
+      s.addLibraryEntry({ kind: 'fault', label: 'x', features: { a: 1 }, source: 'test', createdNs: T0 }),
+      1,
+      'migration 3 table',
+    );
     s.close();
     const db2 = new Database(f);
     assert.equal(db2.pragma('user_version', { simple: true }), SCHEMA_VERSION);
@@ -82,7 +90,8 @@ describe('evidence store', () => {
 
   it('pages alarms newest first with filters and a stable cursor', () => {
     const s = new EvidenceStore({ path: file(), retentionEveryMs: 0 });
-    for (let k = 1; k <= 23; k++) s.alarmRaised(alarm(k, { indicator: k % 3 === 0 ? 'mac' : 'logic', stream: k % 2 === 0 ? 'MU2' : 'MU1' }));
+    for (let k = 1; k <= 23; k++)
+      s.alarmRaised(alarm(k, { indicator: k % 3 === 0 ? 'mac' : 'logic', stream: k % 2 === 0 ? 'MU2' : 'MU1' }));
     const seen: number[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -94,18 +103,36 @@ describe('evidence store', () => {
       pages++;
     } while (cursor !== null);
     assert.equal(pages, 5);
-    assert.deepEqual(seen, Array.from({ length: 23 }, (_, k) => 23 - k));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 23 }, (_, k) => 23 - k),
+    );
     const mac = s.listAlarms({ indicator: 'mac', limit: 500 });
-    assert.deepEqual(mac.items.map((a) => a.id), [21, 18, 15, 12, 9, 6, 3]);
+    assert.deepEqual(
+      mac.items.map((a) => a.id),
+      [21, 18, 15, 12, 9, 6, 3],
+    );
     assert.equal(mac.total, 7);
     const macMu2 = s.listAlarms({ indicator: 'mac', stream: 'MU2' });
-    assert.deepEqual(macMu2.items.map((a) => a.id), [18, 12, 6]);
+    assert.deepEqual(
+      macMu2.items.map((a) => a.id),
+      [18, 12, 6],
+    );
     assert.equal(s.listAlarms({ minGrade: 1 }).total, 7, 'grade 1 (packet) only');
     assert.equal(s.listAlarms({ minGrade: 2 }).total, 23);
-    assert.deepEqual(s.listAlarms({ sinceNs: T0 + 20_000_000n }).items.map((a) => a.id), [23, 22, 21, 20]);
-    assert.deepEqual(s.listAlarms({ untilNs: T0 + 2_000_000n }).items.map((a) => a.id), [2, 1]);
+    assert.deepEqual(
+      s.listAlarms({ sinceNs: T0 + 20_000_000n }).items.map((a) => a.id),
+      [23, 22, 21, 20],
+    );
+    assert.deepEqual(
+      s.listAlarms({ untilNs: T0 + 2_000_000n }).items.map((a) => a.id),
+      [2, 1],
+    );
     s.alarmUpdated(5, alarm(5), true);
-    assert.deepEqual(s.listAlarms({ ended: true }).items.map((a) => a.id), [5]);
+    assert.deepEqual(
+      s.listAlarms({ ended: true }).items.map((a) => a.id),
+      [5],
+    );
     assert.throws(() => s.listAlarms({ limit: 0 }), /limit must be an integer 1 … 500/);
     assert.throws(() => s.listAlarms({ limit: 501 }), StoreError);
     assert.throws(() => s.listAlarms({ cursor: 'garbage!' }), /invalid cursor/);
@@ -117,9 +144,15 @@ describe('evidence store', () => {
     for (let k = 0; k < 12; k++) s.event(k % 2 === 0 ? 'stream-lost' : 'start', `e${k}`, { k }, T0 + BigInt(k));
     const p = s.listEvents({ kind: 'start', limit: 4 });
     assert.equal(p.total, 6);
-    assert.deepEqual(p.items.map((e) => e.message), ['e11', 'e9', 'e7', 'e5']);
+    assert.deepEqual(
+      p.items.map((e) => e.message),
+      ['e11', 'e9', 'e7', 'e5'],
+    );
     const p2 = s.listEvents({ kind: 'start', limit: 4, cursor: p.next! });
-    assert.deepEqual(p2.items.map((e) => e.message), ['e3', 'e1']);
+    assert.deepEqual(
+      p2.items.map((e) => e.message),
+      ['e3', 'e1'],
+    );
     assert.equal(p2.next, null);
     assert.deepEqual(p.items[0]!.detail, { k: 11 });
     assert.equal(s.listEvents({ sinceNs: T0 + 10n }).total, 2);
@@ -135,7 +168,12 @@ describe('evidence store', () => {
     // Read through a second connection without closing the first: the rows are on disk.
     const db = new Database(f, { readonly: true });
     const rows = db.prepare('SELECT id, ack_by FROM alarms ORDER BY id').all() as Array<{ id: number; ack_by: string | null }>;
-    assert.deepEqual(rows, [{ id: 1, ack_by: 'op1' }, { id: 2, ack_by: 'op1' }, { id: 3, ack_by: 'op2' }, { id: 4, ack_by: null }]);
+    assert.deepEqual(rows, [
+      { id: 1, ack_by: 'op1' },
+      { id: 2, ack_by: 'op1' },
+      { id: 3, ack_by: 'op2' },
+      { id: 4, ack_by: null },
+    ]);
     db.close();
     assert.deepEqual(await s.acknowledge({ allOpen: true }, 'op3', T0 + 300n), [4]);
     assert.deepEqual(await s.acknowledge({ allOpen: true }, 'op3', T0 + 300n), []);
@@ -155,7 +193,10 @@ describe('evidence store', () => {
     s.linkEvidence(a, [c1], false);
     s.linkEvidence(a, [c2, c1], true);
     s.linkEvidence(b, [c2], true);
-    assert.deepEqual(s.evidenceFrames(a).map((f) => Number(f.tsNs - T0)), [1, 2, 3]);
+    assert.deepEqual(
+      s.evidenceFrames(a).map((f) => Number(f.tsNs - T0)),
+      [1, 2, 3],
+    );
     assert.deepEqual(s.getAlarm(a)!.evidence, { frames: 3, fromNs: (T0 + 1n).toString(), toNs: (T0 + 3n).toString(), complete: true });
     assert.deepEqual(s.getAlarm(b)!.evidence, { frames: 1, fromNs: (T0 + 3n).toString(), toNs: (T0 + 3n).toString(), complete: true });
     assert.deepEqual(s.evidenceFrames(b)[0]!.bytes, Uint8Array.of(3, 4));
@@ -166,9 +207,18 @@ describe('evidence store', () => {
 
   it('estimates, counters and the library round-trip', () => {
     const s = new EvidenceStore({ path: file(), retentionEveryMs: 0 });
-    s.saveLocalEstimate({ id: 'e1', bus: 'B1', windowStartNs: T0.toString(), windowEndNs: (T0 + 20n).toString(), values: [{ name: 'VA', re: 1, im: 2, sigma: 0.1 }] });
-    s.saveMasterEstimate({ id: 'e1', bus: 'B1', windowStartNs: T0.toString(), windowEndNs: (T0 + 20n).toString(), values: [{ name: 'VA', re: 1, im: 2.5 }] },
-      { outcome: 'tamper', reason: 'VA differs', localId: 'e1', alarmId: 3 }, T0 + 30n);
+    s.saveLocalEstimate({
+      id: 'e1',
+      bus: 'B1',
+      windowStartNs: T0.toString(),
+      windowEndNs: (T0 + 20n).toString(),
+      values: [{ name: 'VA', re: 1, im: 2, sigma: 0.1 }],
+    });
+    s.saveMasterEstimate(
+      { id: 'e1', bus: 'B1', windowStartNs: T0.toString(), windowEndNs: (T0 + 20n).toString(), values: [{ name: 'VA', re: 1, im: 2.5 }] },
+      { outcome: 'tamper', reason: 'VA differs', localId: 'e1', alarmId: 3 },
+      T0 + 30n,
+    );
     s.counterSample({ tsNs: (T0 + 1n).toString(), counts: { mac: 2, trip: 1 }, frames: 4000, lost: 0 });
     assert.equal(s.localEstimate('e1')!.values[0]!.im, 2);
     assert.equal(s.localEstimates(T0 + 10n).length, 1);
@@ -177,11 +227,29 @@ describe('evidence store', () => {
     assert.equal(m[0]!.alarmId, 3);
     assert.deepEqual(s.counters(T0)[0]!.counts, { mac: 2, trip: 1 });
     assert.equal(s.counters(T0 + 2n).length, 0);
-    const id = s.addLibraryEntry({ kind: 'attack', label: 'replay 2024', features: { rms: [1, 2, 3], nested: { ok: true } }, source: 'alarm 5', createdNs: T0 });
+    const id = s.addLibraryEntry({
+      kind: 'attack',
+      label: 'replay 2024',
+      features: { rms: [1, 2, 3], nested: { ok: true } },
+      source: 'alarm 5',
+      createdNs: T0,
+    });
     s.addLibraryEntry({ kind: 'fault', label: 'AB fault', features: [1], source: 'engineer', createdNs: T0 });
-    assert.deepEqual(s.libraryEntries('attack'), [{ id, kind: 'attack', label: 'replay 2024', features: { rms: [1, 2, 3], nested: { ok: true } }, source: 'alarm 5', createdNs: T0.toString() }]);
+    assert.deepEqual(s.libraryEntries('attack'), [
+      {
+        id,
+        kind: 'attack',
+        label: 'replay 2024',
+        features: { rms: [1, 2, 3], nested: { ok: true } },
+        source: 'alarm 5',
+        createdNs: T0.toString(),
+      },
+    ]);
     assert.equal(s.libraryEntries().length, 2);
-    assert.throws(() => s.addLibraryEntry({ kind: 'other' as 'fault', label: '', features: 1, source: '', createdNs: 0n }), /'fault' or 'attack'/);
+    assert.throws(
+      () => s.addLibraryEntry({ kind: 'other' as 'fault', label: '', features: 1, source: '', createdNs: 0n }),
+      /'fault' or 'attack'/,
+    );
     s.close();
   });
 
@@ -204,12 +272,15 @@ describe('evidence store', () => {
     assert.equal(r.events, 1);
     assert.equal(r.counters, 1);
     assert.equal(r.alarms, 1);
-    assert.equal(r.chunks, 1, 'the deleted alarm\'s evidence chunk went with it');
+    assert.equal(r.chunks, 1, "the deleted alarm's evidence chunk went with it");
     assert.equal(s.getAlarm(oldExported), undefined);
     assert.ok(s.getAlarm(old), 'never delete an alarm that was not exported');
     assert.equal(s.evidenceFrames(old).length, 1);
     assert.ok(s.getAlarm(youngExported), 'exported but younger than the retention age');
-    assert.deepEqual(s.listEvents({ kind: 'start' }).items.map((e) => e.message), ['new event']);
+    assert.deepEqual(
+      s.listEvents({ kind: 'start' }).items.map((e) => e.message),
+      ['new event'],
+    );
     assert.equal(r.state, 'ok');
     s.close();
   });
@@ -232,11 +303,18 @@ describe('evidence store', () => {
     // Now fill it with unexported evidence: nothing may be deleted, the store says why it is over its limit.
     const big = new Uint8Array(64 * 1024);
     const ids: number[] = [];
-    for (let k = 0; k < 12; k++) { const id = s.alarmRaised(alarm(k)); ids.push(id); s.addEvidence(id, [{ tsNs: now, bytes: big }], true, 'MU1'); }
+    for (let k = 0; k < 12; k++) {
+      const id = s.alarmRaised(alarm(k));
+      ids.push(id);
+      s.addEvidence(id, [{ tsNs: now, bytes: big }], true, 'MU1');
+    }
     r = s.retention(now);
     assert.equal(r.alarms, 0);
     assert.equal(r.state, 'degraded');
-    assert.match(r.reason!, /above the limit of 614400 bytes after retention: 12 alarm\(s\) not exported .* export evidence or raise the storage limit/);
+    assert.match(
+      r.reason!,
+      /above the limit of 614400 bytes after retention: 12 alarm\(s\) not exported .* export evidence or raise the storage limit/,
+    );
     assert.equal(s.listEvents({ kind: 'stream-lost' }).total, 0, 'all events went first');
     assert.equal(s.counters(0n).length, 0, 'then all counter samples');
     const h = s.health();
@@ -253,10 +331,20 @@ describe('evidence store', () => {
     const s = new EvidenceStore({ path: file(), retentionEveryMs: 0, limitBytes: limit, nowNs: () => now });
     const vals = [{ name: 'V'.repeat(380), re: 1, im: 2, sigma: 0.1 }];
     for (let k = 0; k < 200; k++) {
-      s.saveLocalEstimate({ id: `L${k}`, bus: 'B1', windowStartNs: (now - BigInt(2000 - k)).toString(), windowEndNs: (now - BigInt(1999 - k)).toString(), values: vals });
+      s.saveLocalEstimate({
+        id: `L${k}`,
+        bus: 'B1',
+        windowStartNs: (now - BigInt(2000 - k)).toString(),
+        windowEndNs: (now - BigInt(1999 - k)).toString(),
+        values: vals,
+      });
     }
     for (let k = 0; k < 1500; k++) {
-      s.saveMasterEstimate({ bus: 'B1', windowStartNs: (now - 10n).toString(), windowEndNs: now.toString(), values: vals }, 'match', now - BigInt(1500 - k));
+      s.saveMasterEstimate(
+        { bus: 'B1', windowStartNs: (now - 10n).toString(), windowEndNs: now.toString(), values: vals },
+        'match',
+        now - BigInt(1500 - k),
+      );
     }
     s.event('stream-lost', 'one event', null, now - 5n);
     s.counterSample({ tsNs: (now - 5n).toString(), counts: {}, frames: 1, lost: 0 });
@@ -299,7 +387,10 @@ describe('evidence store', () => {
     const s = new EvidenceStore({ path: file(), retentionEveryMs: 0, limitBytes: 300 * 1024, eventRetentionDays: 7, nowNs: () => now });
     s.event('start', 'old event', null, now - 8n * DAY);
     const big = new Uint8Array(64 * 1024);
-    for (let k = 0; k < 6; k++) { const id = s.alarmRaised(alarm(k)); s.addEvidence(id, [{ tsNs: now, bytes: big }], true, 'MU1'); }
+    for (let k = 0; k < 6; k++) {
+      const id = s.alarmRaised(alarm(k));
+      s.addEvidence(id, [{ tsNs: now, bytes: big }], true, 'MU1');
+    }
     s.runRetentionInBackground(now);
     for (let i = 0; i < 200 && s.lastRetention === null; i++) await new Promise((r) => setTimeout(r, 25));
     const rep = s.lastRetention!;
@@ -308,7 +399,10 @@ describe('evidence store', () => {
     assert.equal(rep.state, 'degraded');
     assert.equal(s.health().state, 'degraded');
     assert.match(s.health().reason!, /6 alarm\(s\) not exported/);
-    assert.deepEqual(s.listEvents({ kind: 'storage-state' }).items.map((e) => e.detail), [{ state: 'degraded' }]);
+    assert.deepEqual(
+      s.listEvents({ kind: 'storage-state' }).items.map((e) => e.detail),
+      [{ state: 'degraded' }],
+    );
     assert.equal(s.listAlarms({}).total, 6);
     s.close();
   });
@@ -316,13 +410,19 @@ describe('evidence store', () => {
   it('a file that is not a database, a foreign database, a newer schema and a corrupt page give precise errors', () => {
     const junk = file();
     writeFileSync(junk, Buffer.from('this is not sqlite at all, just some text that is long enough to be a header'.repeat(20)));
-    assert.throws(() => new EvidenceStore({ path: junk, retentionEveryMs: 0 }), (e: Error) => e instanceof StoreError && /not an SQLite database/.test(e.message));
+    assert.throws(
+      () => new EvidenceStore({ path: junk, retentionEveryMs: 0 }),
+      (e: Error) => e instanceof StoreError && /not an SQLite database/.test(e.message),
+    );
 
     const foreign = file();
     const db = new Database(foreign);
     db.exec('CREATE TABLE t (x)');
     db.close();
-    assert.throws(() => new EvidenceStore({ path: foreign, retentionEveryMs: 0 }), /not an SVDE evidence store \(application_id 0x0, 1 tables/);
+    assert.throws(
+      () => new EvidenceStore({ path: foreign, retentionEveryMs: 0 }),
+      /not an SVDE evidence store \(application_id 0x0, 1 tables/,
+    );
 
     const newer = file();
     const db2 = new Database(newer);
@@ -339,7 +439,10 @@ describe('evidence store', () => {
     migrate(db3);
     db3.exec('CREATE TRIGGER wipe AFTER INSERT ON alarms BEGIN DELETE FROM alarms; END');
     db3.close();
-    assert.throws(() => new EvidenceStore({ path: hostile, retentionEveryMs: 0 }), /unexpected trigger 'wipe' in the evidence store \(not created by svde\)/);
+    assert.throws(
+      () => new EvidenceStore({ path: hostile, retentionEveryMs: 0 }),
+      /unexpected trigger 'wipe' in the evidence store \(not created by svde\)/,
+    );
     const gutted = file();
     const db4 = new Database(gutted);
     db4.pragma(`application_id = ${APPLICATION_ID}`);
@@ -357,9 +460,15 @@ describe('evidence store', () => {
     const pageSize = bytes.readUInt16BE(16);
     for (let p = 2; p * pageSize < bytes.length; p++) bytes.fill(0x5a, p * pageSize, p * pageSize + 64);
     writeFileSync(corrupt, bytes);
-    assert.throws(() => new EvidenceStore({ path: corrupt, retentionEveryMs: 0 }), (e: Error) => e instanceof StoreError && /corrupt|malformed/.test(e.message) && e.message.startsWith(corrupt));
+    assert.throws(
+      () => new EvidenceStore({ path: corrupt, retentionEveryMs: 0 }),
+      (e: Error) => e instanceof StoreError && /corrupt|malformed/.test(e.message) && e.message.startsWith(corrupt),
+    );
 
-    assert.throws(() => new EvidenceStore({ path: path.join(dir, 'no/such/dir/x.db'), retentionEveryMs: 0 }), (e: Error) => e instanceof StoreError && /directory does not exist|cannot open/i.test(e.message));
+    assert.throws(
+      () => new EvidenceStore({ path: path.join(dir, 'no/such/dir/x.db'), retentionEveryMs: 0 }),
+      (e: Error) => e instanceof StoreError && /directory does not exist|cannot open/i.test(e.message),
+    );
   });
 
   for (const writer of ['inline', 'thread'] as const) {
@@ -378,7 +487,10 @@ describe('evidence store', () => {
       assert.equal(b.droppedRows, 1);
       const h = b.health();
       assert.equal(h.state, 'degraded');
-      assert.match(h.reason!, /1 row\(s\) refused by the database so far \(is another process writing this file\?\); first: alarm 1: UNIQUE constraint failed: alarms\.id/);
+      assert.match(
+        h.reason!,
+        /1 row\(s\) refused by the database so far \(is another process writing this file\?\); first: alarm 1: UNIQUE constraint failed: alarms\.id/,
+      );
       a.close();
       b.close();
     });
@@ -391,7 +503,10 @@ describe('evidence store', () => {
     const id2 = s.alarmRaised(alarm(2));
     assert.ok(s.listAlarms({}).total >= 1);
     assert.equal(s.sync(), true);
-    assert.deepEqual(s.listAlarms({}).items.map((a) => a.id), [id2, id]);
+    assert.deepEqual(
+      s.listAlarms({}).items.map((a) => a.id),
+      [id2, id],
+    );
     assert.equal(s.getAlarm(99), undefined, 'an id never allocated is not waited for');
     s.close();
   });

@@ -7,10 +7,34 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } fr
 import { sm3 } from '../../src/crypto/sm3.ts';
 import { publicKeyOf, SM2_N, Sm2Point, sm2SignDigest, type Sm2PublicKey } from '../../src/crypto/sm2.ts';
 import {
-  bigFrom, bigTo32, Cmd, decodeLoadKey, decodeVerify, decodeVerifyBatch, encodeBoot, encodeFrame, encodeInfo,
-  encodeSignature, encodeVerifyBatchResult, encodeVerifyResult, FrameParser, InfoFlag, MAX_BATCH, MAX_PAYLOAD,
-  PROTOCOL_VERSION, ProtocolError, RESPONSE_BIT, responsePayload, SEQ_UNSOLICITED, SLOT_COUNT, Status, Verdict,
-  wireSeconds, type Frame, type VerifyItem, type VerifyResult,
+  bigFrom,
+  bigTo32,
+  Cmd,
+  decodeLoadKey,
+  decodeVerify,
+  decodeVerifyBatch,
+  encodeBoot,
+  encodeFrame,
+  encodeInfo,
+  encodeSignature,
+  encodeVerifyBatchResult,
+  encodeVerifyResult,
+  FrameParser,
+  InfoFlag,
+  MAX_BATCH,
+  MAX_PAYLOAD,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  RESPONSE_BIT,
+  responsePayload,
+  SEQ_UNSOLICITED,
+  SLOT_COUNT,
+  Status,
+  Verdict,
+  wireSeconds,
+  type Frame,
+  type VerifyItem,
+  type VerifyResult,
 } from '../../src/crypto/chip/protocol.ts';
 
 /** Per-operation latency in milliseconds (assumed SSM0901-class figures; docs/chip-protocol.md §Timing). */
@@ -63,7 +87,10 @@ export interface EmulatorStats {
   parser: FrameParser['stats'];
 }
 
-interface Slot { pub: Sm2PublicKey; point: InstanceType<typeof Sm2Point> }
+interface Slot {
+  pub: Sm2PublicKey;
+  point: InstanceType<typeof Sm2Point>;
+}
 
 /** Loads the device key, creating it (0600, exclusive) if absent; refuses a file others may read. */
 export function loadOrCreateDeviceKey(path: string): bigint {
@@ -71,12 +98,18 @@ export function loadOrCreateDeviceKey(path: string): bigint {
     let d = 0n;
     while (d < 1n || d > SM2_N - 2n) d = bigFrom(randomBytes(32));
     const fd = openSync(path, 'wx', 0o600);
-    try { writeSync(fd, `${d.toString(16).padStart(64, '0')}\n`); } finally { closeSync(fd); }
+    try {
+      writeSync(fd, `${d.toString(16).padStart(64, '0')}\n`);
+    } finally {
+      closeSync(fd);
+    }
     return d;
   }
   const st = statSync(path);
-  if ((st.mode & 0o077) !== 0) throw new Error(`device key file ${path} is accessible to group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw new Error(`device key file ${path} is not owned by this user`);
+  if ((st.mode & 0o077) !== 0)
+    throw new Error(`device key file ${path} is accessible to group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+    throw new Error(`device key file ${path} is not owned by this user`);
   const text = readFileSync(path, 'utf8').trim();
   if (!/^[0-9a-f]{64}$/i.test(text)) throw new Error(`device key file ${path} is not 64 hex digits`);
   const d = BigInt(`0x${text}`);
@@ -95,7 +128,10 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const mod = (a: bigint, m: bigint): bigint => { const r = a % m; return r < 0n ? r + m : r; };
+const mod = (a: bigint, m: bigint): bigint => {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+};
 
 export class ChipEmulator {
   baud: number;
@@ -130,18 +166,25 @@ export class ChipEmulator {
     this.latency = { ...DEFAULT_LATENCY, ...opts.latency };
     this.faults = { ...NO_FAULTS, ...opts.faults };
     this.testControl = opts.testControl ?? false;
-    this.rand = mulberry32(opts.seed ?? (randomBytes(4).readUInt32BE(0)));
+    this.rand = mulberry32(opts.seed ?? randomBytes(4).readUInt32BE(0));
     this.d = loadOrCreateDeviceKey(opts.keyFile);
     this.devPub = publicKeyOf(this.d);
     this.serial = sm3(bigTo32(this.devPub.x)).slice(0, 8);
     this.stats = {
-      requests: 0, replies: 0, resets: 0, rxDropped: 0, txDropped: 0, parser: this.parser.stats,
+      requests: 0,
+      replies: 0,
+      resets: 0,
+      rxDropped: 0,
+      txDropped: 0,
+      parser: this.parser.stats,
       injected: { drop: 0, corrupt: 0, garbage: 0, stall: 0, reset: 0, 'quiet-reset': 0, wrong: 0, silent: 0 },
     };
     this.boot(this.now());
   }
 
-  get devicePublicKey(): Sm2PublicKey { return this.devPub; }
+  get devicePublicKey(): Sm2PublicKey {
+    return this.devPub;
+  }
 
   close(): void {
     this.closed = true;
@@ -151,9 +194,15 @@ export class ChipEmulator {
     this.outQ = [];
   }
 
-  private now(): number { return performance.now(); }
-  private wireMs(bytes: number): number { return wireSeconds(bytes, this.baud) * 1000; }
-  private lat(ms: number): number { return ms; }
+  private now(): number {
+    return performance.now();
+  }
+  private wireMs(bytes: number): number {
+    return wireSeconds(bytes, this.baud) * 1000;
+  }
+  private lat(ms: number): number {
+    return ms;
+  }
 
   private boot(at: number, announce = true): void {
     this.slots.fill(null);
@@ -162,7 +211,8 @@ export class ChipEmulator {
     this.parser.reset();
     this.bootDoneAt = at + this.lat(this.latency.boot);
     this.chipFreeAt = this.bootDoneAt;
-    if (announce) this.send(this.bootDoneAt, { seq: SEQ_UNSOLICITED, cmd: Cmd.BOOT, payload: encodeBoot(this.bootCount, this.bootId) }, false);
+    if (announce)
+      this.send(this.bootDoneAt, { seq: SEQ_UNSOLICITED, cmd: Cmd.BOOT, payload: encodeBoot(this.bootCount, this.bootId) }, false);
   }
 
   receive(chunk: Uint8Array): void {
@@ -171,7 +221,10 @@ export class ChipEmulator {
     let data = chunk;
     if (this.faults.dropRate > 0) {
       const kept: number[] = [];
-      for (const b of chunk) { if (this.rand() < this.faults.dropRate) this.stats.rxDropped++; else kept.push(b); }
+      for (const b of chunk) {
+        if (this.rand() < this.faults.dropRate) this.stats.rxDropped++;
+        else kept.push(b);
+      }
       data = Uint8Array.from(kept);
     }
     this.rxFreeAt = Math.max(this.rxFreeAt, now) + this.wireMs(chunk.length);
@@ -199,8 +252,15 @@ export class ChipEmulator {
     this.stats.requests++;
     const fault = this.pickFault(f.cmd);
     if (fault) this.stats.injected[fault]++;
-    if (fault === 'reset' || fault === 'quiet-reset') { this.stats.resets++; this.boot(start, fault === 'reset'); return; }
-    if (fault === 'silent') { this.chipFreeAt = start; return; }
+    if (fault === 'reset' || fault === 'quiet-reset') {
+      this.stats.resets++;
+      this.boot(start, fault === 'reset');
+      return;
+    }
+    if (fault === 'silent') {
+      this.chipFreeAt = start;
+      return;
+    }
     let status: number = Status.OK;
     let data: Uint8Array = new Uint8Array(0);
     let opMs = this.latency.info;
@@ -211,8 +271,15 @@ export class ChipEmulator {
         case Cmd.INFO: {
           if (f.payload.length !== 0) throw new ProtocolError('INFO takes no payload');
           data = encodeInfo({
-            protocolVersion: PROTOCOL_VERSION, firmwareVersion: 0x0100, bootCount: this.bootCount, bootId: this.bootId,
-            slots: SLOT_COUNT, maxBatch: MAX_BATCH, maxPayload: MAX_PAYLOAD, serial: this.serial, deviceKey: this.devPub,
+            protocolVersion: PROTOCOL_VERSION,
+            firmwareVersion: 0x0100,
+            bootCount: this.bootCount,
+            bootId: this.bootId,
+            slots: SLOT_COUNT,
+            maxBatch: MAX_BATCH,
+            maxPayload: MAX_PAYLOAD,
+            serial: this.serial,
+            deviceKey: this.devPub,
             flags: InfoFlag.EMULATOR | (this.testControl ? InfoFlag.TEST_CONTROL : 0),
           });
           break;
@@ -227,9 +294,18 @@ export class ChipEmulator {
         case Cmd.LOAD_KEY: {
           opMs = this.latency.loadKey;
           const { slot, key } = decodeLoadKey(f.payload);
-          if (slot >= SLOT_COUNT) { status = Status.ERR_BAD_SLOT; break; }
+          if (slot >= SLOT_COUNT) {
+            status = Status.ERR_BAD_SLOT;
+            break;
+          }
           let point: InstanceType<typeof Sm2Point>;
-          try { point = Sm2Point.fromAffine({ x: key.x, y: key.y }); point.assertValidity(); } catch { status = Status.ERR_BAD_KEY; break; }
+          try {
+            point = Sm2Point.fromAffine({ x: key.x, y: key.y });
+            point.assertValidity();
+          } catch {
+            status = Status.ERR_BAD_KEY;
+            break;
+          }
           point.precompute(4, false);
           this.slots[slot] = { pub: key, point };
           break;
@@ -238,7 +314,10 @@ export class ChipEmulator {
           opMs = this.latency.loadKey;
           if (f.payload.length !== 1) throw new ProtocolError('CLEAR_KEY takes a slot');
           const slot = f.payload[0]!;
-          if (slot >= SLOT_COUNT) { status = Status.ERR_BAD_SLOT; break; }
+          if (slot >= SLOT_COUNT) {
+            status = Status.ERR_BAD_SLOT;
+            break;
+          }
           this.slots[slot] = null;
           break;
         }
@@ -248,7 +327,10 @@ export class ChipEmulator {
           status = res.status;
           if (status === Status.OK) {
             let verdict = res.verdict;
-            if (fault === 'wrong') { verdict ^= 1; wrongDone = true; }
+            if (fault === 'wrong') {
+              verdict ^= 1;
+              wrongDone = true;
+            }
             data = encodeVerifyResult({ verdict, x1: res.x1 });
           }
           break;
@@ -283,11 +365,17 @@ export class ChipEmulator {
         }
         case Cmd.RESET: {
           if (f.payload.length !== 0) throw new ProtocolError('RESET takes no payload');
-          after = () => { this.stats.resets++; this.boot(this.chipFreeAt); };
+          after = () => {
+            this.stats.resets++;
+            this.boot(this.chipFreeAt);
+          };
           break;
         }
         case Cmd.TEST_CONTROL: {
-          if (!this.testControl) { status = Status.ERR_DENIED; break; }
+          if (!this.testControl) {
+            status = Status.ERR_DENIED;
+            break;
+          }
           data = new TextEncoder().encode(JSON.stringify(this.control(JSON.parse(new TextDecoder().decode(f.payload)) as ControlRequest)));
           break;
         }
@@ -329,7 +417,10 @@ export class ChipEmulator {
     const abc = Buffer.from(sm3(Uint8Array.of(0x61, 0x62, 0x63))).toString('hex');
     if (abc === '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0') bits |= 1;
     // SM2 verify known answer (GM/T 0003.5 Annex A, default ID) and its negative.
-    const pub = { x: 0x09f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020n, y: 0xccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13n };
+    const pub = {
+      x: 0x09f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020n,
+      y: 0xccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13n,
+    };
     const e = bigTo32(0xf0b43e94ba45accaace692ed534382eb17e6ab5a19ce7b31f4486fdfc0d28640n);
     const r = 0xf5a03b0648d2c4630eeac513e1bb81a15944da3827d5b74143ac7eaceee720b3n;
     const s = 0xb1b6aa29df212fd8763182bc0d421ca1bb9038fd1f7f42d4840b69c485bbc1aan;
@@ -343,21 +434,32 @@ export class ChipEmulator {
     const e2 = sm3(Uint8Array.of(1, 2, 3));
     const sig = sm2SignDigest(this.d, bigFrom(e2));
     const P = Sm2Point.fromAffine(this.devPub);
-    const x1 = Sm2Point.BASE.multiply(sig.s).add(P.multiply(mod(sig.r + sig.s, SM2_N))).toAffine().x;
+    const x1 = Sm2Point.BASE.multiply(sig.s)
+      .add(P.multiply(mod(sig.r + sig.s, SM2_N)))
+      .toAffine().x;
     if (mod(bigFrom(e2) + x1, SM2_N) === sig.r) bits |= 4;
-    const a = randomBytes(16); const b = randomBytes(16);
+    const a = randomBytes(16);
+    const b = randomBytes(16);
     if (!a.equals(b)) bits |= 8;
     if (this.slots.length === SLOT_COUNT) bits |= 16;
     return bits;
   }
 
   private control(req: ControlRequest): ControlReply {
-    if (req.clear) { this.faults = { ...NO_FAULTS }; this.once = []; }
+    if (req.clear) {
+      this.faults = { ...NO_FAULTS };
+      this.once = [];
+    }
     if (req.faults) {
       const before = this.faults;
       this.faults = { ...this.faults, ...req.faults };
       // Timed faults restore themselves: with dropRate 1 the harness could not reach us to undo them.
-      if (req.forMs) { if (this.restoreTimer) clearTimeout(this.restoreTimer); this.restoreTimer = setTimeout(() => { this.faults = before; }, req.forMs); }
+      if (req.forMs) {
+        if (this.restoreTimer) clearTimeout(this.restoreTimer);
+        this.restoreTimer = setTimeout(() => {
+          this.faults = before;
+        }, req.forMs);
+      }
     }
     if (req.once) for (const o of req.once) if (ONE_SHOTS.includes(o)) this.once.push(o);
     if (req.latency) this.latency = { ...this.latency, ...req.latency };
@@ -378,13 +480,16 @@ export class ChipEmulator {
         const kept: number[] = [];
         const forced = fault === 'drop' ? Math.floor(this.rand() * bytes.length) : -1;
         bytes.forEach((b, i) => {
-          if (i !== forced && !(this.faults.dropRate > 0 && this.rand() < this.faults.dropRate)) kept.push(b); else this.stats.txDropped++;
+          if (i !== forced && !(this.faults.dropRate > 0 && this.rand() < this.faults.dropRate)) kept.push(b);
+          else this.stats.txDropped++;
         });
         bytes = Uint8Array.from(kept);
       }
       if (fault === 'garbage') {
         const g = new Uint8Array(randomBytes(1 + Math.floor(this.rand() * 40)));
-        const both = new Uint8Array(g.length + bytes.length); both.set(g); both.set(bytes, g.length);
+        const both = new Uint8Array(g.length + bytes.length);
+        both.set(g);
+        both.set(bytes, g.length);
         bytes = both;
       }
     }
@@ -404,12 +509,18 @@ export class ChipEmulator {
       const total = due.reduce((n, x) => n + x.bytes.length, 0);
       const buf = new Uint8Array(total);
       let o = 0;
-      for (const x of due) { buf.set(x.bytes, o); o += x.bytes.length; }
+      for (const x of due) {
+        buf.set(x.bytes, o);
+        o += x.bytes.length;
+      }
       this.write(buf);
     }
     if (this.outQ.length > 0 && !this.timer) {
       const wait = Math.max(0, this.outQ[0]!.at - this.now());
-      this.timer = setTimeout(() => { this.timer = null; this.pump(); }, wait);
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.pump();
+      }, wait);
     }
   }
 }

@@ -39,15 +39,35 @@ const dirs = new Set<string>();
 let exitHook = false;
 
 function killNow(p: ChildProcess): void {
-  if (p.exitCode === null && p.signalCode === null) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+  if (p.exitCode === null && p.signalCode === null) {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 function stopProcess(p: ChildProcess, graceMs = 1000): Promise<void> {
   return new Promise((res) => {
-    if (p.exitCode !== null || p.signalCode !== null) { live.delete(p); res(); return; }
+    if (p.exitCode !== null || p.signalCode !== null) {
+      live.delete(p);
+      res();
+      return;
+    }
     const t = setTimeout(() => killNow(p), graceMs);
-    p.once('exit', () => { clearTimeout(t); live.delete(p); res(); });
-    try { p.kill('SIGTERM'); } catch { clearTimeout(t); live.delete(p); res(); }
+    p.once('exit', () => {
+      clearTimeout(t);
+      live.delete(p);
+      res();
+    });
+    try {
+      p.kill('SIGTERM');
+    } catch {
+      clearTimeout(t);
+      live.delete(p);
+      res();
+    }
   });
 }
 
@@ -70,7 +90,10 @@ export async function startPtyEmulator(opts: PtyEmulatorOptions = {}): Promise<P
     // A program with its own graceful shutdown (the appliance) stops the emulator itself and opts out.
     if (opts.exitOnSignal !== false) {
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(sig, () => { for (const p of live) killNow(p); process.exit(sig === 'SIGINT' ? 130 : 143); });
+        process.once(sig, () => {
+          for (const p of live) killNow(p);
+          process.exit(sig === 'SIGINT' ? 130 : 143);
+        });
       }
     }
   }
@@ -81,9 +104,13 @@ export async function startPtyEmulator(opts: PtyEmulatorOptions = {}): Promise<P
   const keyFile = opts.keyFile ?? path.join(dir, 'device-key.hex');
   const baud = opts.baud ?? 115200;
   let errText = '';
-  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${hostPath}`, `pty,raw,echo=0,link=${chipPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${hostPath}`, `pty,raw,echo=0,link=${chipPath}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   live.add(socat);
-  socat.stderr!.on('data', (d: Buffer) => { errText += d.toString(); });
+  socat.stderr!.on('data', (d: Buffer) => {
+    errText += d.toString();
+  });
   let emulator: ChildProcess | null = null;
   const stop = async (): Promise<void> => {
     if (emulator) await stopProcess(emulator);
@@ -92,14 +119,28 @@ export async function startPtyEmulator(opts: PtyEmulatorOptions = {}): Promise<P
     dirs.delete(dir);
   };
   const spawnEmulator = async (): Promise<ChildProcess> => {
-    const args = [path.join(here, 'emulator-main.ts'), '--port', chipPath, '--key-file', keyFile, '--baud', String(baud), ...(socat.pid !== undefined ? ['--linked-pid', String(socat.pid)] : []), ...(opts.args ?? [])];
+    const args = [
+      path.join(here, 'emulator-main.ts'),
+      '--port',
+      chipPath,
+      '--key-file',
+      keyFile,
+      '--baud',
+      String(baud),
+      ...(socat.pid !== undefined ? ['--linked-pid', String(socat.pid)] : []),
+      ...(opts.args ?? []),
+    ];
     if (opts.testControl) args.push('--test-control');
     const emu = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     emulator = emu;
     live.add(emu);
     let out = '';
-    emu.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    emu.stderr!.on('data', (d: Buffer) => { errText += d.toString(); });
+    emu.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    emu.stderr!.on('data', (d: Buffer) => {
+      errText += d.toString();
+    });
     await waitFor(() => out.includes('chip-emulator ready') || emu.exitCode !== null, 10000, 'emulator start');
     if (emu.exitCode !== null) throw new Error(`emulator exited ${emu.exitCode}: ${errText}`);
     return emu;
@@ -107,15 +148,29 @@ export async function startPtyEmulator(opts: PtyEmulatorOptions = {}): Promise<P
   const kill = async (): Promise<void> => {
     const emu = emulator;
     if (emu === null || emu.exitCode !== null || emu.signalCode !== null) return;
-    await new Promise<void>((res) => { emu.once('exit', () => res()); killNow(emu); });
+    await new Promise<void>((res) => {
+      emu.once('exit', () => res());
+      killNow(emu);
+    });
     live.delete(emu);
   };
   try {
     await waitFor(() => existsSync(hostPath) && existsSync(chipPath), 5000, 'socat pty pair');
     const emu = await spawnEmulator();
     const handle: PtyEmulator = {
-      hostPath, chipPath, keyFile, baud, emulator: emu, socat, stderr: () => errText, stop, kill,
-      restart: async () => { await kill(); handle.emulator = await spawnEmulator(); },
+      hostPath,
+      chipPath,
+      keyFile,
+      baud,
+      emulator: emu,
+      socat,
+      stderr: () => errText,
+      stop,
+      kill,
+      restart: async () => {
+        await kill();
+        handle.emulator = await spawnEmulator();
+      },
     };
     return handle;
   } catch (e) {

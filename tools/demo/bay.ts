@@ -24,8 +24,17 @@ import { canCreateTestbed, createTestbed, type Testbed } from '../sim/testbed.ts
 
 /** The scripted attacks of the demo, in order, each for one simulator run. */
 export const DEMO_SCENARIOS = [
-  'interleaved-injection', 'unknown-source', 'normal', 'fdi-kcl', 'replay', 'flood', 'smpcnt-anomalies',
-  'trip-without-fault', 'simulate-bit', 'real-fault', 'config-mismatch',
+  'interleaved-injection',
+  'unknown-source',
+  'normal',
+  'fdi-kcl',
+  'replay',
+  'flood',
+  'smpcnt-anomalies',
+  'trip-without-fault',
+  'simulate-bit',
+  'real-fault',
+  'config-mismatch',
 ] as const;
 
 const simMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../svde-sim.ts');
@@ -35,12 +44,26 @@ const KEY_SEED = 61850;
 
 /** The demo's second bay (MU3, MU4) signs its frames in blocks of 80 (SPEC §5), verified by the chip emulator. */
 function signing(mus: number): Partial<SimOptions> {
-  return mus < 3 ? {} : { sign: { kind: 'block', blockLen: 80 }, signMus: mus >= 4 ? [3, 4] : [3], secCntFromClock: true, keySeed: KEY_SEED };
+  return mus < 3
+    ? {}
+    : { sign: { kind: 'block', blockLen: 80 }, signMus: mus >= 4 ? [3, 4] : [3], secCntFromClock: true, keySeed: KEY_SEED };
 }
 
 /** The same, as the simulator's command line options (the live publisher is a separate process). */
 const SIGN_ARGS = (mus: number, keysDir: string): string[] =>
-  mus < 3 ? [] : ['--sign', 'block:80', '--sign-mus', mus >= 4 ? '3,4' : '3', '--sec-cnt-from-clock', '--key-seed', String(KEY_SEED), '--keys', keysDir];
+  mus < 3
+    ? []
+    : [
+        '--sign',
+        'block:80',
+        '--sign-mus',
+        mus >= 4 ? '3,4' : '3',
+        '--sec-cnt-from-clock',
+        '--key-seed',
+        String(KEY_SEED),
+        '--keys',
+        keysDir,
+      ];
 
 /** The next whole second (epoch seconds): each scenario's publisher starts its clock (and secCnt) from now. */
 function nextSecond(): number {
@@ -121,9 +144,27 @@ export class DemoPublisher {
       this.#o.onScenario(scenario);
       const child = spawn(
         process.execPath,
-        [simMain, '--iface', this.#bed.nsIf, '--netns', this.#bed.ns, '--mus', String(this.#o.mus),
-          '--duration', `${this.#o.scenarioSeconds}s`, '--scenario', scenario, '--seed', String(k + 1), '--no-scl', '--truth', this.#truthFile,
-          '--start', new Date(nextSecond() * 1000).toISOString(), ...SIGN_ARGS(this.#o.mus, this.#o.keysDir)],
+        [
+          simMain,
+          '--iface',
+          this.#bed.nsIf,
+          '--netns',
+          this.#bed.ns,
+          '--mus',
+          String(this.#o.mus),
+          '--duration',
+          `${this.#o.scenarioSeconds}s`,
+          '--scenario',
+          scenario,
+          '--seed',
+          String(k + 1),
+          '--no-scl',
+          '--truth',
+          this.#truthFile,
+          '--start',
+          new Date(nextSecond() * 1000).toISOString(),
+          ...SIGN_ARGS(this.#o.mus, this.#o.keysDir),
+        ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
       );
       this.#child = child;
@@ -195,9 +236,21 @@ export class InProcessReplay {
  * The appliance's frame source for the demo: the test bed with a live publisher where this process may
  * create network namespaces (and `inProcess` is not asked for), the in-process replay otherwise.
  */
-export function demoSource(o: { mus: number; scenarioSeconds: number; keysDir: string; inProcess: boolean; log: (line: string) => void }): (ctx: FrameSourceContext) => FrameSource {
+export function demoSource(o: {
+  mus: number;
+  scenarioSeconds: number;
+  keysDir: string;
+  inProcess: boolean;
+  log: (line: string) => void;
+}): (ctx: FrameSourceContext) => FrameSource {
   return (ctx) => {
-    const demo: DemoOptions = { mus: o.mus, keysDir: o.keysDir, scenarioSeconds: o.scenarioSeconds, log: o.log, onScenario: ctx.onScenario };
+    const demo: DemoOptions = {
+      mus: o.mus,
+      keysDir: o.keysDir,
+      scenarioSeconds: o.scenarioSeconds,
+      log: o.log,
+      onScenario: ctx.onScenario,
+    };
     if (!o.inProcess && canCreateTestbed()) {
       const bed = createTestbed('demo');
       const pub = new DemoPublisher(bed, demo);
@@ -206,7 +259,9 @@ export function demoSource(o: { mus: number; scenarioSeconds: number; keysDir: s
         label: bed.hostIf,
         start: () => {
           pub.start();
-          o.log(`embedded demo: ${o.mus} simulated merging units in network namespace ${bed.ns} publish on veth ${bed.nsIf}; capturing on ${bed.hostIf}`);
+          o.log(
+            `embedded demo: ${o.mus} simulated merging units in network namespace ${bed.ns} publish on veth ${bed.nsIf}; capturing on ${bed.hostIf}`,
+          );
         },
         stop: () => pub.stop(),
         close: () => bed.cleanup(),
@@ -217,9 +272,11 @@ export function demoSource(o: { mus: number; scenarioSeconds: number; keysDir: s
       label: '(in-process replay)',
       start: () => {
         replay.start();
-        o.log(o.inProcess
-          ? 'embedded demo: --in-process, so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised'
-          : 'embedded demo: this process may not create network namespaces (not root, or no iproute2), so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised');
+        o.log(
+          o.inProcess
+            ? 'embedded demo: --in-process, so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised'
+            : 'embedded demo: this process may not create network namespaces (not root, or no iproute2), so the simulated bay is replayed IN-PROCESS at its true rate; live capture is not exercised',
+        );
       },
       stop: () => replay.stop(),
     };

@@ -29,7 +29,10 @@ on http://127.0.0.1:8080; state under ~/.local/state/svde-demo.
 
 function demoStateDir(arg: string | undefined): string {
   if (arg !== undefined) return path.resolve(arg);
-  const base = process.env['XDG_STATE_HOME'] !== undefined && process.env['XDG_STATE_HOME'] !== '' ? process.env['XDG_STATE_HOME'] : path.join(homedir(), '.local', 'state');
+  const base =
+    process.env['XDG_STATE_HOME'] !== undefined && process.env['XDG_STATE_HOME'] !== ''
+      ? process.env['XDG_STATE_HOME']
+      : path.join(homedir(), '.local', 'state');
   return path.join(base, 'svde-demo');
 }
 
@@ -52,7 +55,13 @@ export async function runDemo(v: RunValues): Promise<number> {
       mode: 'demo',
       streams: bay.streams,
       signed: bay.signed,
-      source: demoSource({ mus: v.mus, scenarioSeconds: v.scenarioSeconds, keysDir: path.join(stateDir, 'sim-keys'), inProcess: v.inProcess, log }),
+      source: demoSource({
+        mus: v.mus,
+        scenarioSeconds: v.scenarioSeconds,
+        keysDir: path.join(stateDir, 'sim-keys'),
+        inProcess: v.inProcess,
+        log,
+      }),
       // The simulated MUs are one process on a shared machine, not hardware, restarted for every scenario: its
       // start-up stalls hold all streams back together for tens of milliseconds. The arrival-timing checks
       // (made for hardware publishers, µs jitter) would report every restart, so the demo leaves them out,
@@ -62,7 +71,12 @@ export async function runDemo(v: RunValues): Promise<number> {
       stateDir,
       storage: { ...f.storage, limitBytes: 256 * 1024 * 1024, alarmRetentionDays: 7, eventRetentionDays: 1 },
       http: { ...(v.listen ?? { host: '127.0.0.1', port: 8080 }), tokensFile: f.tokensFile, trustLoopbackAs: 'viewer' },
-      signatures: { keysDir: f.keysDir, chip: { path: emu.hostPath, baudRate: emu.baud }, fallback: 'software', deviceKeyFile: f.deviceKeyFile },
+      signatures: {
+        keysDir: f.keysDir,
+        chip: { path: emu.hostPath, baudRate: emu.baud },
+        fallback: 'software',
+        deviceKeyFile: f.deviceKeyFile,
+      },
       log,
     };
   } catch (err) {
@@ -72,7 +86,9 @@ export async function runDemo(v: RunValues): Promise<number> {
   }
   try {
     return await runAppliance(opts, v, () => {
-      log(`demo: read-only requests from this machine need no token; to acknowledge alarms, log in on the panel with the operator token ${token}`);
+      log(
+        `demo: read-only requests from this machine need no token; to acknowledge alarms, log in on the panel with the operator token ${token}`,
+      );
       log(`demo: state (SQLite database, tokens, keys) in ${stateDir}`);
     });
   } finally {

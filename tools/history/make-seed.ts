@@ -32,10 +32,18 @@ export const DEFAULT_OUT = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 /** Everything the entries depend on, recorded in the file. */
 export const PARAMETERS = {
-  samplesPerSecond: 4000, nominalHz: 50, samplesPerCycle: 80, loadA: 400,
-  faultStartS: 0.2, faultDurationS: 0.1, runS: 0.35,
+  samplesPerSecond: 4000,
+  nominalHz: 50,
+  samplesPerCycle: 80,
+  loadA: 400,
+  faultStartS: 0.2,
+  faultDurationS: 0.1,
+  runS: 0.35,
   faultTypes: ['AG', 'BG', 'CG', 'AB', 'BC', 'CA', 'ABC'] as FaultType[],
-  multiples: [5, 10, 20], xr: [5, 15, 30], residualVoltage: 0.2, inceptionOffsetSamples: [0, 20],
+  multiples: [5, 10, 20],
+  xr: [5, 15, 30],
+  residualVoltage: 0.2,
+  inceptionOffsetSamples: [0, 20],
   remote: { type: 'ABC' as FaultType, multiple: 3, xr: [5, 15], residualVoltage: 0.7 },
   detector: { overcurrentTimesLoad: 2.5, overvoltageTimesVoltageLN: 1.2 },
   overvoltage: [1.15, 1.25, 1.4],
@@ -43,22 +51,58 @@ export const PARAMETERS = {
 };
 
 const CHANNELS: ChannelDescription[] = [
-  { name: 'IA', kind: 'current', phase: 'A', scale: 1 }, { name: 'IB', kind: 'current', phase: 'B', scale: 1 },
-  { name: 'IC', kind: 'current', phase: 'C', scale: 1 }, { name: 'IN', kind: 'current', phase: 'N', scale: 1 },
-  { name: 'VA', kind: 'voltage', phase: 'A', scale: 1 }, { name: 'VB', kind: 'voltage', phase: 'B', scale: 1 },
-  { name: 'VC', kind: 'voltage', phase: 'C', scale: 1 }, { name: 'VN', kind: 'voltage', phase: 'N', scale: 1 },
+  { name: 'IA', kind: 'current', phase: 'A', scale: 1 },
+  { name: 'IB', kind: 'current', phase: 'B', scale: 1 },
+  { name: 'IC', kind: 'current', phase: 'C', scale: 1 },
+  { name: 'IN', kind: 'current', phase: 'N', scale: 1 },
+  { name: 'VA', kind: 'voltage', phase: 'A', scale: 1 },
+  { name: 'VB', kind: 'voltage', phase: 'B', scale: 1 },
+  { name: 'VC', kind: 'voltage', phase: 'C', scale: 1 },
+  { name: 'VN', kind: 'voltage', phase: 'N', scale: 1 },
 ];
 
-const CLASS: Record<FaultType, string> = { AG: 'phase-ground', BG: 'phase-ground', CG: 'phase-ground', AB: 'phase-phase', BC: 'phase-phase', CA: 'phase-phase', ABC: 'three-phase' };
+const CLASS: Record<FaultType, string> = {
+  AG: 'phase-ground',
+  BG: 'phase-ground',
+  CG: 'phase-ground',
+  AB: 'phase-phase',
+  BC: 'phase-phase',
+  CA: 'phase-phase',
+  ABC: 'three-phase',
+};
 
 /** Features of one simulated fault (undefined when the detector did not decide — should not happen). */
-export function simulatedFaultFeatures(type: FaultType, multiple: number, xr: number, residual: number, inceptionOffset = 0): Record<string, number | string> | undefined {
+export function simulatedFaultFeatures(
+  type: FaultType,
+  multiple: number,
+  xr: number,
+  residual: number,
+  inceptionOffset = 0,
+): Record<string, number | string> | undefined {
   const P = PARAMETERS;
-  const fs = P.samplesPerSecond; const load = P.loadA;
-  const params = { ...DEFAULT_BAY, loadA: load, loadSteps: [], faults: [{ type, startS: P.faultStartS + inceptionOffset / fs, durationS: P.faultDurationS, currentA: load * multiple, xr, residualVoltage: residual }] };
+  const fs = P.samplesPerSecond;
+  const load = P.loadA;
+  const params = {
+    ...DEFAULT_BAY,
+    loadA: load,
+    loadSteps: [],
+    faults: [
+      {
+        type,
+        startS: P.faultStartS + inceptionOffset / fs,
+        durationS: P.faultDurationS,
+        currentA: load * multiple,
+        xr,
+        residualVoltage: residual,
+      },
+    ],
+  };
   const sig = new BaySignal(params, fs);
   const ph = new StreamPhasors(CHANNELS, { samplesPerCycle: P.samplesPerCycle, nominalHz: P.nominalHz });
-  const det = new EventDetector(CHANNELS, { overcurrentA: load * P.detector.overcurrentTimesLoad, overvoltageV: DEFAULT_BAY.voltageLN * P.detector.overvoltageTimesVoltageLN });
+  const det = new EventDetector(CHANNELS, {
+    overcurrentA: load * P.detector.overcurrentTimesLoad,
+    overvoltageV: DEFAULT_BAY.voltageLN * P.detector.overvoltageTimesVoltageLN,
+  });
   const out = new Float64Array(8);
   for (let k = 0; k < fs * P.runS; k++) {
     sig.sample(k, out);
@@ -80,20 +124,41 @@ export function makeSeedEntries(): SeedEntry[] {
           const f = simulatedFaultFeatures(type, mult, xr, P.residualVoltage, off);
           if (f === undefined) continue;
           f['class'] = CLASS[type];
-          out.push({ kind: 'fault', label: `${type} ${mult}x X/R${xr}${off ? ' 90deg' : ''}`, features: f, source: 'seed:simulator', createdNs });
+          out.push({
+            kind: 'fault',
+            label: `${type} ${mult}x X/R${xr}${off ? ' 90deg' : ''}`,
+            features: f,
+            source: 'seed:simulator',
+            createdNs,
+          });
         }
       }
     }
   }
   for (const xr of P.remote.xr) {
     const f = simulatedFaultFeatures(P.remote.type, P.remote.multiple, xr, P.remote.residualVoltage);
-    if (f !== undefined) { f['class'] = 'overcurrent'; out.push({ kind: 'fault', label: `remote ABC 3x X/R${xr}`, features: f, source: 'seed:simulator', createdNs }); }
+    if (f !== undefined) {
+      f['class'] = 'overcurrent';
+      out.push({ kind: 'fault', label: `remote ABC 3x X/R${xr}`, features: f, source: 'seed:simulator', createdNs });
+    }
   }
   for (const vMax of P.overvoltage) {
-    out.push({ kind: 'fault', label: `overvoltage ${vMax}`, features: { phases: 'V+', class: 'overvoltage', vMax, vHealthy: vMax, zeroSeq: 0.02 }, source: 'seed:analytic', createdNs });
+    out.push({
+      kind: 'fault',
+      label: `overvoltage ${vMax}`,
+      features: { phases: 'V+', class: 'overvoltage', vMax, vHealthy: vMax, zeroSeq: 0.02 },
+      source: 'seed:analytic',
+      createdNs,
+    });
   }
   for (const ang of P.fakeShortCircuitAngleDeg) {
-    out.push({ kind: 'attack', label: `fake-short-circuit load-angle ${ang}`, features: { phases: '*', class: 'fake-short-circuit', faultAngleDeg: ang, vSag: 0.3 }, source: 'seed:model', createdNs });
+    out.push({
+      kind: 'attack',
+      label: `fake-short-circuit load-angle ${ang}`,
+      features: { phases: '*', class: 'fake-short-circuit', faultAngleDeg: ang, vSag: 0.3 },
+      source: 'seed:model',
+      createdNs,
+    });
   }
   return out;
 }

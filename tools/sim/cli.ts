@@ -71,7 +71,8 @@ function parseIntArg(name: string, s: string, lo: number, hi: number): number {
 function parseVlan(name: string, s: string): VlanTag {
   const m = /^(\d+):(\d+)$/.exec(s);
   if (!m) throw new ArgError(`--${name} must be ID:PCP (e.g. 123:4), got "${s}"`);
-  const id = Number(m[1]); const priority = Number(m[2]);
+  const id = Number(m[1]);
+  const priority = Number(m[2]);
   if (id > 4095) throw new ArgError(`--${name}: VLAN id must be 0..4095, got ${id}`);
   if (priority > 7) throw new ArgError(`--${name}: priority must be 0..7, got ${priority}`);
   return { id, priority };
@@ -107,22 +108,47 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: false, strict: true,
+      args: argv,
+      allowPositionals: false,
+      strict: true,
       options: {
-        out: { type: 'string' }, format: { type: 'string' }, 'ts-resolution': { type: 'string' },
-        duration: { type: 'string' }, mus: { type: 'string' }, freq: { type: 'string' },
-        'samples-per-cycle': { type: 'string' }, rate: { type: 'string' }, asdus: { type: 'string' },
-        vlan: { type: 'string' }, vlan2: { type: 'string' }, channels: { type: 'string' }, scenario: { type: 'string' },
-        sign: { type: 'string' }, keys: { type: 'string' }, seed: { type: 'string' }, 'key-seed': { type: 'string' }, 'sign-mus': { type: 'string' }, 'sec-cnt-from-clock': { type: 'boolean' }, start: { type: 'string' },
-        'smp-synch': { type: 'string' }, 'refr-tm': { type: 'boolean' },
-        truth: { type: 'string' }, scl: { type: 'string' }, 'no-scl': { type: 'boolean' }, iface: { type: 'string' }, netns: { type: 'string' }, list: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        out: { type: 'string' },
+        format: { type: 'string' },
+        'ts-resolution': { type: 'string' },
+        duration: { type: 'string' },
+        mus: { type: 'string' },
+        freq: { type: 'string' },
+        'samples-per-cycle': { type: 'string' },
+        rate: { type: 'string' },
+        asdus: { type: 'string' },
+        vlan: { type: 'string' },
+        vlan2: { type: 'string' },
+        channels: { type: 'string' },
+        scenario: { type: 'string' },
+        sign: { type: 'string' },
+        keys: { type: 'string' },
+        seed: { type: 'string' },
+        'key-seed': { type: 'string' },
+        'sign-mus': { type: 'string' },
+        'sec-cnt-from-clock': { type: 'boolean' },
+        start: { type: 'string' },
+        'smp-synch': { type: 'string' },
+        'refr-tm': { type: 'boolean' },
+        truth: { type: 'string' },
+        scl: { type: 'string' },
+        'no-scl': { type: 'boolean' },
+        iface: { type: 'string' },
+        netns: { type: 'string' },
+        list: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
     throw new ArgError((e as Error).message);
   }
   const v = parsed.values;
-  const list = v.list ?? false; const help = v.help ?? false;
+  const list = v.list ?? false;
+  const help = v.help ?? false;
   const opts: SimOptions = { ...DEFAULT_OPTIONS };
   const scenario = v.scenario ?? 'normal';
   if (list || help) return { opts, scenario, format: 'pcap', resolution: 'ns', list, help };
@@ -137,15 +163,22 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   }
   let spc: number | null = null;
   if (v['samples-per-cycle'] !== undefined) {
-    if (v['samples-per-cycle'] !== '80' && v['samples-per-cycle'] !== '256') throw new ArgError(`--samples-per-cycle must be 80 or 256, got "${v['samples-per-cycle']}"`);
+    if (v['samples-per-cycle'] !== '80' && v['samples-per-cycle'] !== '256')
+      throw new ArgError(`--samples-per-cycle must be 80 or 256, got "${v['samples-per-cycle']}"`);
     spc = Number(v['samples-per-cycle']);
   }
   if (v.rate !== undefined) {
     opts.samplesPerSecond = parseIntArg('rate', v.rate, 100, 100_000);
-    if (spc !== null && spc * opts.freq !== opts.samplesPerSecond) throw new ArgError(`--rate ${opts.samplesPerSecond} contradicts --samples-per-cycle ${spc} at ${opts.freq} Hz (= ${spc * opts.freq})`);
+    if (spc !== null && spc * opts.freq !== opts.samplesPerSecond)
+      throw new ArgError(
+        `--rate ${opts.samplesPerSecond} contradicts --samples-per-cycle ${spc} at ${opts.freq} Hz (= ${spc * opts.freq})`,
+      );
   } else opts.samplesPerSecond = (spc ?? 80) * opts.freq;
-  opts.nofASDU = v.asdus !== undefined ? parseIntArg('asdus', v.asdus, 1, 32) : (spc === 256 ? 8 : 1);
-  if (opts.samplesPerSecond % (5 * opts.nofASDU) !== 0) throw new ArgError(`--rate ${opts.samplesPerSecond} must be a multiple of 5 × --asdus (${5 * opts.nofASDU}) so frames fall on whole cycles every 0.2 s`);
+  opts.nofASDU = v.asdus !== undefined ? parseIntArg('asdus', v.asdus, 1, 32) : spc === 256 ? 8 : 1;
+  if (opts.samplesPerSecond % (5 * opts.nofASDU) !== 0)
+    throw new ArgError(
+      `--rate ${opts.samplesPerSecond} must be a multiple of 5 × --asdus (${5 * opts.nofASDU}) so frames fall on whole cycles every 0.2 s`,
+    );
   if (v.vlan === 'none') {
     if (v.vlan2 !== undefined) throw new ArgError('--vlan2 needs an outer --vlan');
     opts.vlans = [];
@@ -156,7 +189,10 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   }
   if (v.channels !== undefined) {
     const cs = CHANNEL_SETS[v.channels] ?? channelSetFromScl(v.channels);
-    if (!cs) throw new ArgError(`--channels must be one of ${Object.keys(CHANNEL_SETS).join(', ')} or an SCL file (FILE.scd[#svID]), got "${v.channels}"`);
+    if (!cs)
+      throw new ArgError(
+        `--channels must be one of ${Object.keys(CHANNEL_SETS).join(', ')} or an SCL file (FILE.scd[#svID]), got "${v.channels}"`,
+      );
     opts.channelSet = cs;
   }
   if (v['smp-synch'] !== undefined) opts.smpSynch = parseIntArg('smp-synch', v['smp-synch'], 0, 255);
@@ -201,15 +237,19 @@ export function parseSimulateArgs(argv: string[]): ParsedSimulateArgs {
   if (truth !== undefined) r.truth = truth;
   if (v.scl !== undefined && v['no-scl']) throw new ArgError('--scl and --no-scl are exclusive');
   if (v.scl === '') throw new ArgError('--scl needs a file name');
-  const scl = v['no-scl'] ? undefined : v.scl ?? (v.out ? defaultSclPath(v.out) : undefined);
+  const scl = v['no-scl'] ? undefined : (v.scl ?? (v.out ? defaultSclPath(v.out) : undefined));
   if (scl !== undefined) {
-    if (resolvePath(scl) === resolvePath(v.out ?? '\0') || resolvePath(scl) === resolvePath(truth ?? '\0')) throw new ArgError(`--scl ${scl} would overwrite the capture or the truth file; name it with --scl FILE`);
+    if (resolvePath(scl) === resolvePath(v.out ?? '\0') || resolvePath(scl) === resolvePath(truth ?? '\0'))
+      throw new ArgError(`--scl ${scl} would overwrite the capture or the truth file; name it with --scl FILE`);
     r.scl = scl;
   }
   return r;
 }
 
-interface LiveSink extends AsyncFrameSink { wantsFlush: boolean; result?: unknown }
+interface LiveSink extends AsyncFrameSink {
+  wantsFlush: boolean;
+  result?: unknown;
+}
 
 /** Live output through the native sender (src/native/index.ts), batching frames with their departure times. */
 async function openLiveSink(iface: string, netns?: string): Promise<LiveSink> {
@@ -217,7 +257,9 @@ async function openLiveSink(iface: string, netns?: string): Promise<LiveSink> {
   try {
     native.loadNative();
   } catch (e) {
-    throw new Error(`live output needs the native addon's Sender (src/native/index.ts), which could not be loaded: ${(e as Error).message}`);
+    throw new Error(
+      `live output needs the native addon's Sender (src/native/index.ts), which could not be loaded: ${(e as Error).message}`,
+    );
   }
   const sender = new native.Sender(netns !== undefined ? { iface, netns } : { iface });
   // Batches of ~256 frames; write() is synchronous and may be called several times before the engine
@@ -225,14 +267,26 @@ async function openLiveSink(iface: string, netns?: string): Promise<LiveSink> {
   const MAX = 256;
   let cap = MAX * 2;
   let bytes = new Uint8Array(cap * 256);
-  let offsets = new Uint32Array(cap); let lengths = new Uint32Array(cap); let depart = new BigInt64Array(cap);
-  let n = 0; let pos = 0; let base: number | null = null;
+  let offsets = new Uint32Array(cap);
+  let lengths = new Uint32Array(cap);
+  let depart = new BigInt64Array(cap);
+  let n = 0;
+  let pos = 0;
+  let base: number | null = null;
   const grow = () => {
     cap *= 2;
-    const b = new Uint8Array(Math.max(bytes.length * 2, pos + 4096)); b.set(bytes.subarray(0, pos)); bytes = b;
-    const o = new Uint32Array(cap); o.set(offsets); offsets = o;
-    const l = new Uint32Array(cap); l.set(lengths); lengths = l;
-    const d = new BigInt64Array(cap); d.set(depart); depart = d;
+    const b = new Uint8Array(Math.max(bytes.length * 2, pos + 4096));
+    b.set(bytes.subarray(0, pos));
+    bytes = b;
+    const o = new Uint32Array(cap);
+    o.set(offsets);
+    offsets = o;
+    const l = new Uint32Array(cap);
+    l.set(lengths);
+    lengths = l;
+    const d = new BigInt64Array(cap);
+    d.set(depart);
+    depart = d;
   };
   const sink: LiveSink = {
     wantsFlush: false,
@@ -242,14 +296,19 @@ async function openLiveSink(iface: string, netns?: string): Promise<LiveSink> {
       const t = (sec - base) * 1e9 + nsec;
       while (n === cap || pos + length > bytes.length) grow();
       bytes.set(data.subarray(offset, offset + length), pos);
-      offsets[n] = pos; lengths[n] = length; depart[n] = BigInt(t);
-      pos += length; n++;
+      offsets[n] = pos;
+      lengths[n] = length;
+      depart[n] = BigInt(t);
+      pos += length;
+      n++;
       if (n >= MAX) sink.wantsFlush = true;
     },
     async flush() {
       if (n === 0) return;
       await sender.send(bytes.slice(0, pos), offsets.slice(0, n), lengths.slice(0, n), depart.slice(0, n));
-      n = 0; pos = 0; sink.wantsFlush = false;
+      n = 0;
+      pos = 0;
+      sink.wantsFlush = false;
     },
     async close() {
       await sink.flush!();
@@ -265,10 +324,16 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   try {
     a = parseSimulateArgs(argv);
   } catch (e) {
-    if (e instanceof ArgError) { process.stderr.write(`svde-sim: ${e.message}\n${USAGE}\n`); return 2; }
+    if (e instanceof ArgError) {
+      process.stderr.write(`svde-sim: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
     throw e;
   }
-  if (a.help) { process.stdout.write(`${USAGE}\n`); return 0; }
+  if (a.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   if (a.list) {
     const w = Math.max(...SCENARIOS.map((s) => s.name.length));
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(w)}  ${s.description}\n`);
@@ -295,15 +360,27 @@ export async function simulateCommand(argv: string[]): Promise<number> {
   if (a.truth) {
     // config.scl: the SCD's path relative to the truth file, like the configuration file's `scl`
     const config = a.scl ? { ...res.truth.config, scl: relative(dirname(a.truth), a.scl) || a.scl } : res.truth.config;
-    const truth = { ...res.truth, config, capture: { file: a.out ?? `live:${a.iface}`, format: a.iface ? 'live' : a.format, frames: res.frames } };
+    const truth = {
+      ...res.truth,
+      config,
+      capture: { file: a.out ?? `live:${a.iface}`, format: a.iface ? 'live' : a.format, frames: res.frames },
+    };
     writeFileSync(a.truth, `${JSON.stringify(truth, null, 1)}\n`);
   }
-  process.stdout.write(`${JSON.stringify({
-    scenario: scenario.name, out: a.out ?? null, iface: a.iface ?? null, frames: res.frames,
-    malicious: res.truth.malicious.length, truth: a.truth ?? null, scl: a.scl ?? null, keys: res.keys.length ? a.keysDir : null,
-    seconds: Number(elapsed.toFixed(3)),
-    ...(a.iface ? { sender: (sink as LiveSink).result ?? null } : {}),
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      scenario: scenario.name,
+      out: a.out ?? null,
+      iface: a.iface ?? null,
+      frames: res.frames,
+      malicious: res.truth.malicious.length,
+      truth: a.truth ?? null,
+      scl: a.scl ?? null,
+      keys: res.keys.length ? a.keysDir : null,
+      seconds: Number(elapsed.toFixed(3)),
+      ...(a.iface ? { sender: (sink as LiveSink).result ?? null } : {}),
+    })}\n`,
+  );
   return 0;
 }
 
@@ -320,8 +397,14 @@ function channelSetFromScl(arg: string): ChannelSet | undefined {
     throw new ArgError(`--channels: ${(e as Error).message}`);
   }
   const candidates = scl.streams.filter((x) => want === undefined || x.svID === want || x.key === want);
-  if (candidates.length === 0) throw new ArgError(`--channels: no SampledValueControl "${want}" in ${file} (it has: ${scl.streams.map((x) => x.svID).join(', ') || 'none'})`);
+  if (candidates.length === 0)
+    throw new ArgError(
+      `--channels: no SampledValueControl "${want}" in ${file} (it has: ${scl.streams.map((x) => x.svID).join(', ') || 'none'})`,
+    );
   const withSet = candidates.find((x) => x.channelSet !== null);
-  if (withSet === undefined) throw new ArgError(`--channels: the dataset of ${candidates[0]!.key} in ${file} is not a set of current/voltage value+quality channels`);
+  if (withSet === undefined)
+    throw new ArgError(
+      `--channels: the dataset of ${candidates[0]!.key} in ${file} is not a set of current/voltage value+quality channels`,
+    );
   return withSet.channelSet!;
 }

@@ -45,15 +45,31 @@ export interface SimOptions {
 }
 
 export const DEFAULT_OPTIONS: SimOptions = {
-  durationS: 10, mus: 2, freq: 50, samplesPerSecond: 4000, nofASDU: 1,
-  vlans: [{ id: 123, priority: 4 }], sign: null, seed: 1, startEpochS: 1_790_000_000, channelSet: LE_4I4U,
-  smpSynch: 2, refrTm: false,
+  durationS: 10,
+  mus: 2,
+  freq: 50,
+  samplesPerSecond: 4000,
+  nofASDU: 1,
+  vlans: [{ id: 123, priority: 4 }],
+  sign: null,
+  seed: 1,
+  startEpochS: 1_790_000_000,
+  channelSet: LE_4I4U,
+  smpSynch: 2,
+  refrTm: false,
 };
 
 export { CHANNEL_SETS };
 
 /** A genuine physical event declared by a scenario; the engine finds its frame range. */
-export interface PlannedEvent { kind: GenuineEvent['kind']; detail: string; bay: number; startS: number; endS: number; mayRaise: TruthIndicator[] }
+export interface PlannedEvent {
+  kind: GenuineEvent['kind'];
+  detail: string;
+  bay: number;
+  startS: number;
+  endS: number;
+  mayRaise: TruthIndicator[];
+}
 
 export interface SimPlan {
   opts: SimOptions;
@@ -92,8 +108,19 @@ export interface AsyncFrameSink {
   close(): void | Promise<void>;
 }
 
-interface Pending { relNs: number; seq: number; bytes: Uint8Array; label: PendingLabel | null; mu: MergingUnit | null }
-interface PendingLabel { stream: string; verdict: Verdict; also: Verdict[]; note?: string }
+interface Pending {
+  relNs: number;
+  seq: number;
+  bytes: Uint8Array;
+  label: PendingLabel | null;
+  mu: MergingUnit | null;
+}
+interface PendingLabel {
+  stream: string;
+  verdict: Verdict;
+  also: Verdict[];
+  note?: string;
+}
 
 export class SimContext {
   readonly plan: SimPlan;
@@ -113,17 +140,26 @@ export class SimContext {
   readonly lastFrameOf = new Map<MergingUnit, number>();
 
   constructor(plan: SimPlan, mus: MergingUnit[], sink: AsyncFrameSink) {
-    this.plan = plan; this.mus = mus; this.rng = plan.rng; this.#sink = sink;
+    this.plan = plan;
+    this.mus = mus;
+    this.rng = plan.rng;
+    this.#sink = sink;
     this.#events = plan.events.map((ev) => ({ ev, from: 0, to: 0, fromNs: 0, toNs: 0 }));
   }
 
-  get durationS(): number { return this.plan.opts.durationS; }
+  get durationS(): number {
+    return this.plan.opts.durationS;
+  }
 
   /** Sample time (s) of a produced frame's first ASDU. */
-  timeS(mu: MergingUnit, f: ProducedFrame): number { return f.firstSample / mu.cfg.samplesPerSecond; }
+  timeS(mu: MergingUnit, f: ProducedFrame): number {
+    return f.firstSample / mu.cfg.samplesPerSecond;
+  }
 
   /** Frame period of an MU in ns. */
-  periodNs(mu: MergingUnit): number { return 1e9 / mu.frameRate; }
+  periodNs(mu: MergingUnit): number {
+    return 1e9 / mu.frameRate;
+  }
 
   /**
    * A verdict for a frame of `mu`'s stream, adjusted for signing: on a signed stream an attacker's own
@@ -134,9 +170,13 @@ export class SimContext {
     let verdict: Verdict = { indicator, reason };
     const extra = [...also];
     if (mu.signer) {
-      if (kind === 'injected') { extra.unshift(verdict); verdict = { indicator: 'signature', reason: 'missing' }; }
-      else if (kind === 'modified') { extra.unshift(verdict); verdict = { indicator: 'signature', reason: 'bad-signature' }; }
-      else if (kind === 'resent') extra.push({ indicator: 'logic', reason: 'replay' });
+      if (kind === 'injected') {
+        extra.unshift(verdict);
+        verdict = { indicator: 'signature', reason: 'missing' };
+      } else if (kind === 'modified') {
+        extra.unshift(verdict);
+        verdict = { indicator: 'signature', reason: 'bad-signature' };
+      } else if (kind === 'resent') extra.push({ indicator: 'logic', reason: 'replay' });
     }
     const l: PendingLabel = { stream: mu.cfg.name, verdict, also: extra };
     if (note !== undefined) l.note = note;
@@ -160,7 +200,10 @@ export class SimContext {
     const s = mu.signer;
     if (!s || s.mode.kind !== 'block' || secCnt < 1) return;
     let set = this.#broken.get(mu);
-    if (!set) { set = new Set(); this.#broken.set(mu, set); }
+    if (!set) {
+      set = new Set();
+      this.#broken.set(mu, set);
+    }
     set.add(Math.floor((secCnt - 1) / s.blockLen));
   }
 
@@ -169,8 +212,13 @@ export class SimContext {
     const p: Pending = { relNs, seq: this.#seq++, bytes: bytes.slice(0, length), label, mu };
     // insertion keeping (relNs, seq) order; the queue is short except while flooding
     const q = this.#pending;
-    let lo = 0; let hi = q.length;
-    while (lo < hi) { const m = (lo + hi) >>> 1; if (q[m]!.relNs <= relNs) lo = m + 1; else hi = m; }
+    let lo = 0;
+    let hi = q.length;
+    while (lo < hi) {
+      const m = (lo + hi) >>> 1;
+      if (q[m]!.relNs <= relNs) lo = m + 1;
+      else hi = m;
+    }
     q.splice(lo, 0, p);
   }
 
@@ -183,7 +231,8 @@ export class SimContext {
     const prev = this.deleted[this.deleted.length - 1];
     const before = this.lastFrameOf.get(mu) ?? 0;
     if (prev && prev.stream === mu.cfg.name && prev.afterFrame === 0 && prev.beforeFrame === before) {
-      prev.smpCntTo = smpLast; prev.frames++;
+      prev.smpCntTo = smpLast;
+      prev.frames++;
     } else {
       this.deleted.push({ stream: mu.cfg.name, smpCntFrom: smp, smpCntTo: smpLast, frames: 1, beforeFrame: before, afterFrame: 0 });
     }
@@ -199,7 +248,9 @@ export class SimContext {
     if (i) q.splice(0, i);
   }
 
-  flushAll(): void { this.#flushUntil(Infinity); }
+  flushAll(): void {
+    this.#flushUntil(Infinity);
+  }
 
   #write(mu: MergingUnit | null, bytes: Uint8Array, length: number, relNs: number, label: PendingLabel | null): void {
     if (relNs < this.#lastRelNs) relNs = this.#lastRelNs; // captures are time-ordered
@@ -224,7 +275,13 @@ export class SimContext {
         if (t && t.mode === 3 && t.keyId === mu.signer!.keyId) {
           const idx = Math.floor((t.secCnt - 1) / mu.signer!.blockLen);
           if (broken.delete(idx) && !label) {
-            this.malicious.push({ frame: n, stream: mu.cfg.name, indicator: 'signature', reason: 'bad-signature', note: 'block end of a block with altered, missing or reordered frames' });
+            this.malicious.push({
+              frame: n,
+              stream: mu.cfg.name,
+              indicator: 'signature',
+              reason: 'bad-signature',
+              note: 'block end of a block with altered, missing or reordered frames',
+            });
           }
         }
       }
@@ -232,8 +289,12 @@ export class SimContext {
       for (const e of this.#events) {
         if (this.plan.mus[this.mus.indexOf(mu)]?.bayIndex !== e.ev.bay) continue;
         if (tNs >= e.ev.startS * 1e9 && tNs < e.ev.endS * 1e9 + 1e9 / mu.frameRate) {
-          if (!e.from) { e.from = n; e.fromNs = tNs; }
-          e.to = n; e.toNs = tNs;
+          if (!e.from) {
+            e.from = n;
+            e.fromNs = tNs;
+          }
+          e.to = n;
+          e.toNs = tNs;
         }
       }
     }
@@ -249,13 +310,19 @@ export class SimContext {
 
   genuineEvents(): GenuineEvent[] {
     const attack: TruthIndicator[] = ['mac', 'signature', 'logic', 'rate', 'badData', 'faultMatch', 'attackMatch', 'trip'];
-    return this.#events.filter((e) => e.from > 0).map((e) => ({
-      kind: e.ev.kind, detail: e.ev.detail,
-      streams: this.plan.mus.filter((m) => m.bayIndex === e.ev.bay).map((m) => m.name),
-      fromFrame: e.from, toFrame: e.to,
-      fromTs: this.#epoch(e.fromNs), toTs: this.#epoch(e.toNs),
-      mustNotRaise: attack.filter((i) => !e.ev.mayRaise.includes(i)), mayRaise: e.ev.mayRaise,
-    }));
+    return this.#events
+      .filter((e) => e.from > 0)
+      .map((e) => ({
+        kind: e.ev.kind,
+        detail: e.ev.detail,
+        streams: this.plan.mus.filter((m) => m.bayIndex === e.ev.bay).map((m) => m.name),
+        fromFrame: e.from,
+        toFrame: e.to,
+        fromTs: this.#epoch(e.fromNs),
+        toTs: this.#epoch(e.toNs),
+        mustNotRaise: attack.filter((i) => !e.ev.mayRaise.includes(i)),
+        mayRaise: e.ev.mayRaise,
+      }));
   }
 }
 
@@ -275,15 +342,28 @@ export function buildPlan(opts: SimOptions): SimPlan {
   // rates such as 4800/14400 at 50 Hz) smpRate = samples per second with smpMod = samplesPerSecond.
   const leStyle = spc === 80 || spc === 256;
   const mus: SimPlan['mus'] = Array.from({ length: opts.mus }, (_, i) => {
-    const n = i + 1; const hex = n.toString(16).padStart(2, '0');
+    const n = i + 1;
+    const hex = n.toString(16).padStart(2, '0');
     const m: SimPlan['mus'][number] = {
-      name: `MU${n}`, svID: `SVDE_MU${String(n).padStart(2, '0')}`, appId: 0x4000 + n,
-      dst: `01:0c:cd:04:00:${hex}`, src: `02:53:56:00:00:${hex}`, vlans: opts.vlans, confRev: 1,
-      samplesPerSecond: opts.samplesPerSecond, nofASDU: opts.nofASDU, smpSynch: opts.smpSynch,
-      smpRate: leStyle ? spc : opts.samplesPerSecond, refrTm: opts.refrTm,
-      channels: opts.channelSet, noise: { currentA: 0.2, voltageV: 20 },
+      name: `MU${n}`,
+      svID: `SVDE_MU${String(n).padStart(2, '0')}`,
+      appId: 0x4000 + n,
+      dst: `01:0c:cd:04:00:${hex}`,
+      src: `02:53:56:00:00:${hex}`,
+      vlans: opts.vlans,
+      confRev: 1,
+      samplesPerSecond: opts.samplesPerSecond,
+      nofASDU: opts.nofASDU,
+      smpSynch: opts.smpSynch,
+      smpRate: leStyle ? spc : opts.samplesPerSecond,
+      refrTm: opts.refrTm,
+      channels: opts.channelSet,
+      noise: { currentA: 0.2, voltageV: 20 },
       // an unsynchronised MU's counter is not aligned to the second
-      latencyNs: 30_000 + 7_000 * i, smpCntOffset: opts.smpSynch === 0 ? rng.int(0, opts.samplesPerSecond - 1) : 0, bayIndex: Math.floor(i / 2), signed: opts.sign !== null && (opts.signMus === undefined || opts.signMus.includes(n)),
+      latencyNs: 30_000 + 7_000 * i,
+      smpCntOffset: opts.smpSynch === 0 ? rng.int(0, opts.samplesPerSecond - 1) : 0,
+      bayIndex: Math.floor(i / 2),
+      signed: opts.sign !== null && (opts.signMus === undefined || opts.signMus.includes(n)),
     };
     if (!leStyle) m.smpMod = 1;
     return m;
@@ -291,7 +371,8 @@ export function buildPlan(opts: SimOptions): SimPlan {
   // Background load changes on every bay (genuine, must not raise anything).
   const events: PlannedEvent[] = [];
   bays.forEach((b, bi) => {
-    const at1 = opts.durationS * 0.15; const at2 = opts.durationS * 0.85;
+    const at1 = opts.durationS * 0.15;
+    const at2 = opts.durationS * 0.85;
     b.params.loadSteps.push({ atS: at1, currentA: b.params.loadA * 1.3 }, { atS: at2, currentA: b.params.loadA * 0.9 });
     events.push({ kind: 'load-step', detail: `load +30 % at ${at1.toFixed(3)} s`, bay: bi, startS: at1, endS: at1 + 0.1, mayRaise: [] });
     events.push({ kind: 'load-step', detail: `load to 90 % at ${at2.toFixed(3)} s`, bay: bi, startS: at2, endS: at2 + 0.1, mayRaise: [] });
@@ -299,7 +380,11 @@ export function buildPlan(opts: SimOptions): SimPlan {
   return { opts, bays, mus, events, rng };
 }
 
-export interface SimResult { frames: number; truth: Omit<GroundTruth, 'capture'> & { capture?: GroundTruth['capture'] }; keys: { keyId: number; key: Sm2KeyPair; streams: string[] }[] }
+export interface SimResult {
+  frames: number;
+  truth: Omit<GroundTruth, 'capture'> & { capture?: GroundTruth['capture'] };
+  keys: { keyId: number; key: Sm2KeyPair; streams: string[] }[];
+}
 
 export async function runSimulation(opts: SimOptions, scenario: Scenario, sink: AsyncFrameSink): Promise<SimResult> {
   const plan = buildPlan(opts);
@@ -326,46 +411,78 @@ export async function runSimulation(opts: SimOptions, scenario: Scenario, sink: 
   const next = mus.map((mu) => mu.departureNs(0));
   const frameLimit = mus.map((mu) => Math.floor(opts.durationS * mu.frameRate));
   for (;;) {
-    let best = -1; let bestNs = Infinity;
+    let best = -1;
+    let bestNs = Infinity;
     for (let i = 0; i < mus.length; i++) {
-      if (mus[i]!.nextIndex < frameLimit[i]! && next[i]! < bestNs) { bestNs = next[i]!; best = i; }
+      if (mus[i]!.nextIndex < frameLimit[i]! && next[i]! < bestNs) {
+        bestNs = next[i]!;
+        best = i;
+      }
     }
     if (best < 0 || bestNs > endNs + 1e9) break;
     const mu = mus[best]!;
     const f = mu.produce();
     next[best] = mu.departureNs(mu.nextIndex);
-    if (scenario.onFrame) scenario.onFrame(ctx, mu, f); else ctx.emitFrame(mu, f);
+    if (scenario.onFrame) scenario.onFrame(ctx, mu, f);
+    else ctx.emitFrame(mu, f);
     if (sink.wantsFlush) await ctx.maybeFlushSink();
   }
   ctx.flushAll();
   await ctx.maybeFlushSink();
 
   const streams: TruthStream[] = plan.mus.map((m, i) => ({
-    name: m.name, svID: m.svID, appId: m.appId, dstMac: m.dst, srcMac: m.src, acceptedSourceMacs: [m.src],
-    vlan: m.vlans.map((v) => ({ id: v.id, priority: v.priority })), confRev: m.confRev, datSet: m.datSet ?? null,
-    smpRate: m.smpRate ?? null, smpMod: m.smpMod ?? null, samplesPerSecond: m.samplesPerSecond, nofASDU: m.nofASDU,
-    framesPerSecond: m.samplesPerSecond / m.nofASDU, smpSynch: m.smpSynch, bay: plan.bays[m.bayIndex]!.name,
-    channels: m.channels.channels.map((c) => ({ name: c.name, kind: c.kind, phase: c.phase, scale: c.scale, ...(c.derived ? { derived: true } : {}) })),
+    name: m.name,
+    svID: m.svID,
+    appId: m.appId,
+    dstMac: m.dst,
+    srcMac: m.src,
+    acceptedSourceMacs: [m.src],
+    vlan: m.vlans.map((v) => ({ id: v.id, priority: v.priority })),
+    confRev: m.confRev,
+    datSet: m.datSet ?? null,
+    smpRate: m.smpRate ?? null,
+    smpMod: m.smpMod ?? null,
+    samplesPerSecond: m.samplesPerSecond,
+    nofASDU: m.nofASDU,
+    framesPerSecond: m.samplesPerSecond / m.nofASDU,
+    smpSynch: m.smpSynch,
+    bay: plan.bays[m.bayIndex]!.name,
+    channels: m.channels.channels.map((c) => ({
+      name: c.name,
+      kind: c.kind,
+      phase: c.phase,
+      scale: c.scale,
+      ...(c.derived ? { derived: true } : {}),
+    })),
     signed: mus[i]!.signer ? { keyId: mus[i]!.signer!.keyId, mode: opts.sign!.kind, blockLen: mus[i]!.signer!.blockLen } : null,
   }));
   const maxLoad = Math.max(...plan.bays.map((b) => b.params.loadA));
   const summary: Record<string, number> = {};
   for (const m of ctx.malicious) summary[`${m.indicator}/${m.reason}`] = (summary[`${m.indicator}/${m.reason}`] ?? 0) + 1;
   const truth: SimResult['truth'] = {
-    format: 'svde-sim-truth/1', scenario: scenario.name, description: scenario.description, seed: opts.seed,
-    start: new Date(opts.startEpochS * 1000).toISOString(), durationS: opts.durationS,
+    format: 'svde-sim-truth/1',
+    scenario: scenario.name,
+    description: scenario.description,
+    seed: opts.seed,
+    start: new Date(opts.startEpochS * 1000).toISOString(),
+    durationS: opts.durationS,
     config: {
       streams,
       keys: keys.map((k) => ({ keyId: k.keyId, file: `${k.keyId}.pem`, signerId: SM2_DEFAULT_ID, streams: k.streams })),
       protection: {
-        overcurrentA: Math.round(maxLoad * 2.5), overvoltageV: Math.round(DEFAULT_BAY.voltageLN * 1.2),
-        undervoltageV: Math.round(DEFAULT_BAY.voltageLN * 0.7), nominalCurrentA: maxLoad, nominalVoltageLN: Math.round(DEFAULT_BAY.voltageLN),
+        overcurrentA: Math.round(maxLoad * 2.5),
+        overvoltageV: Math.round(DEFAULT_BAY.voltageLN * 1.2),
+        undervoltageV: Math.round(DEFAULT_BAY.voltageLN * 0.7),
+        nominalCurrentA: maxLoad,
+        nominalVoltageLN: Math.round(DEFAULT_BAY.voltageLN),
       },
       bays: plan.bays.map((b, bi) => ({ name: b.name, streams: plan.mus.filter((m) => m.bayIndex === bi).map((m) => m.name) })),
       rateTolerance: 0.1,
     },
-    malicious: ctx.malicious, deleted: ctx.deleted, genuineEvents: ctx.genuineEvents(), summary,
+    malicious: ctx.malicious,
+    deleted: ctx.deleted,
+    genuineEvents: ctx.genuineEvents(),
+    summary,
   };
   return { frames: ctx.frameNo, truth, keys };
 }
-

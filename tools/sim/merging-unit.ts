@@ -11,7 +11,13 @@ import { QUALITY } from '../../src/model/channels.ts';
 import type { BaySignal } from './waveforms.ts';
 import { Rng } from './rng.ts';
 
-export interface MuSigning { key: Sm2KeyPair; keyId: number; mode: SignMode; signerId?: string; firstSecCnt?: number }
+export interface MuSigning {
+  key: Sm2KeyPair;
+  keyId: number;
+  mode: SignMode;
+  signerId?: string;
+  firstSecCnt?: number;
+}
 
 export interface MergingUnitConfig {
   name: string;
@@ -45,7 +51,10 @@ export interface MergingUnitConfig {
   epochS: number;
 }
 
-interface Template { buf: Uint8Array; layout: FrameLayout }
+interface Template {
+  buf: Uint8Array;
+  layout: FrameLayout;
+}
 
 /** The frame just produced. `buf` is reused by the next produce(): copy it to keep it. */
 export interface ProducedFrame {
@@ -82,7 +91,9 @@ export class MergingUnit {
     this.smpCntOffset = cfg.smpCntOffset;
     this.#rng = new Rng(cfg.seed);
     const n = cfg.channels.channels.length;
-    this.#map = new Int32Array(n); this.#inv = new Float64Array(n); this.#sigma = new Float64Array(n);
+    this.#map = new Int32Array(n);
+    this.#inv = new Float64Array(n);
+    this.#sigma = new Float64Array(n);
     this.quality = new Uint32Array(n);
     cfg.channels.channels.forEach((c, i) => {
       this.#map[i] = (c.kind === 'current' ? 0 : 4) + 'ABCN'.indexOf(c.phase);
@@ -90,11 +101,20 @@ export class MergingUnit {
       this.#sigma[i] = c.kind === 'current' ? cfg.noise.currentA : cfg.noise.voltageV;
       this.quality[i] = c.derived ? QUALITY.derived : 0;
     });
-    this.signer = cfg.signing ? new FrameSigner(cfg.signing.key, cfg.signing.keyId, cfg.signing.mode, { ...(cfg.signing.signerId !== undefined ? { id: cfg.signing.signerId } : {}), ...(cfg.signing.firstSecCnt !== undefined ? { firstSecCnt: cfg.signing.firstSecCnt } : {}) }) : null;
+    this.signer = cfg.signing
+      ? new FrameSigner(cfg.signing.key, cfg.signing.keyId, cfg.signing.mode, {
+          ...(cfg.signing.signerId !== undefined ? { id: cfg.signing.signerId } : {}),
+          ...(cfg.signing.firstSecCnt !== undefined ? { firstSecCnt: cfg.signing.firstSecCnt } : {}),
+        })
+      : null;
   }
 
-  get frameRate(): number { return this.cfg.samplesPerSecond / this.cfg.nofASDU; }
-  get nextIndex(): number { return this.#index; }
+  get frameRate(): number {
+    return this.cfg.samplesPerSecond / this.cfg.nofASDU;
+  }
+  get nextIndex(): number {
+    return this.#index;
+  }
 
   /** Departure time of frame j, ns after the start (exact integer arithmetic). */
   departureNs(j: number): number {
@@ -108,13 +128,20 @@ export class MergingUnit {
   frameObject(f: ProducedFrame): SvFrame {
     const asdus: SvAsdu[] = f.layout.asdus.map((a) => {
       const asdu: SvAsdu = {
-        svID: this.cfg.svID, smpCnt: readU16(f.buf, a.smpCnt), confRev: this.cfg.confRev,
+        svID: this.cfg.svID,
+        smpCnt: readU16(f.buf, a.smpCnt),
+        confRev: this.cfg.confRev,
         seqData: f.buf.slice(a.seqData, a.seqData + a.seqDataLength),
       };
       if (this.cfg.datSet !== undefined) asdu.datSet = this.cfg.datSet;
       if (a.refrTm >= 0) {
-        const b = f.buf; const o = a.refrTm;
-        asdu.refrTm = { seconds: ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0, fraction: (b[o + 4]! << 16) | (b[o + 5]! << 8) | b[o + 6]!, quality: b[o + 7]! };
+        const b = f.buf;
+        const o = a.refrTm;
+        asdu.refrTm = {
+          seconds: ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0,
+          fraction: (b[o + 4]! << 16) | (b[o + 5]! << 8) | b[o + 6]!,
+          quality: b[o + 7]!,
+        };
       }
       asdu.smpSynch = this.cfg.smpSynch;
       if (this.cfg.smpRate !== undefined) asdu.smpRate = this.cfg.smpRate;
@@ -124,11 +151,15 @@ export class MergingUnit {
     });
     const frame: SvFrame = { dst: this.cfg.dst, src: this.cfg.src, vlans: this.cfg.vlans, appId: this.cfg.appId, asdus };
     if (f.layout.trailer >= 0) {
-      const b = f.buf; const t = f.layout.trailer;
+      const b = f.buf;
+      const t = f.layout.trailer;
       const mode = b[t + 1]! as 1 | 2 | 3;
       frame.security = {
-        version: b[t]!, mode, keyId: readU16(b, t + 2),
-        secCnt: ((b[t + 4]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!) >>> 0, blockLen: readU16(b, t + 8),
+        version: b[t]!,
+        mode,
+        keyId: readU16(b, t + 2),
+        secCnt: ((b[t + 4]! << 24) | (b[t + 5]! << 16) | (b[t + 6]! << 8) | b[t + 7]!) >>> 0,
+        blockLen: readU16(b, t + 8),
       };
       if (f.layout.signature >= 0) frame.security.signature = b.slice(f.layout.signature, f.layout.signature + 64);
     }
@@ -141,7 +172,13 @@ export class MergingUnit {
     const c = this.cfg;
     const asdus: SvAsdu[] = [];
     for (let i = 0; i < c.nofASDU; i++) {
-      const a: SvAsdu = { svID: c.svID, smpCnt: 0, confRev: c.confRev, seqData: new Uint8Array(8 * c.channels.channels.length), smpSynch: c.smpSynch };
+      const a: SvAsdu = {
+        svID: c.svID,
+        smpCnt: 0,
+        confRev: c.confRev,
+        seqData: new Uint8Array(8 * c.channels.channels.length),
+        smpSynch: c.smpSynch,
+      };
       if (c.datSet !== undefined) a.datSet = c.datSet;
       if (c.refrTm) a.refrTm = { seconds: 0, fraction: 0, quality: 0 };
       if (c.smpRate !== undefined) a.smpRate = c.smpRate;
@@ -150,7 +187,8 @@ export class MergingUnit {
       asdus.push(a);
     }
     const frame: SvFrame = { dst: c.dst, src: c.src, vlans: c.vlans, appId: c.appId, asdus };
-    if (mode !== 0 && this.signer) frame.security = { version: 1, mode: mode as 1 | 2 | 3, keyId: this.signer.keyId, secCnt: 0, blockLen: this.signer.blockLen };
+    if (mode !== 0 && this.signer)
+      frame.security = { version: 1, mode: mode as 1 | 2 | 3, keyId: this.signer.keyId, secCnt: 0, blockLen: this.signer.blockLen };
     const buf = new Uint8Array(encodedFrameLength(frame));
     t = { buf, layout: encodeFrameInto(frame, buf, 0) };
     this.#templates.set(mode, t);
@@ -159,10 +197,12 @@ export class MergingUnit {
 
   /** Produce the next frame (sample values, counters, signature). */
   produce(): ProducedFrame {
-    const c = this.cfg; const j = this.#index++;
+    const c = this.cfg;
+    const j = this.#index++;
     const mode = this.signer ? this.signer.modeOfNext() : 0;
     const t = this.#template(mode);
-    const buf = t.buf; const layout = t.layout;
+    const buf = t.buf;
+    const layout = t.layout;
     const fs = c.samplesPerSecond;
     const first = j * c.nofASDU;
     const n = this.#map.length;
@@ -180,8 +220,10 @@ export class MergingUnit {
       for (let i = 0; i < n; i++) {
         const phys = this.#phys[this.#map[i]!]! + this.#sigma[i]! * this.#rng.normal();
         let raw = Math.round(phys * this.#inv[i]!);
-        if (raw > 2147483647) raw = 2147483647; else if (raw < -2147483648) raw = -2147483648;
-        patchU32(buf, o, raw | 0); patchU32(buf, o + 4, this.quality[i]!);
+        if (raw > 2147483647) raw = 2147483647;
+        else if (raw < -2147483648) raw = -2147483648;
+        patchU32(buf, o, raw | 0);
+        patchU32(buf, o + 4, this.quality[i]!);
         o += 8;
       }
     }

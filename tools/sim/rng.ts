@@ -21,26 +21,41 @@ export class Rng {
     const s = this.#s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
     const t = (s[1]! << 9) >>> 0;
-    s[2] = s[2]! ^ s[0]!; s[3] = s[3]! ^ s[1]!; s[1] = s[1]! ^ s[2]!; s[0] = s[0]! ^ s[3]!;
-    s[2] = s[2]! ^ t; s[3] = rotl(s[3]!, 11);
+    s[2] = s[2]! ^ s[0]!;
+    s[3] = s[3]! ^ s[1]!;
+    s[1] = s[1]! ^ s[2]!;
+    s[0] = s[0]! ^ s[3]!;
+    s[2] = s[2]! ^ t;
+    s[3] = rotl(s[3]!, 11);
     return result;
   }
 
   /** Uniform in [0, 1). */
-  next(): number { return this.nextU32() / 4294967296; }
+  next(): number {
+    return this.nextU32() / 4294967296;
+  }
 
   /** Integer in [lo, hi]. */
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
 
   /** Standard normal (Box–Muller, the pair's second value kept for the next call). */
   normal(): number {
-    if (this.#hasSpare) { this.#hasSpare = false; return this.#spare; }
-    let u = 0; while (u === 0) u = this.next();
+    if (this.#hasSpare) {
+      this.#hasSpare = false;
+      return this.#spare;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
     const v = this.next();
     const r = Math.sqrt(-2 * Math.log(u));
-    this.#spare = r * Math.sin(2 * Math.PI * v); this.#hasSpare = true;
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    this.#hasSpare = true;
     return r * Math.cos(2 * Math.PI * v);
   }
 }
 
-function rotl(x: number, k: number): number { return ((x << k) | (x >>> (32 - k))) >>> 0; }
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}

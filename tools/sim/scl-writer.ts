@@ -27,9 +27,18 @@ export interface SclWriterOptions {
 export const SCL_NAMESPACE = 'http://www.iec.ch/61850/2003/SCL';
 /** Names the writer gives; tests and documentation refer to them. */
 export const SCL_NAMES = {
-  apName: 'PB1', cbName: 'MSVCB01', dataSet: 'PhsMeas1', subNetwork: 'ProcessBus',
-  lnTypeLLN0: 'SVDE_LLN0', lnTypeTCTR: 'SVDE_TCTR', lnTypeTVTR: 'SVDE_TVTR', doTypeSAV: 'SVDE_SAV',
-  doTypeBeh: 'SVDE_ENS_Beh', daTypeAV: 'SVDE_AnalogueValue', daTypeSVC: 'SVDE_ScaledValueConfig', enumBeh: 'BehaviourModeKind',
+  apName: 'PB1',
+  cbName: 'MSVCB01',
+  dataSet: 'PhsMeas1',
+  subNetwork: 'ProcessBus',
+  lnTypeLLN0: 'SVDE_LLN0',
+  lnTypeTCTR: 'SVDE_TCTR',
+  lnTypeTVTR: 'SVDE_TVTR',
+  doTypeSAV: 'SVDE_SAV',
+  doTypeBeh: 'SVDE_ENS_Beh',
+  daTypeAV: 'SVDE_AnalogueValue',
+  daTypeSVC: 'SVDE_ScaledValueConfig',
+  enumBeh: 'BehaviourModeKind',
 } as const;
 
 /** LD inst of the i-th stream (0-based): MU01, MU02, … */
@@ -47,12 +56,14 @@ export function defaultSclPath(out: string): string {
 // ---- escaping ----
 
 // XML 1.0 Char production: anything else cannot appear in a document at all, escaped or not.
-// eslint-disable-next-line no-control-regex
-const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const NOT_XML_CHAR =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function checkChars(s: string, what: string): void {
   const m = NOT_XML_CHAR.exec(s);
-  if (m) throw new Error(`${what} contains U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}, which XML 1.0 cannot carry`);
+  if (m)
+    throw new Error(`${what} contains U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}, which XML 1.0 cannot carry`);
 }
 
 /** Escapes an attribute value (double-quoted); tab/CR/LF as references so attribute normalisation keeps them. */
@@ -60,7 +71,16 @@ export function escapeAttr(s: string, what = 'attribute value'): string {
   checkChars(s, what);
   return s.replace(/[&<>"'\t\n\r]/g, (c) => ATTR_ESC[c]!);
 }
-const ATTR_ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
+const ATTR_ESC: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
 
 /** Escapes character data. */
 export function escapeText(s: string, what = 'text'): string {
@@ -84,7 +104,8 @@ class Xml {
   }
   open(name: string, a: Attrs = {}): this {
     this.lines.push(`${'  '.repeat(this.#depth)}<${name}${Xml.attrs(a)}>`);
-    this.#open.push(name); this.#depth++;
+    this.#open.push(name);
+    this.#depth++;
     return this;
   }
   close(): this {
@@ -133,7 +154,15 @@ function num(x: number, what: string): string {
 
 const SMP_MOD_NAME: Record<number, string> = { 0: 'SmpPerPeriod', 1: 'SmpPerSec', 2: 'SecPerSmp' };
 
-interface Channel { kind: 'current' | 'voltage'; lnClass: 'TCTR' | 'TVTR'; doName: 'AmpSv' | 'VolSv'; inst: string; scale: number; offset: number; phase: string }
+interface Channel {
+  kind: 'current' | 'voltage';
+  lnClass: 'TCTR' | 'TVTR';
+  doName: 'AmpSv' | 'VolSv';
+  inst: string;
+  scale: number;
+  offset: number;
+  phase: string;
+}
 
 function channelsOf(s: TruthStream): Channel[] {
   const seen = new Set<string>();
@@ -143,12 +172,18 @@ function channelsOf(s: TruthStream): Channel[] {
     const inst = PHASE_INST[c.phase];
     if (inst === undefined) throw new Error(`${what}: phase "${c.phase}" is not A, B, C or N`);
     const key = `${c.kind}/${c.phase}`;
-    if (seen.has(key)) throw new Error(`${what}: a second ${c.kind} of phase ${c.phase}; one TCTR/TVTR per phase is all this writer describes`);
+    if (seen.has(key))
+      throw new Error(`${what}: a second ${c.kind} of phase ${c.phase}; one TCTR/TVTR per phase is all this writer describes`);
     seen.add(key);
     const offset = (c as { offset?: number }).offset ?? 0;
     return {
-      kind: c.kind, lnClass: c.kind === 'current' ? 'TCTR' : 'TVTR', doName: c.kind === 'current' ? 'AmpSv' : 'VolSv',
-      inst, scale: c.scale, offset, phase: c.phase,
+      kind: c.kind,
+      lnClass: c.kind === 'current' ? 'TCTR' : 'TVTR',
+      doName: c.kind === 'current' ? 'AmpSv' : 'VolSv',
+      inst,
+      scale: c.scale,
+      offset,
+      phase: c.phase,
     };
   });
 }
@@ -158,7 +193,8 @@ function dataSetNames(s: TruthStream, iedName: string, ldInst: string): { ldName
   if (s.datSet === null) return { dsName: SCL_NAMES.dataSet };
   const m = /^([^/]+)\/LLN0\$([A-Za-z][0-9A-Za-z_]{0,31})$/.exec(s.datSet);
   if (!m) throw new Error(`stream ${s.name}: datSet "${s.datSet}" is not of the form LDName/LLN0$DataSet`);
-  const ldName = m[1]!; const dsName = m[2]!;
+  const ldName = m[1]!;
+  const dsName = m[2]!;
   if (ldName === iedName + ldInst) return { dsName };
   if (!NAME_RE.test(ldName)) throw new Error(`stream ${s.name}: LD name "${ldName}" of datSet "${s.datSet}" is not a valid SCL ldName`);
   return { ldName, dsName };
@@ -181,7 +217,13 @@ export function writeScl(config: SclWriterConfig, opts: SclWriterOptions = {}): 
   });
   const x = new Xml();
   x.open('SCL', { xmlns: SCL_NAMESPACE, version: '2007', revision: 'B', release: '4' });
-  x.empty('Header', { id: opts.headerId ?? 'SVDE-simulated-bay', version: '1', revision: 'A', toolID: opts.toolID ?? 'svde-sim', nameStructure: 'IEDName' });
+  x.empty('Header', {
+    id: opts.headerId ?? 'SVDE-simulated-bay',
+    version: '1',
+    revision: 'A',
+    toolID: opts.toolID ?? 'svde-sim',
+    nameStructure: 'IEDName',
+  });
 
   // Substation: per bay one CT and one VT whose phases carry the LNodes of every MU measuring them.
   const bays = config.bays ?? groupBays(streams);
@@ -190,8 +232,13 @@ export function writeScl(config: SclWriterConfig, opts: SclWriterOptions = {}): 
   x.open('VoltageLevel', { name: 'VL1' });
   for (const bay of bays) {
     x.open('Bay', { name: bay.name });
-    for (const [type, eqName, lnClass] of [['CTR', 'CT', 'TCTR'], ['VTR', 'VT', 'TVTR']] as const) {
-      const members = bay.streams.map((n) => byName.get(n)).filter((i): i is number => i !== undefined)
+    for (const [type, eqName, lnClass] of [
+      ['CTR', 'CT', 'TCTR'],
+      ['VTR', 'VT', 'TVTR'],
+    ] as const) {
+      const members = bay.streams
+        .map((n) => byName.get(n))
+        .filter((i): i is number => i !== undefined)
         .filter((i) => chans[i]!.some((c) => c.lnClass === lnClass));
       if (members.length === 0) continue;
       x.open('ConductingEquipment', { name: eqName, type });
@@ -199,7 +246,8 @@ export function writeScl(config: SclWriterConfig, opts: SclWriterOptions = {}): 
         const refs = members.flatMap((i) => chans[i]!.filter((c) => c.lnClass === lnClass && c.phase === phase).map((c) => ({ i, c })));
         if (refs.length === 0) continue;
         x.open('SubEquipment', { name: phase, phase });
-        for (const { i, c } of refs) x.empty('LNode', { iedName: streams[i]!.name, ldInst: ldInstOf(i), prefix: '', lnClass: c.lnClass, lnInst: c.inst });
+        for (const { i, c } of refs)
+          x.empty('LNode', { iedName: streams[i]!.name, ldInst: ldInstOf(i), prefix: '', lnClass: c.lnClass, lnInst: c.inst });
         x.close();
       }
       x.close();
@@ -233,7 +281,13 @@ export function writeScl(config: SclWriterConfig, opts: SclWriterOptions = {}): 
     const ldInst = ldInstOf(i);
     const ch = chans[i]!;
     const ds = dataSetNames(s, s.name, ldInst);
-    x.open('IED', { name: s.name, desc: `simulated merging unit, bay ${s.bay}`, type: 'SVDE-sim-MU', manufacturer: 'SVDE', configVersion: '1' });
+    x.open('IED', {
+      name: s.name,
+      desc: `simulated merging unit, bay ${s.bay}`,
+      type: 'SVDE-sim-MU',
+      manufacturer: 'SVDE',
+      configVersion: '1',
+    });
     x.open('AccessPoint', { name: SCL_NAMES.apName });
     x.open('Server');
     x.empty('Authentication');
@@ -241,33 +295,57 @@ export function writeScl(config: SclWriterConfig, opts: SclWriterOptions = {}): 
     x.open('LN0', { lnClass: 'LLN0', inst: '', lnType: SCL_NAMES.lnTypeLLN0 });
     x.open('DataSet', { name: ds.dsName });
     for (const c of ch) {
-      for (const daName of ['instMag.i', 'q']) x.empty('FCDA', { ldInst, prefix: '', lnClass: c.lnClass, lnInst: c.inst, doName: c.doName, daName, fc: 'MX' });
+      for (const daName of ['instMag.i', 'q'])
+        x.empty('FCDA', { ldInst, prefix: '', lnClass: c.lnClass, lnInst: c.inst, doName: c.doName, daName, fc: 'MX' });
     }
     x.close();
     // 9-2LE: smpRate per nominal period and no smpMod; otherwise the smpMod the ASDU carries.
-    let smpRate = s.smpRate; let smpMod: string | undefined;
+    let smpRate = s.smpRate;
+    let smpMod: string | undefined;
     if (s.smpMod !== null) {
       smpMod = SMP_MOD_NAME[s.smpMod];
       if (smpMod === undefined) throw new Error(`stream ${s.name}: smpMod ${s.smpMod} is not 0, 1 or 2`);
     }
-    if (smpRate === null) { smpRate = s.samplesPerSecond; smpMod = 'SmpPerSec'; }
+    if (smpRate === null) {
+      smpRate = s.samplesPerSecond;
+      smpMod = 'SmpPerSec';
+    }
     x.open('SampledValueControl', {
-      name: SCL_NAMES.cbName, datSet: ds.dsName, confRev: s.confRev, smvID: s.svID, multicast: true,
-      smpRate, nofASDU: s.nofASDU, smpMod,
+      name: SCL_NAMES.cbName,
+      datSet: ds.dsName,
+      confRev: s.confRev,
+      smvID: s.svID,
+      multicast: true,
+      smpRate,
+      nofASDU: s.nofASDU,
+      smpMod,
     });
     // security: the SVDE SM2 trailer is not the savPdu security field; signing is in the configuration file.
     x.empty('SmvOpts', {
-      refreshTime: opts.refreshTime ?? false, sampleSynchronized: true, sampleRate: s.smpRate !== null,
-      dataSet: s.datSet !== null, security: false, synchSourceId: false,
+      refreshTime: opts.refreshTime ?? false,
+      sampleSynchronized: true,
+      sampleRate: s.smpRate !== null,
+      dataSet: s.datSet !== null,
+      security: false,
+      synchSourceId: false,
     });
     x.close(); // SampledValueControl
     x.close(); // LN0
     for (const c of ch) {
-      x.open('LN', { prefix: '', lnClass: c.lnClass, inst: c.inst, lnType: c.lnClass === 'TCTR' ? SCL_NAMES.lnTypeTCTR : SCL_NAMES.lnTypeTVTR });
+      x.open('LN', {
+        prefix: '',
+        lnClass: c.lnClass,
+        inst: c.inst,
+        lnType: c.lnClass === 'TCTR' ? SCL_NAMES.lnTypeTCTR : SCL_NAMES.lnTypeTVTR,
+      });
       x.open('DOI', { name: c.doName });
       x.open('SDI', { name: 'sVC' });
-      x.open('DAI', { name: 'scaleFactor' }).text('Val', {}, num(c.scale, `stream ${s.name} scale`)).close();
-      x.open('DAI', { name: 'offset' }).text('Val', {}, num(c.offset, `stream ${s.name} offset`)).close();
+      x.open('DAI', { name: 'scaleFactor' })
+        .text('Val', {}, num(c.scale, `stream ${s.name} scale`))
+        .close();
+      x.open('DAI', { name: 'offset' })
+        .text('Val', {}, num(c.offset, `stream ${s.name} offset`))
+        .close();
       x.close().close().close();
     }
     x.close().close().close().close(); // LDevice Server AccessPoint IED
@@ -278,8 +356,10 @@ export function writeScl(config: SclWriterConfig, opts: SclWriterOptions = {}): 
   const usesV = chans.some((ch) => ch.some((c) => c.lnClass === 'TVTR'));
   x.open('DataTypeTemplates');
   x.open('LNodeType', { id: SCL_NAMES.lnTypeLLN0, lnClass: 'LLN0' }).empty('DO', { name: 'Beh', type: SCL_NAMES.doTypeBeh }).close();
-  if (usesI) x.open('LNodeType', { id: SCL_NAMES.lnTypeTCTR, lnClass: 'TCTR' }).empty('DO', { name: 'AmpSv', type: SCL_NAMES.doTypeSAV }).close();
-  if (usesV) x.open('LNodeType', { id: SCL_NAMES.lnTypeTVTR, lnClass: 'TVTR' }).empty('DO', { name: 'VolSv', type: SCL_NAMES.doTypeSAV }).close();
+  if (usesI)
+    x.open('LNodeType', { id: SCL_NAMES.lnTypeTCTR, lnClass: 'TCTR' }).empty('DO', { name: 'AmpSv', type: SCL_NAMES.doTypeSAV }).close();
+  if (usesV)
+    x.open('LNodeType', { id: SCL_NAMES.lnTypeTVTR, lnClass: 'TVTR' }).empty('DO', { name: 'VolSv', type: SCL_NAMES.doTypeSAV }).close();
   x.open('DOType', { id: SCL_NAMES.doTypeBeh, cdc: 'ENS' });
   x.empty('DA', { name: 'stVal', bType: 'Enum', type: SCL_NAMES.enumBeh, fc: 'ST', dchg: true });
   x.empty('DA', { name: 'q', bType: 'Quality', fc: 'ST', qchg: true });
@@ -307,7 +387,8 @@ function groupBays(streams: readonly TruthStream[]): { name: string; streams: st
   const m = new Map<string, string[]>();
   for (const s of streams) {
     const l = m.get(s.bay);
-    if (l) l.push(s.name); else m.set(s.bay, [s.name]);
+    if (l) l.push(s.name);
+    else m.set(s.bay, [s.name]);
   }
   return [...m].map(([name, list]) => ({ name, streams: list }));
 }

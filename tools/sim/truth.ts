@@ -6,7 +6,10 @@
 /** Indicator ids of SPEC §2 plus the `trip` alarm category. */
 export type TruthIndicator = 'mac' | 'signature' | 'logic' | 'rate' | 'badData' | 'faultMatch' | 'attackMatch' | 'trip';
 
-export interface Verdict { indicator: TruthIndicator; reason: string }
+export interface Verdict {
+  indicator: TruthIndicator;
+  reason: string;
+}
 
 export interface MaliciousFrame extends Verdict {
   /** 1-based frame number, as Wireshark counts. */
@@ -64,7 +67,12 @@ export interface TruthStream {
   signed: { keyId: number; mode: 'frame' | 'block'; blockLen: number } | null;
 }
 
-export interface TruthKey { keyId: number; file: string; signerId: string; streams: string[] }
+export interface TruthKey {
+  keyId: number;
+  file: string;
+  signerId: string;
+  streams: string[];
+}
 
 export interface GroundTruth {
   format: 'svde-sim-truth/1';

@@ -80,9 +80,10 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { tokens, trustLoopbac
     if (a.clientCert === true && mtls) {
       const sock = req.raw.socket as TLSSocket;
       if (sock.authorized !== true) {
-        const why = typeof sock.getPeerCertificate === 'function' && Object.keys(sock.getPeerCertificate()).length > 0
-          ? `the client certificate was refused (${String(sock.authorizationError)})`
-          : 'no client certificate was presented';
+        const why =
+          typeof sock.getPeerCertificate === 'function' && Object.keys(sock.getPeerCertificate()).length > 0
+            ? `the client certificate was refused (${String(sock.authorizationError)})`
+            : 'no client certificate was presented';
         throw new ApiError('FORBIDDEN', `${what} needs a client certificate issued by the master station CA (mutual TLS); ${why}`);
       }
     }

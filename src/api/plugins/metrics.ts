@@ -13,7 +13,10 @@ declare module 'fastify' {
 
 const metrics: FastifyPluginAsync<{ device: DeviceView }> = async (app, { device }) => {
   const live = app.liveClients;
-  app.decorate('metrics', createMetrics(device, () => live.size));
+  app.decorate(
+    'metrics',
+    createMetrics(device, () => live.size),
+  );
   const started = new WeakMap<FastifyRequest, bigint>();
   app.addHook('onRequest', async (req) => {
     started.set(req, process.hrtime.bigint());

@@ -16,10 +16,18 @@ export function alarmOr404(device: DeviceView, id: number): AlarmRecord {
 }
 
 const alarms: FastifyPluginAsync<{ device: DeviceView }> = async (app, { device }) => {
-  defineRoute(app,
-    { method: 'GET', url: '/alarms', access: READ_MASTER, tags: ['alarms'], summary: 'alarms, newest first, filtered and paged',
-      description: 'Follow `next` as `cursor` for older pages.', querystring: S.AlarmQuerySchema,
-      response: { 200: S.AlarmPageSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/alarms',
+      access: READ_MASTER,
+      tags: ['alarms'],
+      summary: 'alarms, newest first, filtered and paged',
+      description: 'Follow `next` as `cursor` for older pages.',
+      querystring: S.AlarmQuerySchema,
+      response: { 200: S.AlarmPageSchema, ...ERR },
+    },
     (req: FastifyRequest<{ Querystring: S.AlarmQueryInput }>) => {
       const q = req.query;
       const query: AlarmQuery = {
@@ -38,27 +46,51 @@ const alarms: FastifyPluginAsync<{ device: DeviceView }> = async (app, { device 
     },
   );
 
-  defineRoute(app,
-    { method: 'GET', url: '/alarms/:id', access: READ_MASTER, tags: ['alarms'], summary: 'one alarm',
-      description: 'Grade, stream, reason, frames, acknowledgement and evidence extent.', params: S.AlarmIdParams,
-      response: { 200: S.AlarmSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/alarms/:id',
+      access: READ_MASTER,
+      tags: ['alarms'],
+      summary: 'one alarm',
+      description: 'Grade, stream, reason, frames, acknowledgement and evidence extent.',
+      params: S.AlarmIdParams,
+      response: { 200: S.AlarmSchema, ...ERR },
+    },
     (req: FastifyRequest<{ Params: { id: number } }>) => alarmOr404(device, req.params.id),
   );
 
-  defineRoute(app,
-    { method: 'POST', url: '/alarms/:id/ack', access: OPERATOR, tags: ['alarms'], summary: 'acknowledge one alarm',
-      description: 'Persisted before the reply. Empty lists when it was acknowledged already.', params: S.AlarmIdParams,
-      response: { 200: S.AckResultSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/alarms/:id/ack',
+      access: OPERATOR,
+      tags: ['alarms'],
+      summary: 'acknowledge one alarm',
+      description: 'Persisted before the reply. Empty lists when it was acknowledged already.',
+      params: S.AlarmIdParams,
+      response: { 200: S.AckResultSchema, ...ERR },
+    },
     (req: FastifyRequest<{ Params: { id: number } }>) => {
       alarmOr404(device, req.params.id);
       return device.acknowledge({ alarmId: req.params.id }, requirePrincipal(req).name);
     },
   );
 
-  defineRoute(app,
-    { method: 'POST', url: '/indicators/ack', access: OPERATOR, tags: ['alarms'], summary: 'acknowledge an indicator or everything',
-      description: 'Body: exactly one of {"indicator": id} or {"all": true}.', body: S.IndicatorAckBody,
-      response: { 200: S.AckResultSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/indicators/ack',
+      access: OPERATOR,
+      tags: ['alarms'],
+      summary: 'acknowledge an indicator or everything',
+      description: 'Body: exactly one of {"indicator": id} or {"all": true}.',
+      body: S.IndicatorAckBody,
+      response: { 200: S.AckResultSchema, ...ERR },
+    },
     (req: FastifyRequest<{ Body: S.IndicatorAckInput }>) => {
       const b = req.body;
       if ((b.indicator === undefined) === (b.all === undefined)) {

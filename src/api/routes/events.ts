@@ -8,10 +8,18 @@ import * as S from '../schemas.ts';
 import { parseTimeParam } from '../time.ts';
 
 const events: FastifyPluginAsync<{ device: DeviceView }> = async (app, { device }) => {
-  defineRoute(app,
-    { method: 'GET', url: '/events', access: READ, tags: ['events'], summary: 'the normal-event log, newest first, paged',
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/events',
+      access: READ,
+      tags: ['events'],
+      summary: 'the normal-event log, newest first, paged',
       description: 'Start/stop, streams appearing or lost, capture loss, chip and storage state, acknowledgements, retention.',
-      querystring: S.EventQuerySchema, response: { 200: S.EventPageSchema, ...ERR } },
+      querystring: S.EventQuerySchema,
+      response: { 200: S.EventPageSchema, ...ERR },
+    },
     (req: FastifyRequest<{ Querystring: S.EventQueryInput }>) => {
       const q = req.query;
       const query: EventQuery = {
@@ -26,17 +34,30 @@ const events: FastifyPluginAsync<{ device: DeviceView }> = async (app, { device 
     },
   );
 
-  defineRoute(app,
-    { method: 'GET', url: '/counters', access: READ, tags: ['events'], summary: 'per-indicator counters over time',
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/counters',
+      access: READ,
+      tags: ['events'],
+      summary: 'per-indicator counters over time',
       description: 'One sample per interval: alarms per indicator, frames, capture loss (historical statistics).',
-      querystring: S.CountersQuery, response: { 200: S.CountersSchema, ...ERR } },
+      querystring: S.CountersQuery,
+      response: { 200: S.CountersSchema, ...ERR },
+    },
     (req: FastifyRequest<{ Querystring: { since?: string; until?: string; limit?: number } }>) => {
       const until = req.query.until === undefined ? undefined : parseTimeParam('until', req.query.until);
-      const since = req.query.since === undefined
-        ? (until ?? BigInt(Date.now()) * 1_000_000n) - 3_600_000_000_000n
-        : parseTimeParam('since', req.query.since);
+      const since =
+        req.query.since === undefined
+          ? (until ?? BigInt(Date.now()) * 1_000_000n) - 3_600_000_000_000n
+          : parseTimeParam('since', req.query.since);
       checkRange(since, until);
-      const page = device.store.counterPage?.(since, until, req.query.limit) ?? { samples: device.store.counters(since, until, req.query.limit), truncated: false, nextSinceNs: null };
+      const page = device.store.counterPage?.(since, until, req.query.limit) ?? {
+        samples: device.store.counters(since, until, req.query.limit),
+        truncated: false,
+        nextSinceNs: null,
+      };
       return page.truncated ? { samples: page.samples, truncated: true, next: page.nextSinceNs } : { samples: page.samples };
     },
   );

@@ -25,13 +25,23 @@ const evidenceRoutes: FastifyPluginAsync<{ device: DeviceView; evidence: Evidenc
       if (err instanceof Error && err.name === 'ExportError') throw notFound(`alarm ${id} has no ${what} evidence: ${err.message}`);
       throw err;
     }
-    if (out === undefined) throw notFound(`alarm ${id} has no ${what} evidence (its ${a.evidence.frames} frames cannot be exported as ${what})`);
+    if (out === undefined)
+      throw notFound(`alarm ${id} has no ${what} evidence (its ${a.evidence.frames} frames cannot be exported as ${what})`);
     return out;
   };
 
-  defineRoute(app,
-    { method: 'GET', url: '/alarms/:id/evidence.pcap', access: READ, tags: ['evidence'], summary: 'raw frames around the alarm as pcap',
-      description: 'Opens in Wireshark/tshark.', params: S.AlarmIdParams, response: binary('application/vnd.tcpdump.pcap', 'pcap file') },
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/alarms/:id/evidence.pcap',
+      access: READ,
+      tags: ['evidence'],
+      summary: 'raw frames around the alarm as pcap',
+      description: 'Opens in Wireshark/tshark.',
+      params: S.AlarmIdParams,
+      response: binary('application/vnd.tcpdump.pcap', 'pcap file'),
+    },
     (req: FastifyRequest<{ Params: { id: number } }>, reply) => {
       const id = req.params.id;
       const pcap = evidenceOr404(id, 'pcap', () => evidence.pcap(id));
@@ -39,14 +49,16 @@ const evidenceRoutes: FastifyPluginAsync<{ device: DeviceView; evidence: Evidenc
     },
   );
 
-  const comtrade = (part: 'cff' | 'cfg' | 'dat') =>
+  const comtrade =
+    (part: 'cff' | 'cfg' | 'dat') =>
     (req: FastifyRequest<{ Params: { id: number }; Querystring: { format?: 'ascii' | 'binary' } }>, reply: FastifyReply) => {
       const id = req.params.id;
       const format = req.query.format ?? 'binary';
       const c = evidenceOr404(id, 'COMTRADE', () => evidence.comtrade(id, format));
       const name = `svde-alarm-${id}.${part}`;
       if (part === 'cfg') return attachment(reply, 'text/plain; charset=utf-8', name, c.cfg);
-      if (part === 'cff') return attachment(reply, format === 'ascii' ? 'text/plain; charset=utf-8' : 'application/octet-stream', name, c.cff);
+      if (part === 'cff')
+        return attachment(reply, format === 'ascii' ? 'text/plain; charset=utf-8' : 'application/octet-stream', name, c.cff);
       return attachment(reply, format === 'ascii' ? 'text/plain; charset=utf-8' : 'application/octet-stream', name, c.dat);
     };
   for (const [part, what] of [
@@ -54,10 +66,19 @@ const evidenceRoutes: FastifyPluginAsync<{ device: DeviceView; evidence: Evidenc
     ['cfg', 'COMTRADE configuration file (.cfg)'],
     ['dat', 'COMTRADE data file (.dat)'],
   ] as const) {
-    defineRoute(app,
-      { method: 'GET', url: `/alarms/:id/evidence.${part}`, access: READ, tags: ['evidence'], summary: what,
-        description: 'format=ascii|binary (default binary).', params: S.AlarmIdParams, querystring: S.ComtradeQuery,
-        response: binary(part === 'cfg' ? 'text/plain' : 'application/octet-stream', what) },
+    defineRoute(
+      app,
+      {
+        method: 'GET',
+        url: `/alarms/:id/evidence.${part}`,
+        access: READ,
+        tags: ['evidence'],
+        summary: what,
+        description: 'format=ascii|binary (default binary).',
+        params: S.AlarmIdParams,
+        querystring: S.ComtradeQuery,
+        response: binary(part === 'cfg' ? 'text/plain' : 'application/octet-stream', what),
+      },
       comtrade(part),
     );
   }

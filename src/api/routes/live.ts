@@ -18,11 +18,19 @@ export interface LiveOptions {
 const live: FastifyPluginAsync<LiveOptions> = async (app, { device, heartbeatMs }) => {
   const clients = app.liveClients;
   const metrics = app.metrics;
-  defineRoute(app,
-    { method: 'GET', url: '/live', access: READ, tags: ['live'], summary: 'Server-Sent Events: status, alarm, alarm-update, ack, streams, waveform',
-      description: 'event: <type>, data: JSON. Heartbeat comment every 15 s. The session cookie is accepted (EventSource sends no headers).',
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/live',
+      access: READ,
+      tags: ['live'],
+      summary: 'Server-Sent Events: status, alarm, alarm-update, ack, streams, waveform',
+      description:
+        'event: <type>, data: JSON. Heartbeat comment every 15 s. The session cookie is accepted (EventSource sends no headers).',
       querystring: S.LiveQuery,
-      response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...ERR } },
+      response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: Type.String() } } }, ...ERR },
+    },
     (req: FastifyRequest<{ Querystring: { stream?: string } }>, reply) => {
       const stream = req.query.stream;
       if (stream !== undefined && !device.streams().some((s) => s.name === stream)) {

@@ -5,10 +5,17 @@ import { defineRoute, ERR, READ_MASTER } from '../route.ts';
 import * as S from '../schemas.ts';
 
 const risk: FastifyPluginAsync<{ device: DeviceView }> = async (app, { device }) => {
-  defineRoute(app,
-    { method: 'GET', url: '/risk', access: READ_MASTER, tags: ['status'], summary: 'risk of every stream and of the appliance',
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/risk',
+      access: READ_MASTER,
+      tags: ['status'],
+      summary: 'risk of every stream and of the appliance',
       description: 'Rₐ = Lₐ·Iₐ·Vₐ per asset over the last hour, system risk (max and impact-weighted mean), MTTD/MTTR.',
-      response: { 200: S.RiskSchema, ...ERR } },
+      response: { 200: S.RiskSchema, ...ERR },
+    },
     () => device.risk(),
   );
 };

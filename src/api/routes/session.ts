@@ -20,12 +20,20 @@ const session: FastifyPluginAsync<SessionOptions> = async (app, { tokens, secure
   const cookie = (value: string, maxAgeS: number): string =>
     `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeS}${secureCookie ? '; Secure' : ''}`;
 
-  defineRoute(app,
-    { method: 'POST', url: '/login', access: PUBLIC, tags: ['session'], summary: 'exchange a token for a session cookie (local panel)',
-      description: `Sets the HttpOnly SameSite=Strict cookie ${SESSION_COOKIE}.`, body: S.LoginBody,
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/login',
+      access: PUBLIC,
+      tags: ['session'],
+      summary: 'exchange a token for a session cookie (local panel)',
+      description: `Sets the HttpOnly SameSite=Strict cookie ${SESSION_COOKIE}.`,
+      body: S.LoginBody,
       response: { 200: S.SessionSchema, ...ERR },
       // Each login costs an scrypt: a tighter budget than the rest of the API.
-      rateLimit: { max: Math.min(limits.max, 30), timeWindow: limits.windowMs } },
+      rateLimit: { max: Math.min(limits.max, 30), timeWindow: limits.windowMs },
+    },
     async (req: FastifyRequest<{ Body: { token: string } }>, reply) => {
       const info = await tokens.verify(req.body.token);
       if (info === undefined) throw new ApiError('UNAUTHORIZED', 'token is not valid (unknown, revoked or mistyped)');
@@ -35,9 +43,16 @@ const session: FastifyPluginAsync<SessionOptions> = async (app, { tokens, secure
     },
   );
 
-  defineRoute(app,
-    { method: 'POST', url: '/logout', access: PUBLIC, tags: ['session'], summary: 'end the panel session',
-      response: { 200: S.LogoutSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/logout',
+      access: PUBLIC,
+      tags: ['session'],
+      summary: 'end the panel session',
+      response: { 200: S.LogoutSchema, ...ERR },
+    },
     (req, reply) => {
       const sid = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
       const had = sid !== undefined && sessions.delete(sid);
@@ -46,9 +61,17 @@ const session: FastifyPluginAsync<SessionOptions> = async (app, { tokens, secure
     },
   );
 
-  defineRoute(app,
-    { method: 'GET', url: '/session', access: READ_MASTER, tags: ['session'], summary: 'who the request is authenticated as',
-      description: 'The panel uses it to decide whether to show its login form.', response: { 200: S.SessionSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/session',
+      access: READ_MASTER,
+      tags: ['session'],
+      summary: 'who the request is authenticated as',
+      description: 'The panel uses it to decide whether to show its login form.',
+      response: { 200: S.SessionSchema, ...ERR },
+    },
     (req: FastifyRequest) => {
       const p = requirePrincipal(req);
       return { name: p.name, role: p.role, via: p.via, expiresAt: null };

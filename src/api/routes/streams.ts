@@ -6,15 +6,32 @@ import { defineRoute, ERR, READ } from '../route.ts';
 import * as S from '../schemas.ts';
 
 const streams: FastifyPluginAsync<{ device: DeviceView }> = async (app, { device }) => {
-  defineRoute(app,
-    { method: 'GET', url: '/streams', access: READ, tags: ['streams'], summary: 'configured and observed SV streams',
-      description: 'Rates, last smpCnt, signature coverage.', response: { 200: S.StreamsSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/streams',
+      access: READ,
+      tags: ['streams'],
+      summary: 'configured and observed SV streams',
+      description: 'Rates, last smpCnt, signature coverage.',
+      response: { 200: S.StreamsSchema, ...ERR },
+    },
     () => ({ streams: device.streams() }),
   );
 
-  defineRoute(app,
-    { method: 'GET', url: '/streams/:name/waveform', access: READ, tags: ['streams'], summary: 'the last cycles of one stream',
-      description: 'Scaled samples and phasors.', params: S.StreamParams, response: { 200: S.WaveformSchema, ...ERR } },
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/streams/:name/waveform',
+      access: READ,
+      tags: ['streams'],
+      summary: 'the last cycles of one stream',
+      description: 'Scaled samples and phasors.',
+      params: S.StreamParams,
+      response: { 200: S.WaveformSchema, ...ERR },
+    },
     (req: FastifyRequest<{ Params: { name: string } }>) => {
       const w = device.waveform(req.params.name);
       if (w === undefined) {

@@ -85,11 +85,16 @@ export function encodeFrame(f: Frame): Uint8Array {
   if (!Number.isInteger(f.seq) || f.seq < 0 || f.seq > 255) throw new RangeError('seq must be 0..255');
   if (!Number.isInteger(f.cmd) || f.cmd < 0 || f.cmd > 255) throw new RangeError('cmd must be 0..255');
   const out = new Uint8Array(HEADER_LEN + n + TRAILER_LEN);
-  out[0] = SOF; out[1] = n >>> 8; out[2] = n & 0xff; out[3] = headerCheck(out[1], out[2]);
-  out[4] = f.seq; out[5] = f.cmd;
+  out[0] = SOF;
+  out[1] = n >>> 8;
+  out[2] = n & 0xff;
+  out[3] = headerCheck(out[1], out[2]);
+  out[4] = f.seq;
+  out[5] = f.cmd;
   out.set(f.payload, HEADER_LEN);
   const c = crc16(out, 1, HEADER_LEN + n);
-  out[HEADER_LEN + n] = c >>> 8; out[HEADER_LEN + n + 1] = c & 0xff;
+  out[HEADER_LEN + n] = c >>> 8;
+  out[HEADER_LEN + n + 1] = c & 0xff;
   return out;
 }
 
@@ -112,7 +117,9 @@ export class FrameParser {
   readonly stats: ParserStats = { frames: 0, crcErrors: 0, headerErrors: 0, garbageBytes: 0 };
 
   /** Bytes held for a frame not yet complete. */
-  get pending(): number { return this.end - this.start; }
+  get pending(): number {
+    return this.end - this.start;
+  }
 
   push(chunk: Uint8Array): Frame[] {
     const out: Frame[] = [];
@@ -121,7 +128,8 @@ export class FrameParser {
       this.compact();
       const n = Math.min(chunk.length - off, this.buf.length - this.end);
       this.buf.set(chunk.subarray(off, off + n), this.end);
-      this.end += n; off += n;
+      this.end += n;
+      off += n;
       this.scan(out);
     }
     return out;
@@ -137,12 +145,16 @@ export class FrameParser {
     return out;
   }
 
-  reset(): void { this.stats.garbageBytes += this.pending; this.start = this.end = 0; }
+  reset(): void {
+    this.stats.garbageBytes += this.pending;
+    this.start = this.end = 0;
+  }
 
   private compact(): void {
     if (this.start === 0) return;
     this.buf.copyWithin(0, this.start, this.end);
-    this.end -= this.start; this.start = 0;
+    this.end -= this.start;
+    this.start = 0;
   }
 
   private scan(out: Frame[]): void {
@@ -155,13 +167,19 @@ export class FrameParser {
       if (this.end - i < 4) return;
       const len = (b[i + 1]! << 8) | b[i + 2]!;
       if (b[i + 3] !== headerCheck(b[i + 1]!, b[i + 2]!) || len > MAX_PAYLOAD) {
-        this.stats.headerErrors++; this.stats.garbageBytes++; this.start = i + 1; continue;
+        this.stats.headerErrors++;
+        this.stats.garbageBytes++;
+        this.start = i + 1;
+        continue;
       }
       const total = HEADER_LEN + len + TRAILER_LEN;
       if (this.end - i < total) return;
       const c = crc16(b, i + 1, i + HEADER_LEN + len);
       if (((b[i + HEADER_LEN + len]! << 8) | b[i + HEADER_LEN + len + 1]!) !== c) {
-        this.stats.crcErrors++; this.stats.garbageBytes++; this.start = i + 1; continue;
+        this.stats.crcErrors++;
+        this.stats.garbageBytes++;
+        this.start = i + 1;
+        continue;
       }
       out.push({ seq: b[i + 4]!, cmd: b[i + 5]!, payload: b.slice(i + HEADER_LEN, i + HEADER_LEN + len) });
       this.stats.frames++;
@@ -180,7 +198,10 @@ export class ProtocolError extends SvdeError {
 export function bigTo32(v: bigint): Uint8Array {
   if (v < 0n || v >= 1n << 256n) throw new RangeError('value does not fit 32 bytes');
   const out = new Uint8Array(32);
-  for (let i = 31; i >= 0; i--) { out[i] = Number(v & 0xffn); v >>= 8n; }
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
   return out;
 }
 export function bigFrom(b: Uint8Array): bigint {
@@ -190,17 +211,35 @@ export function bigFrom(b: Uint8Array): bigint {
 }
 const u16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
 const u32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-const putU16 = (b: Uint8Array, o: number, v: number): void => { b[o] = (v >>> 8) & 0xff; b[o + 1] = v & 0xff; };
+const putU16 = (b: Uint8Array, o: number, v: number): void => {
+  b[o] = (v >>> 8) & 0xff;
+  b[o + 1] = v & 0xff;
+};
 const putU32 = (b: Uint8Array, o: number, v: number): void => {
-  b[o] = (v >>> 24) & 0xff; b[o + 1] = (v >>> 16) & 0xff; b[o + 2] = (v >>> 8) & 0xff; b[o + 3] = v & 0xff;
+  b[o] = (v >>> 24) & 0xff;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
 };
 function need(p: Uint8Array, n: number, what: string): void {
   if (p.length !== n) throw new ProtocolError(`${what}: ${p.length} bytes, expected ${n}`);
 }
 
-export interface VerifyItem { slot: number; e: Uint8Array; r: bigint; s: bigint }
-export interface VerifyResult { status: number; verdict: number; x1: bigint }
-export interface PublicPoint { x: bigint; y: bigint }
+export interface VerifyItem {
+  slot: number;
+  e: Uint8Array;
+  r: bigint;
+  s: bigint;
+}
+export interface VerifyResult {
+  status: number;
+  verdict: number;
+  x1: bigint;
+}
+export interface PublicPoint {
+  x: bigint;
+  y: bigint;
+}
 
 export interface ChipInfo {
   protocolVersion: number;
@@ -219,23 +258,40 @@ export const InfoFlag = { EMULATOR: 1, TEST_CONTROL: 2 } as const;
 
 export function encodeInfo(i: ChipInfo): Uint8Array {
   const p = new Uint8Array(INFO_LEN);
-  p[0] = i.protocolVersion; putU16(p, 1, i.firmwareVersion); putU32(p, 3, i.bootCount); putU32(p, 7, i.bootId);
-  p[11] = i.slots; p[12] = i.maxBatch; putU16(p, 13, i.maxPayload); p.set(i.serial.subarray(0, 8), 15);
-  p.set(bigTo32(i.deviceKey.x), 23); p.set(bigTo32(i.deviceKey.y), 55); p[87] = i.flags;
+  p[0] = i.protocolVersion;
+  putU16(p, 1, i.firmwareVersion);
+  putU32(p, 3, i.bootCount);
+  putU32(p, 7, i.bootId);
+  p[11] = i.slots;
+  p[12] = i.maxBatch;
+  putU16(p, 13, i.maxPayload);
+  p.set(i.serial.subarray(0, 8), 15);
+  p.set(bigTo32(i.deviceKey.x), 23);
+  p.set(bigTo32(i.deviceKey.y), 55);
+  p[87] = i.flags;
   return p;
 }
 export function decodeInfo(p: Uint8Array): ChipInfo {
   need(p, INFO_LEN, 'INFO');
   return {
-    protocolVersion: p[0]!, firmwareVersion: u16(p, 1), bootCount: u32(p, 3), bootId: u32(p, 7), slots: p[11]!,
-    maxBatch: p[12]!, maxPayload: u16(p, 13), serial: p.slice(15, 23),
-    deviceKey: { x: bigFrom(p.subarray(23, 55)), y: bigFrom(p.subarray(55, 87)) }, flags: p[87]!,
+    protocolVersion: p[0]!,
+    firmwareVersion: u16(p, 1),
+    bootCount: u32(p, 3),
+    bootId: u32(p, 7),
+    slots: p[11]!,
+    maxBatch: p[12]!,
+    maxPayload: u16(p, 13),
+    serial: p.slice(15, 23),
+    deviceKey: { x: bigFrom(p.subarray(23, 55)), y: bigFrom(p.subarray(55, 87)) },
+    flags: p[87]!,
   };
 }
 
 export function encodeLoadKey(slot: number, key: PublicPoint): Uint8Array {
   const p = new Uint8Array(65);
-  p[0] = slot; p.set(bigTo32(key.x), 1); p.set(bigTo32(key.y), 33);
+  p[0] = slot;
+  p.set(bigTo32(key.x), 1);
+  p.set(bigTo32(key.y), 33);
   return p;
 }
 export function decodeLoadKey(p: Uint8Array): { slot: number; key: PublicPoint } {
@@ -245,16 +301,22 @@ export function decodeLoadKey(p: Uint8Array): { slot: number; key: PublicPoint }
 
 function putVerifyItem(p: Uint8Array, o: number, it: VerifyItem): void {
   if (it.e.length !== 32) throw new RangeError('e must be 32 bytes');
-  p[o] = it.slot; p.set(it.e, o + 1); p.set(bigTo32(it.r), o + 33); p.set(bigTo32(it.s), o + 65);
+  p[o] = it.slot;
+  p.set(it.e, o + 1);
+  p.set(bigTo32(it.r), o + 33);
+  p.set(bigTo32(it.s), o + 65);
 }
 function getVerifyItem(p: Uint8Array, o: number): VerifyItem {
   return { slot: p[o]!, e: p.slice(o + 1, o + 33), r: bigFrom(p.subarray(o + 33, o + 65)), s: bigFrom(p.subarray(o + 65, o + 97)) };
 }
 export function encodeVerify(it: VerifyItem): Uint8Array {
-  const p = new Uint8Array(VERIFY_ITEM_LEN); putVerifyItem(p, 0, it); return p;
+  const p = new Uint8Array(VERIFY_ITEM_LEN);
+  putVerifyItem(p, 0, it);
+  return p;
 }
 export function decodeVerify(p: Uint8Array): VerifyItem {
-  need(p, VERIFY_ITEM_LEN, 'VERIFY'); return getVerifyItem(p, 0);
+  need(p, VERIFY_ITEM_LEN, 'VERIFY');
+  return getVerifyItem(p, 0);
 }
 export function encodeVerifyBatch(items: readonly VerifyItem[]): Uint8Array {
   if (items.length < 1 || items.length > MAX_BATCH) throw new RangeError(`batch of 1..${MAX_BATCH}`);
@@ -272,15 +334,24 @@ export function decodeVerifyBatch(p: Uint8Array): VerifyItem[] {
 
 /** VERIFY answer data (after the status byte): verdict, x1' of (x1', y1') = [s]G + [r+s]P. */
 export function encodeVerifyResult(v: { verdict: number; x1: bigint }): Uint8Array {
-  const p = new Uint8Array(33); p[0] = v.verdict; p.set(bigTo32(v.x1), 1); return p;
+  const p = new Uint8Array(33);
+  p[0] = v.verdict;
+  p.set(bigTo32(v.x1), 1);
+  return p;
 }
 export function decodeVerifyResult(p: Uint8Array): { verdict: number; x1: bigint } {
-  need(p, 33, 'VERIFY result'); return { verdict: p[0]!, x1: bigFrom(p.subarray(1, 33)) };
+  need(p, 33, 'VERIFY result');
+  return { verdict: p[0]!, x1: bigFrom(p.subarray(1, 33)) };
 }
 export function encodeVerifyBatchResult(rs: readonly VerifyResult[]): Uint8Array {
   const p = new Uint8Array(1 + rs.length * VERIFY_RESULT_LEN);
   p[0] = rs.length;
-  rs.forEach((r, k) => { const o = 1 + k * VERIFY_RESULT_LEN; p[o] = r.status; p[o + 1] = r.verdict; p.set(bigTo32(r.x1), o + 2); });
+  rs.forEach((r, k) => {
+    const o = 1 + k * VERIFY_RESULT_LEN;
+    p[o] = r.status;
+    p[o + 1] = r.verdict;
+    p.set(bigTo32(r.x1), o + 2);
+  });
   return p;
 }
 export function decodeVerifyBatchResult(p: Uint8Array): VerifyResult[] {
@@ -293,22 +364,33 @@ export function decodeVerifyBatchResult(p: Uint8Array): VerifyResult[] {
 }
 
 export function encodeSignature(r: bigint, s: bigint): Uint8Array {
-  const p = new Uint8Array(64); p.set(bigTo32(r), 0); p.set(bigTo32(s), 32); return p;
+  const p = new Uint8Array(64);
+  p.set(bigTo32(r), 0);
+  p.set(bigTo32(s), 32);
+  return p;
 }
 export function decodeSignature(p: Uint8Array): { r: bigint; s: bigint } {
-  need(p, 64, 'SIGN result'); return { r: bigFrom(p.subarray(0, 32)), s: bigFrom(p.subarray(32)) };
+  need(p, 64, 'SIGN result');
+  return { r: bigFrom(p.subarray(0, 32)), s: bigFrom(p.subarray(32)) };
 }
 
 export function encodeBoot(bootCount: number, bootId: number): Uint8Array {
-  const p = new Uint8Array(8); putU32(p, 0, bootCount); putU32(p, 4, bootId); return p;
+  const p = new Uint8Array(8);
+  putU32(p, 0, bootCount);
+  putU32(p, 4, bootId);
+  return p;
 }
 export function decodeBoot(p: Uint8Array): { bootCount: number; bootId: number } {
-  need(p, 8, 'BOOT'); return { bootCount: u32(p, 0), bootId: u32(p, 4) };
+  need(p, 8, 'BOOT');
+  return { bootCount: u32(p, 0), bootId: u32(p, 4) };
 }
 
 /** A response payload: status byte then command-specific data. */
 export function responsePayload(status: number, data: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const p = new Uint8Array(1 + data.length); p[0] = status; p.set(data, 1); return p;
+  const p = new Uint8Array(1 + data.length);
+  p[0] = status;
+  p.set(data, 1);
+  return p;
 }
 
 /** Bytes on the wire at 8N1: 10 bit times per byte. */

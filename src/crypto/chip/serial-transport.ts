@@ -28,10 +28,16 @@ export interface SerialTransportStats {
  * stallMs is reported (onStall), the port's unsent output is discarded (tcflush), and while it stays stuck
  * new writes are dropped (the driver's timeouts retry or fail those requests).
  */
-export async function openSerialTransport(path: string, baudRate = 115200, opts: SerialTransportOptions = {}): Promise<ChipTransport & { readonly stats: SerialTransportStats }> {
+export async function openSerialTransport(
+  path: string,
+  baudRate = 115200,
+  opts: SerialTransportOptions = {},
+): Promise<ChipTransport & { readonly stats: SerialTransportStats }> {
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
-  port.on('error', () => { /* surfaced as timeouts; the driver's health state reports it */ });
+  port.on('error', () => {
+    /* surfaced as timeouts; the driver's health state reports it */
+  });
   const maxQueued = opts.maxQueuedBytes ?? 16384;
   const stats: SerialTransportStats = { written: 0, dropped: 0, stalls: 0, flushed: 0, queued: 0 };
   const pending: Buffer[] = [];
@@ -48,7 +54,11 @@ export async function openSerialTransport(path: string, baudRate = 115200, opts:
       const n = writing?.bytes ?? 0;
       writing = null;
       stats.queued -= n;
-      if (err) stats.dropped += n; else { stats.written += n; stalled = false; }
+      if (err) stats.dropped += n;
+      else {
+        stats.written += n;
+        stalled = false;
+      }
       next();
     });
   };
@@ -70,7 +80,9 @@ export async function openSerialTransport(path: string, baudRate = 115200, opts:
     }
     // Discard what the kernel still holds for the dead peer: stale requests must not reach a chip that comes back.
     writing.since = performance.now();
-    port.flush(() => { stats.flushed++; });
+    port.flush(() => {
+      stats.flushed++;
+    });
   }, 50);
   watchdog.unref();
   return {
@@ -78,18 +90,29 @@ export async function openSerialTransport(path: string, baudRate = 115200, opts:
     stats,
     write: (b) => {
       if (closed) return;
-      if (stalled || stats.queued + b.length > maxQueued) { stats.dropped += b.length; return; }
+      if (stalled || stats.queued + b.length > maxQueued) {
+        stats.dropped += b.length;
+        return;
+      }
       stats.queued += b.length;
       pending.push(Buffer.from(b));
       next();
     },
-    onData: (cb) => { port.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length))); },
-    onStall: (cb) => { stallCbs.push(cb); },
-    close: () => new Promise<void>((res) => {
-      closed = true;
-      clearInterval(watchdog);
-      if (!port.isOpen) { res(); return; }
-      port.close(() => res());
-    }),
+    onData: (cb) => {
+      port.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+    },
+    onStall: (cb) => {
+      stallCbs.push(cb);
+    },
+    close: () =>
+      new Promise<void>((res) => {
+        closed = true;
+        clearInterval(watchdog);
+        if (!port.isOpen) {
+          res();
+          return;
+        }
+        port.close(() => res());
+      }),
   };
 }

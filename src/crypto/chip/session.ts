@@ -5,8 +5,19 @@
 import { EventEmitter } from 'node:events';
 import type { Sm2PublicKey } from '../sm2.ts';
 import {
-  Cmd, decodeBoot, decodeInfo, decodeVerifyBatchResult, encodeFrame, encodeLoadKey, FrameParser, RESPONSE_BIT, Status,
-  statusName, wireSeconds, type ChipInfo, type Frame,
+  Cmd,
+  decodeBoot,
+  decodeInfo,
+  decodeVerifyBatchResult,
+  encodeFrame,
+  encodeLoadKey,
+  FrameParser,
+  RESPONSE_BIT,
+  Status,
+  statusName,
+  wireSeconds,
+  type ChipInfo,
+  type Frame,
 } from './protocol.ts';
 import { ChipError, type ChipTransport, type DriverOptions, type DriverStats, type Health } from './types.ts';
 
@@ -40,8 +51,17 @@ export interface ReqSpec<T> {
 /** The protocol session without its commands: ChipDriver adds them. */
 export class ChipSession extends EventEmitter {
   readonly stats: DriverStats = {
-    requests: 0, attempts: 0, retries: 0, timeouts: 0, stray: 0, inconsistent: 0, resets: 0, stalls: 0, verifiedValid: 0,
-    verifiedInvalid: 0, unverified: 0,
+    requests: 0,
+    attempts: 0,
+    retries: 0,
+    timeouts: 0,
+    stray: 0,
+    inconsistent: 0,
+    resets: 0,
+    stalls: 0,
+    verifiedValid: 0,
+    verifiedInvalid: 0,
+    unverified: 0,
   };
   readonly parser = new FrameParser();
   private readonly t: ChipTransport;
@@ -60,7 +80,9 @@ export class ChipSession extends EventEmitter {
   private recoverAgain = false;
   #closed = false;
   /** True once close() was called: every request is refused. */
-  get closed(): boolean { return this.#closed; }
+  get closed(): boolean {
+    return this.#closed;
+  }
   private healthState: Health = 'ok';
   private consecutiveFailures = 0;
   private cleanStreak = 0;
@@ -69,29 +91,48 @@ export class ChipSession extends EventEmitter {
     super();
     this.t = transport;
     this.o = {
-      maxInFlight: opts.maxInFlight ?? 4, timeoutMs: opts.timeoutMs ?? 150, retries: opts.retries ?? 3,
-      failAfter: opts.failAfter ?? 3, recoverAfter: opts.recoverAfter ?? 20, probeIntervalMs: opts.probeIntervalMs ?? 500,
-      interByteMs: opts.interByteMs ?? 20, quarantineMs: opts.quarantineMs ?? 2000, keepaliveMs: opts.keepaliveMs ?? 0,
+      maxInFlight: opts.maxInFlight ?? 4,
+      timeoutMs: opts.timeoutMs ?? 150,
+      retries: opts.retries ?? 3,
+      failAfter: opts.failAfter ?? 3,
+      recoverAfter: opts.recoverAfter ?? 20,
+      probeIntervalMs: opts.probeIntervalMs ?? 500,
+      interByteMs: opts.interByteMs ?? 20,
+      quarantineMs: opts.quarantineMs ?? 2000,
+      keepaliveMs: opts.keepaliveMs ?? 0,
     };
     transport.onData((c) => this.onData(c));
     transport.onStall?.((detail) => this.onStall(detail));
     if (this.o.keepaliveMs > 0) {
       this.keepalive = setInterval(() => {
-        if (this.idle() && this.healthState !== 'failed') this.request(this.infoReq(false)).catch(() => { /* counted by the health machine */ });
+        if (this.idle() && this.healthState !== 'failed')
+          this.request(this.infoReq(false)).catch(() => {
+            /* counted by the health machine */
+          });
       }, this.o.keepaliveMs);
       this.keepalive.unref();
     }
   }
 
-  get health(): Health { return this.healthState; }
-  get chipInfo(): ChipInfo | null { return this.known; }
-  get loadedSlots(): ReadonlyMap<number, Sm2PublicKey> { return this.slots; }
+  get health(): Health {
+    return this.healthState;
+  }
+  get chipInfo(): ChipInfo | null {
+    return this.known;
+  }
+  get loadedSlots(): ReadonlyMap<number, Sm2PublicKey> {
+    return this.slots;
+  }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const r of [...this.inflight.values(), ...this.queue]) { if (r.timer) clearTimeout(r.timer); r.reject(new ChipError('closed', 'driver closed')); }
-    this.inflight.clear(); this.queue = [];
+    for (const r of [...this.inflight.values(), ...this.queue]) {
+      if (r.timer) clearTimeout(r.timer);
+      r.reject(new ChipError('closed', 'driver closed'));
+    }
+    this.inflight.clear();
+    this.queue = [];
     if (this.staleTimer) clearTimeout(this.staleTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
     if (this.keepalive) clearInterval(this.keepalive);
@@ -100,16 +141,23 @@ export class ChipSession extends EventEmitter {
 
   // ------------------------------------------------------------------------------------------ internals
 
-  private idle(): boolean { return this.queue.length === 0 && this.inflight.size === 0 && !this.recovering; }
+  private idle(): boolean {
+    return this.queue.length === 0 && this.inflight.size === 0 && !this.recovering;
+  }
 
   protected infoReq(internal: boolean): ReqSpec<ChipInfo> {
     return {
-      cmd: Cmd.INFO, payload: new Uint8Array(0), opMs: 1, expectReply: 89, internal,
+      cmd: Cmd.INFO,
+      payload: new Uint8Array(0),
+      opMs: 1,
+      expectReply: 89,
+      internal,
       parse: (d) => {
         const info = decodeInfo(d);
         const k = this.known;
         this.known = info;
-        if (k && (k.bootId !== info.bootId || k.bootCount !== info.bootCount) && !internal) this.chipReset(`boot id changed (boot ${info.bootCount})`);
+        if (k && (k.bootId !== info.bootId || k.bootCount !== info.bootCount) && !internal)
+          this.chipReset(`boot id changed (boot ${info.bootCount})`);
         return info;
       },
     };
@@ -127,11 +175,23 @@ export class ChipSession extends EventEmitter {
     this.stats.requests++;
     return new Promise<T>((resolve, reject) => {
       const req: Req<T> & { slots?: number[]; rawStatus?: boolean } = {
-        cmd: spec.cmd, payload: spec.payload, idempotent: spec.idempotent ?? true, internal: spec.internal ?? false,
-        attempts: 0, expectReply: spec.expectReply, opMs: spec.opMs, parse: spec.parse, resolve, reject, seq: 0, timer: null,
-        ...(spec.slots ? { slots: spec.slots } : {}), ...(spec.rawStatus ? { rawStatus: true } : {}),
+        cmd: spec.cmd,
+        payload: spec.payload,
+        idempotent: spec.idempotent ?? true,
+        internal: spec.internal ?? false,
+        attempts: 0,
+        expectReply: spec.expectReply,
+        opMs: spec.opMs,
+        parse: spec.parse,
+        resolve,
+        reject,
+        seq: 0,
+        timer: null,
+        ...(spec.slots ? { slots: spec.slots } : {}),
+        ...(spec.rawStatus ? { rawStatus: true } : {}),
       };
-      if (req.internal) this.queue.unshift(req as Req); else this.queue.push(req as Req);
+      if (req.internal) this.queue.unshift(req as Req);
+      else this.queue.push(req as Req);
       this.pump();
     });
   }
@@ -156,7 +216,10 @@ export class ChipSession extends EventEmitter {
       const k = this.recovering ? this.queue.findIndex((r) => r.internal) : 0;
       if (k < 0 || k >= this.queue.length) return;
       const seq = this.allocSeq();
-      if (seq === null) { setTimeout(() => this.pump(), 50); return; }
+      if (seq === null) {
+        setTimeout(() => this.pump(), 50);
+        return;
+      }
       const req = this.queue.splice(k, 1)[0]!;
       req.seq = seq;
       req.attempts++;
@@ -207,12 +270,21 @@ export class ChipSession extends EventEmitter {
     if (f.cmd === Cmd.BOOT) {
       if (this.known === null && this.slots.size === 0) return; // power-up notice before we knew the chip: nothing lost
       let boot = '';
-      try { const b = decodeBoot(f.payload); boot = ` (boot ${b.bootCount})`; } catch { /* malformed BOOT: still a reset */ }
+      try {
+        const b = decodeBoot(f.payload);
+        boot = ` (boot ${b.bootCount})`;
+      } catch {
+        /* malformed BOOT: still a reset */
+      }
       this.chipReset(`BOOT frame${boot}`);
       return;
     }
     const req = this.inflight.get(f.seq) as (Req & { slots?: number[]; rawStatus?: boolean }) | undefined;
-    if (!req) { this.stats.stray++; this.fault('stray', `answer with unknown seq ${f.seq}`); return; }
+    if (!req) {
+      this.stats.stray++;
+      this.fault('stray', `answer with unknown seq ${f.seq}`);
+      return;
+    }
     if (f.cmd !== (req.cmd | RESPONSE_BIT)) {
       this.stats.stray++;
       this.finishAttempt(req);
@@ -223,10 +295,18 @@ export class ChipSession extends EventEmitter {
     this.finishAttempt(req);
     const status = f.payload[0];
     const data = f.payload.subarray(1);
-    if (status === undefined) { this.fault('protocol', 'empty answer'); this.retry(req, new ChipError('protocol', 'empty answer')); return; }
+    if (status === undefined) {
+      this.fault('protocol', 'empty answer');
+      this.retry(req, new ChipError('protocol', 'empty answer'));
+      return;
+    }
     let slotEmpty = status === Status.ERR_SLOT_EMPTY;
     if (req.cmd === Cmd.VERIFY_BATCH && status === Status.OK) {
-      try { slotEmpty = decodeVerifyBatchResult(data).some((r) => r.status === Status.ERR_SLOT_EMPTY); } catch { /* parse reports it */ }
+      try {
+        slotEmpty = decodeVerifyBatchResult(data).some((r) => r.status === Status.ERR_SLOT_EMPTY);
+      } catch {
+        /* parse reports it */
+      }
     }
     if (slotEmpty && req.slots?.some((s) => this.slots.has(s))) {
       // The chip lost a key we loaded: it was reset without us seeing the BOOT frame.
@@ -234,7 +314,10 @@ export class ChipSession extends EventEmitter {
       this.chipReset('key slot found empty');
       return;
     }
-    if (status === Status.ERR_BUSY) { this.retry(req, new ChipError('status', 'busy', status)); return; }
+    if (status === Status.ERR_BUSY) {
+      this.retry(req, new ChipError('status', 'busy', status));
+      return;
+    }
     if (status !== Status.OK && !req.rawStatus) {
       this.succeeded(); // a definite answer: the link works
       req.reject(new ChipError('status', statusName(status), status));
@@ -242,8 +325,15 @@ export class ChipSession extends EventEmitter {
       return;
     }
     let value: unknown;
-    try { value = req.parse(data, status); } catch (e) {
-      if (e instanceof ChipError && e.code === 'status') { this.succeeded(); req.reject(e); this.pump(); return; }
+    try {
+      value = req.parse(data, status);
+    } catch (e) {
+      if (e instanceof ChipError && e.code === 'status') {
+        this.succeeded();
+        req.reject(e);
+        this.pump();
+        return;
+      }
       this.stats.inconsistent++;
       this.fault('inconsistent', (e as Error).message);
       this.retry(req, e instanceof ChipError ? e : new ChipError('protocol', (e as Error).message));
@@ -273,7 +363,10 @@ export class ChipSession extends EventEmitter {
   }
 
   private retry(req: Req, err: ChipError): void {
-    if (this.#closed) { req.reject(new ChipError('closed', 'driver closed')); return; }
+    if (this.#closed) {
+      req.reject(new ChipError('closed', 'driver closed'));
+      return;
+    }
     if (req.idempotent && req.attempts <= this.o.retries && (this.healthState !== 'failed' || req.internal)) {
       this.stats.retries++;
       this.queue.unshift(req);
@@ -281,7 +374,8 @@ export class ChipSession extends EventEmitter {
       req.reject(err);
       if (!req.internal) {
         this.consecutiveFailures++;
-        if (this.consecutiveFailures >= this.o.failAfter) this.setHealth('failed', `${this.consecutiveFailures} requests failed in a row (${err.message})`);
+        if (this.consecutiveFailures >= this.o.failAfter)
+          this.setHealth('failed', `${this.consecutiveFailures} requests failed in a row (${err.message})`);
       }
     }
     this.pump();
@@ -290,7 +384,8 @@ export class ChipSession extends EventEmitter {
   private succeeded(): void {
     this.consecutiveFailures = 0;
     this.cleanStreak++;
-    if (this.healthState === 'degraded' && this.cleanStreak >= this.o.recoverAfter && !this.recovering) this.setHealth('ok', `${this.cleanStreak} clean answers`);
+    if (this.healthState === 'degraded' && this.cleanStreak >= this.o.recoverAfter && !this.recovering)
+      this.setHealth('ok', `${this.cleanStreak} clean answers`);
   }
 
   private fault(kind: string, detail: string): void {
@@ -317,7 +412,11 @@ export class ChipSession extends EventEmitter {
       this.probeTimer = null;
       if (this.healthState !== 'failed' || this.#closed) return;
       this.request(this.infoReq(true)).then(
-        () => { this.consecutiveFailures = 0; this.setHealth('degraded', 'probe answered'); this.chipReset('recovering from failed'); },
+        () => {
+          this.consecutiveFailures = 0;
+          this.setHealth('degraded', 'probe answered');
+          this.chipReset('recovering from failed');
+        },
         () => this.scheduleProbe(),
       );
     }, this.o.probeIntervalMs);
@@ -336,7 +435,11 @@ export class ChipSession extends EventEmitter {
       this.queue.unshift(r);
     }
     this.inflight.clear();
-    if (this.recovering) { this.recoverAgain = true; this.pump(); return; }
+    if (this.recovering) {
+      this.recoverAgain = true;
+      this.pump();
+      return;
+    }
     this.recovering = true;
     void (async () => {
       do {
@@ -352,7 +455,10 @@ export class ChipSession extends EventEmitter {
       } while (this.recoverAgain && !this.#closed);
     })().finally(() => {
       this.recovering = false;
-      if (!this.#closed) { this.emit('recovered', { bootCount: this.known?.bootCount }); this.pump(); }
+      if (!this.#closed) {
+        this.emit('recovered', { bootCount: this.known?.bootCount });
+        this.pump();
+      }
     });
   }
 }

@@ -60,7 +60,13 @@ export type BadDataOutcome =
   /** The active set cannot determine the state. */
   | 'unobservable';
 
-export interface BadDataStep { J: number; dof: number; chi2: number; removed: number; rN: number }
+export interface BadDataStep {
+  J: number;
+  dof: number;
+  chi2: number;
+  removed: number;
+  rN: number;
+}
 
 /** Reusable report (reset by every analysis; no allocation on clean runs). */
 export class BadDataReport {
@@ -68,9 +74,13 @@ export class BadDataReport {
   /** J > χ² on the first estimate. */
   detected = false;
   /** J, dof and threshold of the first estimate (all measurements). */
-  J0 = 0; dof0 = 0; chi20 = 0;
+  J0 = 0;
+  dof0 = 0;
+  chi20 = 0;
   /** J, dof and threshold of the last estimate. */
-  J = 0; dof = 0; chi2 = 0;
+  J = 0;
+  dof = 0;
+  chi2 = 0;
   /** Largest normalized residual of the last failing step (0 when none). */
   maxRN = 0;
   /** Removed measurement indices in removal order, with their r_N at removal. */
@@ -81,8 +91,13 @@ export class BadDataReport {
   /** One entry per failing step (filled only when bad data was detected). */
   readonly steps: BadDataStep[] = [];
   reset(): void {
-    this.outcome = 'pass'; this.detected = false; this.J0 = this.dof0 = this.chi20 = this.J = this.dof = this.chi2 = this.maxRN = 0;
-    this.removed.length = 0; this.removedRN.length = 0; this.suspects.length = 0; this.steps.length = 0;
+    this.outcome = 'pass';
+    this.detected = false;
+    this.J0 = this.dof0 = this.chi20 = this.J = this.dof = this.chi2 = this.maxRN = 0;
+    this.removed.length = 0;
+    this.removedRN.length = 0;
+    this.suspects.length = 0;
+    this.steps.length = 0;
   }
 }
 
@@ -96,46 +111,78 @@ export function normalizedResidual(p: WlsProblem, i: number, criticalTolerance =
 
 /** Chi-square detection and LNR identification with iterative removal (see the file comment). */
 export function badDataAnalysis(p: WlsProblem, opts: BadDataOptions = {}, report: BadDataReport = new BadDataReport()): BadDataReport {
-  const alpha = opts.alpha ?? 0.05; const thr = opts.threshold ?? 3.0;
-  const maxRemovals = opts.maxRemovals ?? Infinity; const tie = opts.tieTolerance ?? 1e-6; const crit = opts.criticalTolerance ?? 1e-9;
+  const alpha = opts.alpha ?? 0.05;
+  const thr = opts.threshold ?? 3.0;
+  const maxRemovals = opts.maxRemovals ?? Infinity;
+  const tie = opts.tieTolerance ?? 1e-6;
+  const crit = opts.criticalTolerance ?? 1e-9;
   report.reset();
   p.resetActive();
   for (let step = 0; ; step++) {
-    if (!p.solve()) { report.outcome = 'unobservable'; return report; }
+    if (!p.solve()) {
+      report.outcome = 'unobservable';
+      return report;
+    }
     const dof = p.components * (p.activeCount() - p.n);
-    report.J = p.J; report.dof = dof;
+    report.J = p.J;
+    report.dof = dof;
     if (dof <= 0) {
       report.chi2 = NaN;
       report.outcome = step === 0 ? 'no-redundancy' : 'not-identifiable';
-      if (step === 0) { report.J0 = p.J; report.dof0 = dof; report.chi20 = NaN; }
+      if (step === 0) {
+        report.J0 = p.J;
+        report.dof0 = dof;
+        report.chi20 = NaN;
+      }
       return report;
     }
     const c = chi2Quantile(1 - alpha, dof);
     report.chi2 = c;
-    if (step === 0) { report.J0 = p.J; report.dof0 = dof; report.chi20 = c; }
-    if (p.J <= c) { report.outcome = step === 0 ? 'pass' : 'identified'; report.maxRN = 0; return report; }
+    if (step === 0) {
+      report.J0 = p.J;
+      report.dof0 = dof;
+      report.chi20 = c;
+    }
+    if (p.J <= c) {
+      report.outcome = step === 0 ? 'pass' : 'identified';
+      report.maxRN = 0;
+      return report;
+    }
     report.detected = true;
     // largest normalized residual over active, non-critical measurements
-    let best = -1; let bestRN = -Infinity;
+    let best = -1;
+    let bestRN = -Infinity;
     for (let i = 0; i < p.m; i++) {
       const rn = normalizedResidual(p, i, crit);
-      if (rn > bestRN) { bestRN = rn; best = i; }
+      if (rn > bestRN) {
+        bestRN = rn;
+        best = i;
+      }
     }
     report.maxRN = best >= 0 ? bestRN : 0;
     report.steps.push({ J: p.J, dof, chi2: c, removed: -1, rN: report.maxRN });
-    if (best < 0) { report.outcome = 'not-identifiable'; return report; } // only critical measurements left
+    if (best < 0) {
+      report.outcome = 'not-identifiable';
+      return report;
+    } // only critical measurements left
     for (let i = 0; i < p.m; i++) {
       if (i === best) continue;
       const rn = normalizedResidual(p, i, crit);
       if (rn >= bestRN - tie * bestRN) report.suspects.push(i);
     }
-    if (report.suspects.length || bestRN <= thr || report.removed.length >= maxRemovals || p.components * (p.activeCount() - 1 - p.n) <= 0) {
+    if (
+      report.suspects.length ||
+      bestRN <= thr ||
+      report.removed.length >= maxRemovals ||
+      p.components * (p.activeCount() - 1 - p.n) <= 0
+    ) {
       report.suspects.unshift(best);
       report.outcome = 'not-identifiable';
       return report;
     }
     report.steps[report.steps.length - 1]!.removed = best;
-    report.removed.push(best); report.removedRN.push(bestRN);
+    report.removed.push(best);
+    report.removedRN.push(bestRN);
     p.deactivate(best);
   }
 }

@@ -6,12 +6,15 @@
 
 /** ln Γ(a) for a = k/2, k a positive integer. */
 function lnGammaHalf(k: number): number {
-  if (k % 2 === 0) { // Γ(n) = (n−1)!
-    let s = 0; for (let i = 2; i < k / 2; i++) s += Math.log(i);
+  if (k % 2 === 0) {
+    // Γ(n) = (n−1)!
+    let s = 0;
+    for (let i = 2; i < k / 2; i++) s += Math.log(i);
     return s;
   }
   // Γ(n + 1/2) = √π · Π_{i=1..n} (i − 1/2)
-  let s = 0.5 * Math.log(Math.PI); const n = (k - 1) / 2;
+  let s = 0.5 * Math.log(Math.PI);
+  const n = (k - 1) / 2;
   for (let i = 1; i <= n; i++) s += Math.log(i - 0.5);
   return s;
 }
@@ -22,21 +25,31 @@ function gammaP(a: number, x: number, lnGa: number): number {
   const lnPre = a * Math.log(x) - x - lnGa;
   if (x < a + 1) {
     // P = e^{−x} x^a / Γ(a+1) · Σ x^n / ((a+1)…(a+n))
-    let term = 1 / a; let sum = term;
+    let term = 1 / a;
+    let sum = term;
     for (let n = 1; n < 10_000; n++) {
-      term *= x / (a + n); sum += term;
+      term *= x / (a + n);
+      sum += term;
       if (Math.abs(term) < Math.abs(sum) * 1e-17) break;
     }
     return Math.exp(lnPre) * sum;
   }
   // Q = e^{−x} x^a / Γ(a) · 1/(x+1−a− 1·(1−a)/(x+3−a− 2·(2−a)/(x+5−a− …))) (modified Lentz)
   const tiny = 1e-300;
-  let b = x + 1 - a; let c = 1 / tiny; let d = 1 / b; let h = d;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
   for (let i = 1; i < 10_000; i++) {
-    const an = -i * (i - a); b += 2;
-    d = an * d + b; if (Math.abs(d) < tiny) d = tiny;
-    c = b + an / c; if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d; const del = d * c; h *= del;
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
     if (Math.abs(del - 1) < 1e-17) break;
   }
   return 1 - Math.exp(lnPre) * h;
@@ -61,20 +74,31 @@ export function chi2Quantile(p: number, k: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`p must be in (0, 1), got ${p}`);
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`dof must be a positive integer, got ${k}`);
   let byK = cache.get(p);
-  if (!byK) { byK = new Map(); cache.set(p, byK); }
+  if (!byK) {
+    byK = new Map();
+    cache.set(p, byK);
+  }
   const hit = byK.get(k);
   if (hit !== undefined) return hit;
   const lnGa = lnGammaHalf(k);
-  let lo = 0; let hi = Math.max(1, k);
-  while (gammaP(k / 2, hi / 2, lnGa) < p) { lo = hi; hi *= 2; }
+  let lo = 0;
+  let hi = Math.max(1, k);
+  while (gammaP(k / 2, hi / 2, lnGa) < p) {
+    lo = hi;
+    hi *= 2;
+  }
   let x = 0.5 * (lo + hi);
   for (let it = 0; it < 200; it++) {
     const f = gammaP(k / 2, x / 2, lnGa) - p;
-    if (f < 0) lo = x; else hi = x;
+    if (f < 0) lo = x;
+    else hi = x;
     const pdf = chi2Pdf(x, k, lnGa);
     let nx = pdf > 0 ? x - f / pdf : NaN;
     if (!(nx > lo && nx < hi)) nx = 0.5 * (lo + hi); // Newton left the bracket: bisect
-    if (Math.abs(nx - x) <= 1e-15 * Math.max(1, x)) { x = nx; break; }
+    if (Math.abs(nx - x) <= 1e-15 * Math.max(1, x)) {
+      x = nx;
+      break;
+    }
     x = nx;
   }
   byK.set(k, x);

@@ -69,7 +69,11 @@ export interface SvModelOptions {
 }
 
 export type SvStateKind = 'current' | 'voltage';
-export interface SvState { kind: SvStateKind; /** bay (current) or bus (voltage) */ owner: string; phase: Exclude<ChannelPhase, 'N'> }
+export interface SvState {
+  kind: SvStateKind;
+  /** bay (current) or bus (voltage) */ owner: string;
+  phase: Exclude<ChannelPhase, 'N'>;
+}
 export interface SvMeasurement {
   /** Stream index, −1 for a KCL pseudo-measurement. */
   stream: number;
@@ -94,16 +98,22 @@ export interface SvModel {
 const PHASES = ['A', 'B', 'C'] as const;
 
 export function buildSvModel(streams: readonly SvStreamSpec[], opts: SvModelOptions = {}): SvModel {
-  const ratedI = opts.ratedCurrentA ?? 1000; const ratedV = opts.ratedVoltageV ?? 66_000 / Math.sqrt(3);
+  const ratedI = opts.ratedCurrentA ?? 1000;
+  const ratedV = opts.ratedVoltageV ?? 66_000 / Math.sqrt(3);
   const sI = (opts.currentAccuracy ?? 0.005) * ratedI + (opts.currentAbsoluteA ?? 0);
   const sV = (opts.voltageAccuracy ?? 0.005) * ratedV + (opts.voltageAbsoluteV ?? 0);
-  const neutral = opts.neutralKirchhoff ?? true; const shareBay = opts.bayRedundancy ?? true;
+  const neutral = opts.neutralKirchhoff ?? true;
+  const shareBay = opts.bayRedundancy ?? true;
   const states: SvState[] = [];
   const stateIndex = new Map<string, number>();
   const stateOf = (kind: SvStateKind, owner: string, phase: 'A' | 'B' | 'C') => {
     const key = `${kind}:${owner}:${phase}`;
     let i = stateIndex.get(key);
-    if (i === undefined) { i = states.length; states.push({ kind, owner, phase }); stateIndex.set(key, i); }
+    if (i === undefined) {
+      i = states.length;
+      states.push({ kind, owner, phase });
+      stateIndex.set(key, i);
+    }
     return i;
   };
   const rows: { cols: number[]; coef: number[]; meas: SvMeasurement }[] = [];
@@ -115,7 +125,8 @@ export function buildSvModel(streams: readonly SvStreamSpec[], opts: SvModelOpti
       const owner = c.kind === 'current' ? (shareBay ? s.bay : `${s.bay}/${s.name}`) : s.bus;
       const cols = c.phase === 'N' ? PHASES.map((p) => stateOf(c.kind, owner, p)) : [stateOf(c.kind, owner, c.phase)];
       const sigma = opts.sigmaOf?.(s, c) ?? (c.kind === 'current' ? sI : sV);
-      rowOf[si]![ci] = rows.length; rowsOfStream[si]!.push(rows.length);
+      rowOf[si]![ci] = rows.length;
+      rowsOfStream[si]!.push(rows.length);
       rows.push({ cols, coef: cols.map(() => 1), meas: { stream: si, channel: ci, label: `${s.name}.${c.name}`, sigma } });
     });
   });
@@ -124,19 +135,26 @@ export function buildSvModel(streams: readonly SvStreamSpec[], opts: SvModelOpti
     const bays = [...new Set(streams.filter((s) => s.bus === bus.name).map((s) => s.bay))];
     if (bays.length < 2) continue;
     for (const p of PHASES) {
-      const cols: number[] = []; const coef: number[] = [];
+      const cols: number[] = [];
+      const coef: number[] = [];
       for (const b of bays) {
         const k = stateIndex.get(`current:${b}:${p}`);
         if (k === undefined) continue;
-        cols.push(k); coef.push(bus.reversedBays?.includes(b) ? -1 : 1);
+        cols.push(k);
+        coef.push(bus.reversedBays?.includes(b) ? -1 : 1);
       }
       if (cols.length < 2) continue;
       rows.push({ cols, coef, meas: { stream: -1, channel: -1, label: `KCL ${bus.name} ${p}`, sigma: opts.kclSigmaA ?? sI } });
     }
   }
-  const n = states.length; const m = rows.length;
+  const n = states.length;
+  const m = rows.length;
   const H = new Float64Array(m * n);
-  rows.forEach((r, i) => r.cols.forEach((c, k) => { H[i * n + c] = H[i * n + c]! + r.coef[k]!; }));
+  rows.forEach((r, i) =>
+    r.cols.forEach((c, k) => {
+      H[i * n + c] = H[i * n + c]! + r.coef[k]!;
+    }),
+  );
   return { streams, states, measurements: rows.map((r) => r.meas), H, rowsOfStream, rowOf };
 }
 
@@ -158,8 +176,10 @@ export class SvEstimator {
   readonly #mask: Uint8Array;
 
   constructor(model: SvModel, opts: BadDataOptions = {}) {
-    this.model = model; this.opts = opts;
-    const m = model.measurements.length; const n = model.states.length;
+    this.model = model;
+    this.opts = opts;
+    const m = model.measurements.length;
+    const n = model.states.length;
     this.wls = new LinearWls(m, n, 2);
     this.wls.H.set(model.H);
     this.wls.setSigma(model.measurements.map((x) => x.sigma));
@@ -170,8 +190,15 @@ export class SvEstimator {
 
   /** Copy one stream's per-cycle phasors (indexed by channel) into z. */
   setStream(stream: number, re: ArrayLike<number>, im: ArrayLike<number>): void {
-    const map = this.model.rowOf[stream]!; const z = this.wls;
-    for (let c = 0; c < map.length; c++) { const r = map[c]!; if (r >= 0) { z.zRe[r] = re[c]!; z.zIm[r] = im[c]!; } }
+    const map = this.model.rowOf[stream]!;
+    const z = this.wls;
+    for (let c = 0; c < map.length; c++) {
+      const r = map[c]!;
+      if (r >= 0) {
+        z.zRe[r] = re[c]!;
+        z.zIm[r] = im[c]!;
+      }
+    }
   }
 
   /**
@@ -185,20 +212,27 @@ export class SvEstimator {
   /** Estimate and analyse the current z (KCL rows stay 0). */
   estimate(): SvOutcome {
     const rep = badDataAnalysis(this.wls, this.opts, this.report);
-    this.suspectStreams.length = 0; this.badRows.length = 0;
+    this.suspectStreams.length = 0;
+    this.badRows.length = 0;
     this.outcome = rep.outcome;
     if (!rep.detected) return this.outcome;
     // stream-level hypotheses
-    const w = this.wls; const alpha = this.opts.alpha ?? 0.05;
+    const w = this.wls;
+    const alpha = this.opts.alpha ?? 0.05;
     const lnrRows = rep.outcome === 'identified' ? rep.removed.slice() : null;
     const mask = this.#mask;
     for (let s = 0; s < this.#streamCount; s++) {
       mask.set(w.base);
       const own = this.model.rowsOfStream[s]!;
       let removed = 0;
-      for (const r of own) if (mask[r]) { mask[r] = 0; removed++; }
+      for (const r of own)
+        if (mask[r]) {
+          mask[r] = 0;
+          removed++;
+        }
       if (removed === 0) continue; // absent stream
-      let active = 0; for (let i = 0; i < mask.length; i++) active += mask[i]!;
+      let active = 0;
+      for (let i = 0; i < mask.length; i++) active += mask[i]!;
       const dof = 2 * (active - w.n);
       if (dof > 0 && w.quickJ(mask) <= chi2Quantile(1 - alpha, dof)) this.suspectStreams.push(s);
     }
@@ -212,22 +246,36 @@ export class SvEstimator {
       this.outcome = 'not-identifiable';
     } else if (lnrRows) {
       this.badRows.push(...lnrRows);
-      for (const r of lnrRows) { const st = this.model.measurements[r]!.stream; if (st >= 0 && !this.suspectStreams.includes(st)) this.suspectStreams.push(st); }
+      for (const r of lnrRows) {
+        const st = this.model.measurements[r]!.stream;
+        if (st >= 0 && !this.suspectStreams.includes(st)) this.suspectStreams.push(st);
+      }
     }
     // the WLS keeps the final LNR estimate (x̂, r of the cleaned set) for callers that read it
     return this.outcome;
   }
 
   /** Normalized residual of a row on the last solve (NaN if inactive/critical). */
-  rN(row: number): number { return normalizedResidual(this.wls, row); }
+  rN(row: number): number {
+    return normalizedResidual(this.wls, row);
+  }
 }
 
 /** Stream specs from the simulator's truth config (streams with channels and bay; bus = bay). */
-export function streamsFromTruth(config: { streams: readonly { name: string; bay: string; channels: readonly { name: string; kind: string; phase: string; scale: number; derived?: boolean }[] }[] }): SvStreamSpec[] {
+export function streamsFromTruth(config: {
+  streams: readonly {
+    name: string;
+    bay: string;
+    channels: readonly { name: string; kind: string; phase: string; scale: number; derived?: boolean }[];
+  }[];
+}): SvStreamSpec[] {
   return config.streams.map((s) => ({
-    name: s.name, bay: s.bay, bus: s.bay,
+    name: s.name,
+    bay: s.bay,
+    bus: s.bay,
     channels: s.channels.map((c) => {
-      if ((c.kind !== 'current' && c.kind !== 'voltage') || !['A', 'B', 'C', 'N'].includes(c.phase)) throw new Error(`${s.name}: unknown channel ${c.name}`);
+      if ((c.kind !== 'current' && c.kind !== 'voltage') || !['A', 'B', 'C', 'N'].includes(c.phase))
+        throw new Error(`${s.name}: unknown channel ${c.name}`);
       return c as ChannelDescription;
     }),
   }));

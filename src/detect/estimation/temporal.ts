@@ -46,11 +46,19 @@ export class TemporalConsistency {
   /** 1 while the stream's CUSUM is at or above the threshold. */
   readonly alarm: Uint8Array;
   readonly #noise: Float64Array;
-  readonly #ratio: number; readonly #kappa: number; readonly #h: number;
+  readonly #ratio: number;
+  readonly #kappa: number;
+  readonly #h: number;
   // observers, grouped by state: [start[j], start[j+1]) into obsStream/obsChan
-  readonly #start: Int32Array; readonly #obsStream: Int32Array; readonly #obsChan: Int32Array;
-  readonly #curRe: Float64Array; readonly #curIm: Float64Array; readonly #prevRe: Float64Array; readonly #prevIm: Float64Array;
-  readonly #dRe: Float64Array; readonly #dIm: Float64Array;
+  readonly #start: Int32Array;
+  readonly #obsStream: Int32Array;
+  readonly #obsChan: Int32Array;
+  readonly #curRe: Float64Array;
+  readonly #curIm: Float64Array;
+  readonly #prevRe: Float64Array;
+  readonly #prevIm: Float64Array;
+  readonly #dRe: Float64Array;
+  readonly #dIm: Float64Array;
   /** Offset of each stream's channels in the flat cur/prev arrays. */
   readonly #base: Int32Array;
   /** 1 = the stream has no previous cycle (first cycle, or restarted after a gap): no innovation this cycle. */
@@ -59,75 +67,120 @@ export class TemporalConsistency {
   constructor(model: SvModel, opts: TemporalOptions = {}) {
     this.model = model;
     const S = model.streams.length;
-    this.g = new Float64Array(S); this.e = new Float64Array(S); this.alarm = new Uint8Array(S);
-    this.#ratio = opts.ratio ?? 0.02; this.#kappa = opts.kappa ?? 5; this.#h = opts.threshold ?? 20;
+    this.g = new Float64Array(S);
+    this.e = new Float64Array(S);
+    this.alarm = new Uint8Array(S);
+    this.#ratio = opts.ratio ?? 0.02;
+    this.#kappa = opts.kappa ?? 5;
+    this.#h = opts.threshold ?? 20;
     this.#base = new Int32Array(S + 1);
     this.#fresh = new Uint8Array(S).fill(1);
-    model.streams.forEach((s, i) => { this.#base[i + 1] = this.#base[i]! + s.channels.length; });
+    model.streams.forEach((s, i) => {
+      this.#base[i + 1] = this.#base[i]! + s.channels.length;
+    });
     const total = this.#base[S]!;
-    this.#curRe = new Float64Array(total); this.#curIm = new Float64Array(total);
-    this.#prevRe = new Float64Array(total); this.#prevIm = new Float64Array(total);
+    this.#curRe = new Float64Array(total);
+    this.#curIm = new Float64Array(total);
+    this.#prevRe = new Float64Array(total);
+    this.#prevIm = new Float64Array(total);
     const groups: { s: number; c: number }[][] = model.states.map(() => []);
-    model.streams.forEach((s, si) => s.channels.forEach((c, ci) => {
-      const row = model.rowOf[si]![ci]!;
-      if (row < 0 || c.phase === 'N') return;
-      const n = model.states.length;
-      for (let j = 0; j < n; j++) if (model.H[row * n + j] === 1) groups[j]!.push({ s: si, c: ci });
-    }));
+    model.streams.forEach((s, si) =>
+      s.channels.forEach((c, ci) => {
+        const row = model.rowOf[si]![ci]!;
+        if (row < 0 || c.phase === 'N') return;
+        const n = model.states.length;
+        for (let j = 0; j < n; j++) if (model.H[row * n + j] === 1) groups[j]!.push({ s: si, c: ci });
+      }),
+    );
     const used = groups.filter((g) => g.length >= 2);
     this.#start = new Int32Array(used.length + 1);
-    used.forEach((g, j) => { this.#start[j + 1] = this.#start[j]! + g.length; });
-    const nObs = this.#start[used.length]!;
-    this.#obsStream = new Int32Array(nObs); this.#obsChan = new Int32Array(nObs);
-    this.#noise = new Float64Array(used.length);
-    const nA = opts.noiseA ?? 0.5; const nV = opts.noiseV ?? 50;
     used.forEach((g, j) => {
-      g.forEach((o, k) => { this.#obsStream[this.#start[j]! + k] = o.s; this.#obsChan[this.#start[j]! + k] = o.c; });
+      this.#start[j + 1] = this.#start[j]! + g.length;
+    });
+    const nObs = this.#start[used.length]!;
+    this.#obsStream = new Int32Array(nObs);
+    this.#obsChan = new Int32Array(nObs);
+    this.#noise = new Float64Array(used.length);
+    const nA = opts.noiseA ?? 0.5;
+    const nV = opts.noiseV ?? 50;
+    used.forEach((g, j) => {
+      g.forEach((o, k) => {
+        this.#obsStream[this.#start[j]! + k] = o.s;
+        this.#obsChan[this.#start[j]! + k] = o.c;
+      });
       this.#noise[j] = model.streams[g[0]!.s]!.channels[g[0]!.c]!.kind === 'current' ? nA : nV;
     });
-    this.#dRe = new Float64Array(nObs); this.#dIm = new Float64Array(nObs);
+    this.#dRe = new Float64Array(nObs);
+    this.#dIm = new Float64Array(nObs);
   }
 
   /** Number of states that have at least two observing streams (the ones this detector can check). */
-  get checkedStates(): number { return this.#start.length - 1; }
+  get checkedStates(): number {
+    return this.#start.length - 1;
+  }
 
   setStream(stream: number, re: ArrayLike<number>, im: ArrayLike<number>): void {
-    const b = this.#base[stream]!; const n = this.#base[stream + 1]! - b;
-    for (let c = 0; c < n; c++) { this.#curRe[b + c] = re[c]!; this.#curIm[b + c] = im[c]!; }
+    const b = this.#base[stream]!;
+    const n = this.#base[stream + 1]! - b;
+    for (let c = 0; c < n; c++) {
+      this.#curRe[b + c] = re[c]!;
+      this.#curIm[b + c] = im[c]!;
+    }
   }
 
   /** Forget all history. */
-  reset(): void { this.#fresh.fill(1); this.g.fill(0); this.e.fill(0); this.alarm.fill(0); }
+  reset(): void {
+    this.#fresh.fill(1);
+    this.g.fill(0);
+    this.e.fill(0);
+    this.alarm.fill(0);
+  }
 
   /** A stream restarted (gap, phasor window reset): its next cycle has no innovation; its CUSUM is kept. */
-  restart(stream: number): void { this.#fresh[stream] = 1; }
+  restart(stream: number): void {
+    this.#fresh[stream] = 1;
+  }
 
   /** Process one cycle (after setStream for every stream). Returns the number of streams in alarm. */
   update(): number {
-    const S = this.g.length; const fresh = this.#fresh;
+    const S = this.g.length;
+    const fresh = this.#fresh;
     this.e.fill(0);
-    const start = this.#start; const os = this.#obsStream; const oc = this.#obsChan; const base = this.#base;
-    const dRe = this.#dRe; const dIm = this.#dIm;
+    const start = this.#start;
+    const os = this.#obsStream;
+    const oc = this.#obsChan;
+    const base = this.#base;
+    const dRe = this.#dRe;
+    const dIm = this.#dIm;
     for (let j = 0; j + 1 < start.length; j++) {
-      const a = start[j]!; const b = start[j + 1]!;
-      let sr = 0; let si = 0; let cnt = 0;
+      const a = start[j]!;
+      const b = start[j + 1]!;
+      let sr = 0;
+      let si = 0;
+      let cnt = 0;
       for (let o = a; o < b; o++) {
         if (fresh[os[o]!]) continue;
         cnt++;
         const k = base[os[o]!]! + oc[o]!;
-        dRe[o] = this.#curRe[k]! - this.#prevRe[k]!; dIm[o] = this.#curIm[k]! - this.#prevIm[k]!;
-        sr += dRe[o]!; si += dIm[o]!;
+        dRe[o] = this.#curRe[k]! - this.#prevRe[k]!;
+        dIm[o] = this.#curIm[k]! - this.#prevIm[k]!;
+        sr += dRe[o]!;
+        si += dIm[o]!;
       }
       if (cnt < 2) continue;
       const noise = this.#noise[j]!;
       for (let o = a; o < b; o++) {
         if (fresh[os[o]!]) continue;
-        const pr = (sr - dRe[o]!) / (cnt - 1); const pi = (si - dIm[o]!) / (cnt - 1);
+        const pr = (sr - dRe[o]!) / (cnt - 1);
+        const pi = (si - dIm[o]!) / (cnt - 1);
         // Math.sqrt rather than Math.hypot: hypot allocates on this path in V8
-        const mr = dRe[o]!; const mi = dIm[o]!;
-        const mine = Math.sqrt(mr * mr + mi * mi); const peer = Math.sqrt(pr * pr + pi * pi);
+        const mr = dRe[o]!;
+        const mi = dIm[o]!;
+        const mine = Math.sqrt(mr * mr + mi * mi);
+        const peer = Math.sqrt(pr * pr + pi * pi);
         if (mine <= peer) continue;
-        const xr = mr - pr; const xi = mi - pi;
+        const xr = mr - pr;
+        const xi = mi - pi;
         const e = Math.sqrt(xr * xr + xi * xi) / (noise + this.#ratio * mine);
         const s = os[o]!;
         if (e > this.e[s]!) this.e[s] = e;
@@ -140,7 +193,8 @@ export class TemporalConsistency {
       this.alarm[s] = g >= this.#h ? 1 : 0;
       n += this.alarm[s]!;
     }
-    this.#prevRe.set(this.#curRe); this.#prevIm.set(this.#curIm);
+    this.#prevRe.set(this.#curRe);
+    this.#prevIm.set(this.#curIm);
     fresh.fill(0);
     return n;
   }

@@ -80,7 +80,12 @@ export class EventDetector {
   #ringPos = 0;
   readonly preRe: Float64Array;
   readonly preIm: Float64Array;
-  readonly #oc: number; readonly #ov: number; readonly #raise: number; readonly #minDelta: number; readonly #sag: number; readonly #swell: number;
+  readonly #oc: number;
+  readonly #ov: number;
+  readonly #raise: number;
+  readonly #minDelta: number;
+  readonly #sag: number;
+  readonly #swell: number;
   /** 0 quiet, 1 armed (decide next cycle), 2 in event. */
   state = 0;
   #quiet = 0;
@@ -97,15 +102,21 @@ export class EventDetector {
     this.#ringIm = new Float64Array(RING * this.#c);
     this.preRe = new Float64Array(this.#c);
     this.preIm = new Float64Array(this.#c);
-    this.#oc = trig.overcurrentA; this.#ov = trig.overvoltageV;
+    this.#oc = trig.overcurrentA;
+    this.#ov = trig.overvoltageV;
     this.#raise = trig.raiseRatio ?? 1.0;
     this.#minDelta = trig.minDeltaA ?? (Number.isFinite(trig.overcurrentA) ? 0.1 * trig.overcurrentA : 50);
-    this.#sag = trig.sagRatio ?? 0.8; this.#swell = trig.swellRatio ?? 1.1;
+    this.#sag = trig.sagRatio ?? 0.8;
+    this.#swell = trig.swellRatio ?? 1.1;
   }
 
   /** Forget the pre-event history (and any event in progress). */
   reset(): void {
-    this.#ringN = 0; this.#ringPos = 0; this.state = 0; this.#quiet = 0; this.cycles = 0;
+    this.#ringN = 0;
+    this.#ringPos = 0;
+    this.state = 0;
+    this.#quiet = 0;
+    this.cycles = 0;
   }
 
   /** The cycle `back` cycles ago (1 = the previous one) as an offset into the ring, or −1. */
@@ -116,22 +127,32 @@ export class EventDetector {
 
   /** Whether this cycle deviates from the reference cycle at ring offset `ref`. */
   #abnormal(re: Float64Array, im: Float64Array, ref: number): boolean {
-    const m = this.map; const rr = this.#ringRe; const ri = this.#ringIm;
+    const m = this.map;
+    const rr = this.#ringRe;
+    const ri = this.#ringIm;
     let preMax = 0;
-    for (let p = 0; p < 3; p++) { const k = m.i[p]!; if (k >= 0) preMax = Math.max(preMax, Math.hypot(rr[ref + k]!, ri[ref + k]!)); }
+    for (let p = 0; p < 3; p++) {
+      const k = m.i[p]!;
+      if (k >= 0) preMax = Math.max(preMax, Math.hypot(rr[ref + k]!, ri[ref + k]!));
+    }
     // A reference cycle at trip level is no pre-event state (e.g. the window restarted inside a fault after
     // a gap): nothing can be judged against it.
     if (preMax >= this.#oc) return false;
-    for (let p = 0; p < 3; p++) { const k = m.v[p]!; if (k >= 0 && Math.hypot(rr[ref + k]!, ri[ref + k]!) >= this.#ov) return false; }
     for (let p = 0; p < 3; p++) {
-      const k = m.i[p]!; if (k < 0) continue;
+      const k = m.v[p]!;
+      if (k >= 0 && Math.hypot(rr[ref + k]!, ri[ref + k]!) >= this.#ov) return false;
+    }
+    for (let p = 0; p < 3; p++) {
+      const k = m.i[p]!;
+      if (k < 0) continue;
       const mag = Math.hypot(re[k]!, im[k]!);
       if (mag >= this.#oc) return true;
       const d = Math.hypot(re[k]! - rr[ref + k]!, im[k]! - ri[ref + k]!);
       if (d >= this.#minDelta && d >= this.#raise * preMax) return true;
     }
     for (let p = 0; p < 3; p++) {
-      const k = m.v[p]!; if (k < 0) continue;
+      const k = m.v[p]!;
+      if (k < 0) continue;
       const mag = Math.hypot(re[k]!, im[k]!);
       if (mag >= this.#ov) return true;
       const pre = Math.hypot(rr[ref + k]!, ri[ref + k]!);
@@ -149,15 +170,25 @@ export class EventDetector {
       if (ref >= 0 && this.#abnormal(re, im, ref)) {
         this.preRe.set(this.#ringRe.subarray(ref, ref + this.#c));
         this.preIm.set(this.#ringIm.subarray(ref, ref + this.#c));
-        this.state = 1; this.cycles = 0; this.peakI = 0; this.peakV = 0; this.#quiet = 0;
+        this.state = 1;
+        this.cycles = 0;
+        this.peakI = 0;
+        this.peakV = 0;
+        this.#quiet = 0;
         out = TRIGGERED;
       }
     } else {
       this.cycles++;
       const abnormal = this.#abnormalVsPre(re, im);
-      if (this.state === 1) { this.state = 2; out = DECIDE; } else out = ONGOING;
+      if (this.state === 1) {
+        this.state = 2;
+        out = DECIDE;
+      } else out = ONGOING;
       if (!abnormal) {
-        if (++this.#quiet >= 2 && out !== DECIDE) { this.state = 0; out = ENDED; }
+        if (++this.#quiet >= 2 && out !== DECIDE) {
+          this.state = 0;
+          out = ENDED;
+        }
       } else this.#quiet = 0;
     }
     if (this.state !== 0) this.#peaks(re, im);
@@ -165,7 +196,8 @@ export class EventDetector {
     if (this.state === 0 || out === TRIGGERED) {
       if (out !== TRIGGERED) {
         const o = this.#ringPos * this.#c;
-        this.#ringRe.set(re, o); this.#ringIm.set(im, o);
+        this.#ringRe.set(re, o);
+        this.#ringIm.set(im, o);
         this.#ringPos = (this.#ringPos + 1) % RING;
         if (this.#ringN < RING) this.#ringN++;
       }
@@ -176,26 +208,36 @@ export class EventDetector {
   #peaks(re: Float64Array, im: Float64Array): void {
     const m = this.map;
     for (let p = 0; p < 3; p++) {
-      const k = m.i[p]!; if (k >= 0) this.peakI = Math.max(this.peakI, Math.hypot(re[k]!, im[k]!));
-      const v = m.v[p]!; if (v >= 0) this.peakV = Math.max(this.peakV, Math.hypot(re[v]!, im[v]!));
+      const k = m.i[p]!;
+      if (k >= 0) this.peakI = Math.max(this.peakI, Math.hypot(re[k]!, im[k]!));
+      const v = m.v[p]!;
+      if (v >= 0) this.peakV = Math.max(this.peakV, Math.hypot(re[v]!, im[v]!));
     }
   }
 
   /** Abnormal against the saved pre-event cycle (the event goes on). */
   #abnormalVsPre(re: Float64Array, im: Float64Array): boolean {
     // Temporarily treat preRe/preIm as the reference (same test as the trigger).
-    const m = this.map; const pr = this.preRe; const pi = this.preIm;
+    const m = this.map;
+    const pr = this.preRe;
+    const pi = this.preIm;
     let preMax = 0;
-    for (let p = 0; p < 3; p++) { const k = m.i[p]!; if (k >= 0) preMax = Math.max(preMax, Math.hypot(pr[k]!, pi[k]!)); }
     for (let p = 0; p < 3; p++) {
-      const k = m.i[p]!; if (k < 0) continue;
+      const k = m.i[p]!;
+      if (k >= 0) preMax = Math.max(preMax, Math.hypot(pr[k]!, pi[k]!));
+    }
+    for (let p = 0; p < 3; p++) {
+      const k = m.i[p]!;
+      if (k < 0) continue;
       if (Math.hypot(re[k]!, im[k]!) >= this.#oc) return true;
       const d = Math.hypot(re[k]! - pr[k]!, im[k]! - pi[k]!);
       if (d >= this.#minDelta && d >= this.#raise * preMax) return true;
     }
     for (let p = 0; p < 3; p++) {
-      const k = m.v[p]!; if (k < 0) continue;
-      const mag = Math.hypot(re[k]!, im[k]!); const pre = Math.hypot(pr[k]!, pi[k]!);
+      const k = m.v[p]!;
+      if (k < 0) continue;
+      const mag = Math.hypot(re[k]!, im[k]!);
+      const pre = Math.hypot(pr[k]!, pi[k]!);
       if (mag >= this.#ov || (pre > 0 && (mag < this.#sag * pre || mag > this.#swell * pre))) return true;
     }
     return false;
@@ -208,71 +250,119 @@ export class EventDetector {
 }
 
 const deg = (rad: number): number => (rad * 180) / Math.PI;
-function wrapDeg(d: number): number { let x = d % 360; if (x > 180) x -= 360; if (x <= -180) x += 360; return x; }
+function wrapDeg(d: number): number {
+  let x = d % 360;
+  if (x > 180) x -= 360;
+  if (x <= -180) x += 360;
+  return x;
+}
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** Feature vector of one event cycle (re/im/rms) against a pre-event cycle (preRe/preIm). */
 export function eventFeatures(
-  m: ChannelMap, preRe: ArrayLike<number>, preIm: ArrayLike<number>, re: ArrayLike<number>, im: ArrayLike<number>, rms: ArrayLike<number>,
-  minDeltaA = 50, raiseRatio = 1.0,
+  m: ChannelMap,
+  preRe: ArrayLike<number>,
+  preIm: ArrayLike<number>,
+  re: ArrayLike<number>,
+  im: ArrayLike<number>,
+  rms: ArrayLike<number>,
+  minDeltaA = 50,
+  raiseRatio = 1.0,
 ): Features {
   const f: Features = {};
-  let preMax = 0; let iMax = 0;
+  let preMax = 0;
+  let iMax = 0;
   for (let p = 0; p < 3; p++) {
-    const k = m.i[p]!; if (k < 0) continue;
+    const k = m.i[p]!;
+    if (k < 0) continue;
     preMax = Math.max(preMax, Math.hypot(preRe[k]!, preIm[k]!));
     iMax = Math.max(iMax, Math.hypot(re[k]!, im[k]!));
   }
   const raised = [false, false, false];
   let phases = '';
   for (let p = 0; p < 3; p++) {
-    const k = m.i[p]!; if (k < 0) continue;
+    const k = m.i[p]!;
+    if (k < 0) continue;
     const d = Math.hypot(re[k]! - preRe[k]!, im[k]! - preIm[k]!);
-    if (d >= minDeltaA && d >= raiseRatio * preMax) { raised[p] = true; phases += PH[p]; }
+    if (d >= minDeltaA && d >= raiseRatio * preMax) {
+      raised[p] = true;
+      phases += PH[p];
+    }
   }
   const haveI = m.i.some((k) => k >= 0);
   const haveV = m.v.some((k) => k >= 0);
   // zero sequence: IN when measured, else the sum of the phases
-  let zRe = 0; let zIm = 0;
-  if (m.iN >= 0) { zRe = re[m.iN]!; zIm = im[m.iN]!; } else for (const k of m.i) if (k >= 0) { zRe += re[k]!; zIm += im[k]!; }
+  let zRe = 0;
+  let zIm = 0;
+  if (m.iN >= 0) {
+    zRe = re[m.iN]!;
+    zIm = im[m.iN]!;
+  } else
+    for (const k of m.i)
+      if (k >= 0) {
+        zRe += re[k]!;
+        zIm += im[k]!;
+      }
   const zeroSeq = iMax > 0 ? Math.hypot(zRe, zIm) / iMax : 0;
   const vr = (p: number): number => {
-    const k = m.v[p]!; if (k < 0) return NaN;
+    const k = m.v[p]!;
+    if (k < 0) return NaN;
     const pre = Math.hypot(preRe[k]!, preIm[k]!);
     return pre > 0 ? Math.hypot(re[k]!, im[k]!) / pre : NaN;
   };
-  let vMax = NaN; let vMin = NaN;
-  for (let p = 0; p < 3; p++) { const x = vr(p); if (!Number.isNaN(x)) { vMax = Number.isNaN(vMax) ? x : Math.max(vMax, x); vMin = Number.isNaN(vMin) ? x : Math.min(vMin, x); } }
+  let vMax = NaN;
+  let vMin = NaN;
+  for (let p = 0; p < 3; p++) {
+    const x = vr(p);
+    if (!Number.isNaN(x)) {
+      vMax = Number.isNaN(vMax) ? x : Math.max(vMax, x);
+      vMin = Number.isNaN(vMin) ? x : Math.min(vMin, x);
+    }
+  }
   if (phases.length > 0 && zeroSeq > 0.3) phases += 'G';
   if (phases.length === 0) phases = !Number.isNaN(vMax) && vMax > 1.05 ? 'V+' : !Number.isNaN(vMin) && vMin < 0.95 ? 'V-' : '-';
   f['phases'] = phases;
   if (haveI && preMax > 0) f['iMult'] = r3(Math.log(Math.max(iMax, 1e-9) / preMax));
   f['zeroSeq'] = r3(zeroSeq);
   if (haveV) {
-    let sag = Infinity; let healthy = Infinity;
-    for (let p = 0; p < 3; p++) { const x = vr(p); if (Number.isNaN(x)) continue; if (raised[p]) sag = Math.min(sag, x); else healthy = Math.min(healthy, x); }
+    let sag = Infinity;
+    let healthy = Infinity;
+    for (let p = 0; p < 3; p++) {
+      const x = vr(p);
+      if (Number.isNaN(x)) continue;
+      if (raised[p]) sag = Math.min(sag, x);
+      else healthy = Math.min(healthy, x);
+    }
     if (Number.isFinite(sag)) f['vSag'] = r3(sag);
     if (Number.isFinite(healthy)) f['vHealthy'] = r3(healthy);
     if (!Number.isNaN(vMax)) f['vMax'] = r3(vMax);
   }
   // fault angle: lag of ΔI behind its driving pre-event voltage
   const nRaised = raised.filter(Boolean).length;
-  let angSum = 0; let angN = 0; let dcMax = 0;
+  let angSum = 0;
+  let angN = 0;
+  let dcMax = 0;
   for (let p = 0; p < 3; p++) {
     if (!raised[p]) continue;
     const k = m.i[p]!;
-    const dRe = re[k]! - preRe[k]!; const dIm = im[k]! - preIm[k]!;
+    const dRe = re[k]! - preRe[k]!;
+    const dIm = im[k]! - preIm[k]!;
     const mag = Math.hypot(re[k]!, im[k]!);
     if (mag > 0) dcMax = Math.max(dcMax, Math.sqrt(Math.max(0, rms[k]! * rms[k]! - mag * mag)) / mag);
-    const v = m.v[p]!; if (v < 0) continue;
-    let vRe = preRe[v]!; let vIm = preIm[v]!;
+    const v = m.v[p]!;
+    if (v < 0) continue;
+    let vRe = preRe[v]!;
+    let vIm = preIm[v]!;
     if (nRaised === 2 && !phases.endsWith('G')) {
-      const q = raised.findIndex((x, j) => x && j !== p); const w = m.v[q]!;
+      const q = raised.findIndex((x, j) => x && j !== p);
+      const w = m.v[q]!;
       if (w < 0) continue;
-      vRe -= preRe[w]!; vIm -= preIm[w]!;
+      vRe -= preRe[w]!;
+      vIm -= preIm[w]!;
     }
     const lag = wrapDeg(deg(Math.atan2(vIm, vRe) - Math.atan2(dIm, dRe)));
-    angSum += lag; angN++;
+    angSum += lag;
+    angN++;
   }
   if (angN > 0) f['faultAngleDeg'] = Math.round((angSum / angN) * 10) / 10;
   if (nRaised > 0) f['dc'] = r3(dcMax);

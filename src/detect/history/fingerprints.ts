@@ -43,9 +43,13 @@ export class FingerprintStore {
     this.label = new Array<string>(this.maxEvents).fill('');
   }
 
-  get size(): number { return this.#map.size; }
+  get size(): number {
+    return this.#map.size;
+  }
   /** Events recorded so far (including evicted ones). */
-  get events(): number { return this.#events; }
+  get events(): number {
+    return this.#events;
+  }
 
   /** Start recording a new event; returns its slot (the oldest event is evicted). */
   begin(stream: number, t: number, label: string): number {
@@ -53,7 +57,9 @@ export class FingerprintStore {
     this.#next = (this.#next + 1) % this.maxEvents;
     this.#evict(s);
     if (this.#hashes[s]!.length === 0) this.#hashes[s] = new Uint32Array(this.maxFrames);
-    this.startT[s] = t; this.stream[s] = stream; this.label[s] = label;
+    this.startT[s] = t;
+    this.stream[s] = stream;
+    this.label[s] = label;
     this.#events++;
     return s;
   }
@@ -76,8 +82,11 @@ export class FingerprintStore {
   }
 
   #evict(s: number): void {
-    const h = this.#hashes[s]!; const n = this.#count[s]!;
-    for (let k = 0; k < n; k++) if (((this.#map.get(h[k]!) ?? -2) >> 1) === s) this.#map.delete(h[k]!);
-    this.#count[s] = 0; this.startT[s] = NaN; this.stream[s] = -1;
+    const h = this.#hashes[s]!;
+    const n = this.#count[s]!;
+    for (let k = 0; k < n; k++) if ((this.#map.get(h[k]!) ?? -2) >> 1 === s) this.#map.delete(h[k]!);
+    this.#count[s] = 0;
+    this.startT[s] = NaN;
+    this.stream[s] = -1;
   }
 }

@@ -4,7 +4,6 @@
 // and `svde analyze` without a database use the in-memory implementation seeded by ./seed.ts.
 import type { FaultLibrary, LibraryEntry, LibraryKind } from '../../model/library.ts';
 
-
 /** A library kept in memory (bounded: the oldest non-seed entries go first when full). */
 export class MemoryFaultLibrary implements FaultLibrary {
   #entries: LibraryEntry[] = [];
@@ -21,10 +20,12 @@ export class MemoryFaultLibrary implements FaultLibrary {
   }
 
   add(e: Omit<LibraryEntry, 'id'>): number {
-    if (e.kind !== 'fault' && e.kind !== 'attack') throw new RangeError(`library entry kind must be 'fault' or 'attack', got '${String(e.kind)}'`);
+    if (e.kind !== 'fault' && e.kind !== 'attack')
+      throw new RangeError(`library entry kind must be 'fault' or 'attack', got '${String(e.kind)}'`);
     if (typeof e.label !== 'string' || e.label.length === 0) throw new RangeError('library entry needs a label');
     for (const [k, v] of Object.entries(e.features)) {
-      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) throw new RangeError(`library feature '${k}' must be a string or a finite number`);
+      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v)))
+        throw new RangeError(`library feature '${k}' must be a string or a finite number`);
     }
     if (this.#entries.length >= this.#max) {
       const i = this.#entries.findIndex((x) => !x.source.startsWith('seed:'));

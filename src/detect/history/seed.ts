@@ -16,9 +16,17 @@ const FILE = new URL('./seed-faults.json', import.meta.url);
 /** Reads and checks the seed file (a malformed file is a broken build: it throws). */
 export function readSeedFile(file: URL | string = FILE): SeedFile {
   const data = JSON.parse(readFileSync(file, 'utf8')) as SeedFile;
-  if (typeof data?.provenance?.generator !== 'string' || !Array.isArray(data.entries)) throw new Error(`${String(file)}: not a seed library file`);
+  if (typeof data?.provenance?.generator !== 'string' || !Array.isArray(data.entries))
+    throw new Error(`${String(file)}: not a seed library file`);
   for (const e of data.entries) {
-    if ((e.kind !== 'fault' && e.kind !== 'attack') || typeof e.label !== 'string' || typeof e.features !== 'object' || e.features === null || typeof e.source !== 'string' || typeof e.createdNs !== 'string') {
+    if (
+      (e.kind !== 'fault' && e.kind !== 'attack') ||
+      typeof e.label !== 'string' ||
+      typeof e.features !== 'object' ||
+      e.features === null ||
+      typeof e.source !== 'string' ||
+      typeof e.createdNs !== 'string'
+    ) {
       throw new Error(`${String(file)}: malformed seed entry ${JSON.stringify(e).slice(0, 120)}`);
     }
   }

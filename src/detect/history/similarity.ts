@@ -22,9 +22,11 @@ export const FEATURE_SCALES: Readonly<Record<string, { scale: number; weight: nu
 export const MATCH_THRESHOLD = 1.0;
 
 export function distance(x: Features, e: Features): number {
-  let num = 0; let den = 0;
+  let num = 0;
+  let den = 0;
   for (const k in e) {
-    const ev = e[k]!; const xv = x[k];
+    const ev = e[k]!;
+    const xv = x[k];
     if (xv === undefined) continue;
     if (typeof ev === 'string') {
       if (ev !== '*' && ev !== xv) return Infinity;
@@ -33,12 +35,16 @@ export function distance(x: Features, e: Features): number {
     const sc = FEATURE_SCALES[k];
     if (sc === undefined || typeof xv !== 'number') continue;
     const z = (xv - ev) / sc.scale;
-    num += sc.weight * z * z; den += sc.weight;
+    num += sc.weight * z * z;
+    den += sc.weight;
   }
   return den > 0 ? Math.sqrt(num / den) : Infinity;
 }
 
-export interface Match { entry: LibraryEntry; distance: number }
+export interface Match {
+  entry: LibraryEntry;
+  distance: number;
+}
 
 /** The nearest entry (Infinity distance when none is comparable), or undefined for an empty list. */
 export function nearest(x: Features, entries: readonly LibraryEntry[]): Match | undefined {

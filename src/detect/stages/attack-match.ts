@@ -64,7 +64,19 @@ export class AttackMatchStage implements Stage {
     this.#st = registry.streams.map((s) => {
       const framesPerCycle = s.cfg.framesPerSecond / (s.cfg.nominalHz ?? 50);
       const R = Math.max(this.#minRun + 1, Math.ceil(pre * framesPerCycle) + 1);
-      return { ringHash: new Uint32Array(R), ringFrame: new Float64Array(R), ringTs: new BigInt64Array(R), pos: 0, n: 0, slot: -1, recordUntil: -Infinity, run: 0, runEvent: false, replaying: false, replayUntil: -Infinity };
+      return {
+        ringHash: new Uint32Array(R),
+        ringFrame: new Float64Array(R),
+        ringTs: new BigInt64Array(R),
+        pos: 0,
+        n: 0,
+        slot: -1,
+        recordUntil: -Infinity,
+        run: 0,
+        runEvent: false,
+        replaying: false,
+        replayUntil: -Infinity,
+      };
     });
   }
 
@@ -72,11 +84,16 @@ export class AttackMatchStage implements Stage {
     const s = ctx.stream;
     if (s === undefined) return true;
     const st = this.#st[s.index]!;
-    const c = ctx.cols; const i = ctx.i; const j0 = c.asduStart[i]!;
+    const c = ctx.cols;
+    const i = ctx.i;
+    const j0 = c.asduStart[i]!;
     const h = fnv1a(c.raw, c.rawOff[i]! + c.seqDataOff[j0]!, c.seqDataLen[j0]!);
     const R = st.ringHash.length;
-    st.ringHash[st.pos] = h; st.ringFrame[st.pos] = ctx.frameNo; st.ringTs[st.pos] = ctx.tsNs;
-    st.pos = (st.pos + 1) % R; if (st.n < R) st.n++;
+    st.ringHash[st.pos] = h;
+    st.ringFrame[st.pos] = ctx.frameNo;
+    st.ringTs[st.pos] = ctx.tsNs;
+    st.pos = (st.pos + 1) % R;
+    if (st.n < R) st.n++;
     const look = this.store.lookup(h);
     if (look >= 0 && ctx.t - this.store.startT[look >> 1]! >= this.#minAgeNs) {
       st.run++;
@@ -84,7 +101,9 @@ export class AttackMatchStage implements Stage {
       if (st.run >= this.#minRun && st.runEvent) this.#replay(st, look >> 1, ctx, flag);
       return true;
     }
-    st.run = 0; st.runEvent = false; st.replaying = false;
+    st.run = 0;
+    st.runEvent = false;
+    st.replaying = false;
     if (st.slot >= 0) {
       if (ctx.t <= st.recordUntil) this.store.add(st.slot, h, true);
       else st.slot = -1;

@@ -71,7 +71,12 @@ function stateSigma(H: ArrayLike<number>, sigma: readonly number[], n: number): 
   for (let c = 0; c < n; c++) {
     let piv = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(A[r * 2 * n + c]!) > Math.abs(A[piv * 2 * n + c]!)) piv = r;
-    if (piv !== c) for (let k = 0; k < 2 * n; k++) { const t = A[c * 2 * n + k]!; A[c * 2 * n + k] = A[piv * 2 * n + k]!; A[piv * 2 * n + k] = t; }
+    if (piv !== c)
+      for (let k = 0; k < 2 * n; k++) {
+        const t = A[c * 2 * n + k]!;
+        A[c * 2 * n + k] = A[piv * 2 * n + k]!;
+        A[piv * 2 * n + k] = t;
+      }
     const d = A[c * 2 * n + c]!;
     if (d === 0) return new Float64Array(n).fill(NaN);
     for (let k = 0; k < 2 * n; k++) A[c * 2 * n + k] = A[c * 2 * n + k]! / d;
@@ -155,7 +160,13 @@ export class BadDataStage implements CycleListener {
     for (const [bus, list] of byBus) {
       let est: SvEstimator;
       try {
-        est = new SvEstimator(buildSvModel(list.map((x) => x.spec), opts.model), { alpha: opts.alpha ?? 0.01, threshold: opts.lnrThreshold ?? 3 });
+        est = new SvEstimator(
+          buildSvModel(
+            list.map((x) => x.spec),
+            opts.model,
+          ),
+          { alpha: opts.alpha ?? 0.01, threshold: opts.lnrThreshold ?? 3 },
+        );
       } catch {
         continue; // unobservable model (e.g. a channel set without phase channels): nothing to estimate
       }
@@ -163,18 +174,46 @@ export class BadDataStage implements CycleListener {
       const states = est.model.states;
       const nStates = states.length;
       const out: CycleEstimate = {
-        bus, tsNs: 0n, names: states.map((x) => `${x.kind === 'current' ? 'I' : 'V'}${x.phase}@${x.owner}`),
-        re: new Float64Array(nStates), im: new Float64Array(nStates),
-        sigma: stateSigma(est.model.H, est.model.measurements.map((x) => x.sigma), nStates), badData: false,
+        bus,
+        tsNs: 0n,
+        names: states.map((x) => `${x.kind === 'current' ? 'I' : 'V'}${x.phase}@${x.owner}`),
+        re: new Float64Array(nStates),
+        im: new Float64Array(nStates),
+        sigma: stateSigma(
+          est.model.H,
+          est.model.measurements.map((x) => x.sigma),
+          nStates,
+        ),
+        badData: false,
       };
       const g: Group = {
-        names: list.map((x) => x.spec.name), out, est, tc: new TemporalConsistency(est.model, opts.temporal), size: S,
-        pendingKey: -1, lastKey: -1,
-        fresh: new Uint8Array(S), restarted: new Uint8Array(S), estPresent: new Uint8Array(S).fill(1), prevPresent: new Uint8Array(S),
-        frame: new Float64Array(S), first: new Float64Array(S), ts: new BigInt64Array(S),
-        blamed: -1, blamedBy: 'temporal', age: new Int32Array(S), wasDetected: false, sus: new Uint8Array(S), held: 0,
-        heldFrame: new Float64Array(H * S), heldFirst: new Float64Array(H * S), heldTs: new BigInt64Array(H * S), heldSuspect: new Uint8Array(H * S),
-        heldJ: new Float64Array(H), heldThr: new Float64Array(H), heldDof: new Float64Array(H),
+        names: list.map((x) => x.spec.name),
+        out,
+        est,
+        tc: new TemporalConsistency(est.model, opts.temporal),
+        size: S,
+        pendingKey: -1,
+        lastKey: -1,
+        fresh: new Uint8Array(S),
+        restarted: new Uint8Array(S),
+        estPresent: new Uint8Array(S).fill(1),
+        prevPresent: new Uint8Array(S),
+        frame: new Float64Array(S),
+        first: new Float64Array(S),
+        ts: new BigInt64Array(S),
+        blamed: -1,
+        blamedBy: 'temporal',
+        age: new Int32Array(S),
+        wasDetected: false,
+        sus: new Uint8Array(S),
+        held: 0,
+        heldFrame: new Float64Array(H * S),
+        heldFirst: new Float64Array(H * S),
+        heldTs: new BigInt64Array(H * S),
+        heldSuspect: new Uint8Array(H * S),
+        heldJ: new Float64Array(H),
+        heldThr: new Float64Array(H),
+        heldDof: new Float64Array(H),
       };
       list.forEach((x, local) => {
         this.#streams[x.index] = { group: g, local };
@@ -202,7 +241,9 @@ export class BadDataStage implements CycleListener {
     g.tc.setStream(l, phasors.re, phasors.im);
     g.fresh[l] = 1;
     g.restarted[l] = phasors.cycles === 1 ? 1 : 0;
-    g.frame[l] = ctx.frameNo; g.ts[l] = ctx.tsNs; g.first[l] = firstFrame;
+    g.frame[l] = ctx.frameNo;
+    g.ts[l] = ctx.tsNs;
+    g.first[l] = firstFrame;
     for (let k = 0; k < g.size; k++) if (g.fresh[k] === 0) return;
     this.#run(g, flag);
   }
@@ -212,9 +253,15 @@ export class BadDataStage implements CycleListener {
     const { est, tc } = g;
     for (let l = 0; l < g.size; l++) {
       const present = g.fresh[l]!;
-      if (present !== g.estPresent[l]) { est.setStreamPresent(l, present === 1); g.estPresent[l] = present; }
+      if (present !== g.estPresent[l]) {
+        est.setStreamPresent(l, present === 1);
+        g.estPresent[l] = present;
+      }
       // no innovation across a gap, a window restart or a cycle the stream missed
-      if (!present || g.restarted[l] || !g.prevPresent[l]) { tc.restart(l); g.age[l] = 0; } else g.age[l] = g.age[l]! + 1;
+      if (!present || g.restarted[l] || !g.prevPresent[l]) {
+        tc.restart(l);
+        g.age[l] = 0;
+      } else g.age[l] = g.age[l]! + 1;
       g.prevPresent[l] = present;
     }
     est.estimate();
@@ -222,7 +269,9 @@ export class BadDataStage implements CycleListener {
     const detected = est.report.detected;
     if (this.#onEstimate !== undefined) {
       const o = g.out;
-      o.re.set(est.wls.xRe); o.im.set(est.wls.xIm); o.badData = detected;
+      o.re.set(est.wls.xRe);
+      o.im.set(est.wls.xIm);
+      o.badData = detected;
       let ts = 0n;
       for (let l = 0; l < g.size; l++) if (g.fresh[l] && g.ts[l]! > ts) ts = g.ts[l]!;
       o.tsNs = ts;
@@ -231,52 +280,113 @@ export class BadDataStage implements CycleListener {
     // Suspect streams: the stream-level hypotheses; when they cannot run (a stream alone on its bus: without
     // it nothing is left), the streams of the measurements LNR removed or could not tell apart — one stream
     // inconsistent with itself (IN ≠ IA+IB+IC) is identified even when its channel is not.
-    const sus = g.sus; sus.fill(0);
-    let nSus = 0; let single = -1;
+    const sus = g.sus;
+    sus.fill(0);
+    let nSus = 0;
+    let single = -1;
     if (detected) {
       for (const l of est.suspectStreams) sus[l] = 1;
       if (est.suspectStreams.length === 0) {
         const ms = est.model.measurements;
-        for (const r of est.report.removed) { const x = ms[r]!.stream; if (x >= 0) sus[x] = 1; }
-        for (const r of est.report.suspects) { const x = ms[r]!.stream; if (x >= 0) sus[x] = 1; }
+        for (const r of est.report.removed) {
+          const x = ms[r]!.stream;
+          if (x >= 0) sus[x] = 1;
+        }
+        for (const r of est.report.suspects) {
+          const x = ms[r]!.stream;
+          if (x >= 0) sus[x] = 1;
+        }
       }
-      for (let l = 0; l < g.size; l++) if (sus[l] && g.fresh[l]) { nSus++; single = l; }
+      for (let l = 0; l < g.size; l++)
+        if (sus[l] && g.fresh[l]) {
+          nSus++;
+          single = l;
+        }
     }
     let named = -1;
     // The temporal detector only attributes an inconsistency the static test sees: alone, it would also name
     // the stream that did NOT move when an attack masked a real step (value-modification: the peer's fault
     // step), or the one returning to the truth when an attack ends.
-    if (detected) for (let l = 0; l < g.size; l++) if (tc.alarm[l] && g.fresh[l] && sus[l] === 1) { named = l; break; }
+    if (detected)
+      for (let l = 0; l < g.size; l++)
+        if (tc.alarm[l] && g.fresh[l] && sus[l] === 1) {
+          named = l;
+          break;
+        }
     // An attribution stands while the inconsistency it explains persists: a later genuine step (a load
     // change) is seen in different cycles by a stream already shifted in time, and must not move it.
     if (g.blamed >= 0 && (!detected || sus[g.blamed] !== 1)) g.blamed = -1;
-    if (named >= 0 && g.blamed < 0) { g.blamed = named; g.blamedBy = 'temporal'; }
+    if (named >= 0 && g.blamed < 0) {
+      g.blamed = named;
+      g.blamedBy = 'temporal';
+    }
     // A stream whose window restarted (counter jump, gap) has no innovation for the temporal detector: when
     // the inconsistency begins with that restart and only one suspect restarted, that stream is the one.
     if (detected && !g.wasDetected && g.blamed < 0) {
-      let only = -1; let count = 0;
-      for (let l = 0; l < g.size; l++) if (sus[l] && g.fresh[l] && g.age[l]! <= 1) { only = l; count++; }
-      if (count === 1) { g.blamed = only; g.blamedBy = 'restart'; }
+      let only = -1;
+      let count = 0;
+      for (let l = 0; l < g.size; l++)
+        if (sus[l] && g.fresh[l] && g.age[l]! <= 1) {
+          only = l;
+          count++;
+        }
+      if (count === 1) {
+        g.blamed = only;
+        g.blamedBy = 'restart';
+      }
     }
     g.wasDetected = detected;
 
     if (nSus === 1) {
       this.#flushHeld(g, flag, -1);
       const s = single;
-      this.#emit(g, flag, s, 'kcl-violation', g.frame[s]!, g.ts[s]!, g.first[s]!, est.report.J0, est.report.chi20, est.report.dof0, this.#removed(g));
+      this.#emit(
+        g,
+        flag,
+        s,
+        'kcl-violation',
+        g.frame[s]!,
+        g.ts[s]!,
+        g.first[s]!,
+        est.report.J0,
+        est.report.chi20,
+        est.report.dof0,
+        this.#removed(g),
+      );
     } else if (g.blamed >= 0 && g.fresh[g.blamed]) {
       this.#flushHeld(g, flag, g.blamed);
       const s = g.blamed;
-      this.#emit(g, flag, s, 'stealthy-fdi', g.frame[s]!, g.ts[s]!, g.first[s]!, est.report.J0, est.report.chi20, est.report.dof0, this.#removed(g), g.blamedBy === 'temporal' ? tc.g[s]! : NaN, g.blamedBy);
+      this.#emit(
+        g,
+        flag,
+        s,
+        'stealthy-fdi',
+        g.frame[s]!,
+        g.ts[s]!,
+        g.first[s]!,
+        est.report.J0,
+        est.report.chi20,
+        est.report.dof0,
+        this.#removed(g),
+        g.blamedBy === 'temporal' ? tc.g[s]! : NaN,
+        g.blamedBy,
+      );
     } else if (nSus > 1) {
-      if (g.held === this.#hold) { this.#emitHeld(g, flag, 0, -1); this.#shiftHeld(g); } // waited long enough
+      if (g.held === this.#hold) {
+        this.#emitHeld(g, flag, 0, -1);
+        this.#shiftHeld(g);
+      } // waited long enough
       const h = g.held++;
       const S = g.size;
       for (let l = 0; l < S; l++) {
-        g.heldFrame[h * S + l] = g.frame[l]!; g.heldFirst[h * S + l] = g.first[l]!; g.heldTs[h * S + l] = g.ts[l]!;
+        g.heldFrame[h * S + l] = g.frame[l]!;
+        g.heldFirst[h * S + l] = g.first[l]!;
+        g.heldTs[h * S + l] = g.ts[l]!;
         g.heldSuspect[h * S + l] = g.fresh[l] && sus[l] ? 1 : 0;
       }
-      g.heldJ[h] = est.report.J0; g.heldThr[h] = est.report.chi20; g.heldDof[h] = est.report.dof0;
+      g.heldJ[h] = est.report.J0;
+      g.heldThr[h] = est.report.chi20;
+      g.heldDof[h] = est.report.dof0;
     } else {
       this.#flushHeld(g, flag, -1);
     }
@@ -291,8 +401,28 @@ export class BadDataStage implements CycleListener {
   }
 
   /** `cusum`: the temporal detector's statistic of the stream (stealthy-fdi), else NaN. */
-  #emit(g: Group, flag: Flag, s: number, reason: string, frame: number, tsNs: bigint, first: number, J: number, thr: number, dof: number, removed: string, cusum = NaN, by?: string): void {
-    const detail: Record<string, number | string> = { firstFrame: first, J: Math.round(J * 10) / 10, threshold: Math.round(thr * 10) / 10, dof, removed };
+  #emit(
+    g: Group,
+    flag: Flag,
+    s: number,
+    reason: string,
+    frame: number,
+    tsNs: bigint,
+    first: number,
+    J: number,
+    thr: number,
+    dof: number,
+    removed: string,
+    cusum = NaN,
+    by?: string,
+  ): void {
+    const detail: Record<string, number | string> = {
+      firstFrame: first,
+      J: Math.round(J * 10) / 10,
+      threshold: Math.round(thr * 10) / 10,
+      dof,
+      removed,
+    };
     if (!Number.isNaN(cusum)) detail['cusum'] = Math.round(cusum * 10) / 10;
     if (by !== undefined) detail['attributedBy'] = by;
     flag('badData', reason, { at: { frame, tsNs, stream: g.names[s]! }, detail });
@@ -304,7 +434,21 @@ export class BadDataStage implements CycleListener {
     for (let l = 0; l < S; l++) {
       if (!g.heldSuspect[h * S + l] || (blamed >= 0 && l !== blamed)) continue;
       const reason = blamed >= 0 ? 'stealthy-fdi' : 'not-identifiable';
-      this.#emit(g, flag, l, reason, g.heldFrame[h * S + l]!, g.heldTs[h * S + l]!, g.heldFirst[h * S + l]!, g.heldJ[h]!, g.heldThr[h]!, g.heldDof[h]!, '', NaN, blamed >= 0 ? g.blamedBy : undefined);
+      this.#emit(
+        g,
+        flag,
+        l,
+        reason,
+        g.heldFrame[h * S + l]!,
+        g.heldTs[h * S + l]!,
+        g.heldFirst[h * S + l]!,
+        g.heldJ[h]!,
+        g.heldThr[h]!,
+        g.heldDof[h]!,
+        '',
+        NaN,
+        blamed >= 0 ? g.blamedBy : undefined,
+      );
     }
   }
 
@@ -315,8 +459,13 @@ export class BadDataStage implements CycleListener {
 
   #shiftHeld(g: Group): void {
     const S = g.size;
-    g.heldFrame.copyWithin(0, S); g.heldFirst.copyWithin(0, S); g.heldTs.copyWithin(0, S); g.heldSuspect.copyWithin(0, S);
-    g.heldJ.copyWithin(0, 1); g.heldThr.copyWithin(0, 1); g.heldDof.copyWithin(0, 1);
+    g.heldFrame.copyWithin(0, S);
+    g.heldFirst.copyWithin(0, S);
+    g.heldTs.copyWithin(0, S);
+    g.heldSuspect.copyWithin(0, S);
+    g.heldJ.copyWithin(0, 1);
+    g.heldThr.copyWithin(0, 1);
+    g.heldDof.copyWithin(0, 1);
     g.held--;
   }
 

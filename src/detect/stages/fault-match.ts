@@ -99,8 +99,19 @@ export class FaultMatchStage implements CycleListener, TripJudge {
     this.#st = registry.streams.map((s) => {
       const cfg = s.cfg;
       if (cfg.channels === undefined || samplesPerCycle(s) === undefined) return undefined;
-      const oc = cfg.protection?.overcurrentA ?? Infinity; const ov = cfg.protection?.overvoltageV ?? Infinity;
-      return { det: new EventDetector(cfg.channels, { overcurrentA: oc, overvoltageV: ov }), name: cfg.name, overcurrentA: oc, overvoltageV: ov, plaus: NO_EVENT, firstFrame: 0, firstTsNs: 0n, startT: 0, event: undefined };
+      const oc = cfg.protection?.overcurrentA ?? Infinity;
+      const ov = cfg.protection?.overvoltageV ?? Infinity;
+      return {
+        det: new EventDetector(cfg.channels, { overcurrentA: oc, overvoltageV: ov }),
+        name: cfg.name,
+        overcurrentA: oc,
+        overvoltageV: ov,
+        plaus: NO_EVENT,
+        firstFrame: 0,
+        firstTsNs: 0n,
+        startT: 0,
+        event: undefined,
+      };
     });
   }
 
@@ -119,7 +130,11 @@ export class FaultMatchStage implements CycleListener, TripJudge {
     }
     const r = st.det.onCycle(p.re, p.im, p.cycles === 1);
     if (r === TRIGGERED) {
-      st.plaus = PENDING; st.firstFrame = ev.firstFrame; st.firstTsNs = ctx.tsNs; st.startT = ctx.t; st.event = undefined;
+      st.plaus = PENDING;
+      st.firstFrame = ev.firstFrame;
+      st.firstTsNs = ctx.tsNs;
+      st.startT = ctx.t;
+      st.event = undefined;
       this.#attack?.eventStarted(ev.stream.index, ctx.t, `${st.name} frame ${ev.firstFrame}`);
     } else if (r === DECIDE) {
       this.#decide(st, ev.stream.index, st.det.features(p.re, p.im, p.rms), ctx, flag);
@@ -130,7 +145,13 @@ export class FaultMatchStage implements CycleListener, TripJudge {
         e.features['durationMs'] = e.durationMs;
         if (this.#learn && e.plausible && e.fault !== null) {
           const f = { ...e.features, class: this.#classOf(e.fault.label) };
-          this.library.add({ kind: 'fault', label: `learned ${e.stream} ${e.firstTsNs}`, features: f, source: `learned:${e.stream}`, createdNs: String(e.firstTsNs) });
+          this.library.add({
+            kind: 'fault',
+            label: `learned ${e.stream} ${e.firstTsNs}`,
+            features: f,
+            source: `learned:${e.stream}`,
+            createdNs: String(e.firstTsNs),
+          });
         }
       }
       this.#attack?.eventEnded(ev.stream.index, ctx.t);
@@ -152,15 +173,29 @@ export class FaultMatchStage implements CycleListener, TripJudge {
     const attackOk = matches(am, this.#thr) && (!faultOk || am.distance < fm.distance);
     const plausible = faultOk && !attackOk && !replay;
     const tripLevel = st.det.peakI >= st.overcurrentA || st.det.peakV >= st.overvoltageV;
-    const e: HistoryEvent = { stream: st.name, firstFrame: st.firstFrame, firstTsNs: st.firstTsNs, features: f, fault: fmt(fm), attack: fmt(am), replay, plausible, tripLevel };
+    const e: HistoryEvent = {
+      stream: st.name,
+      firstFrame: st.firstFrame,
+      firstTsNs: st.firstTsNs,
+      features: f,
+      fault: fmt(fm),
+      attack: fmt(am),
+      replay,
+      plausible,
+      tripLevel,
+    };
     st.event = e;
     st.plaus = plausible ? PLAUSIBLE : IMPLAUSIBLE;
     const phases = typeof f['phases'] === 'string' ? f['phases'] : '';
     if (plausible) {
       const cls = fm.entry.features['class'];
-      flag('faultMatch', typeof cls === 'string' ? cls : 'primary-fault', { detail: { firstFrame: st.firstFrame, library: fm.entry.label, distance: e.fault!.distance, phases } });
+      flag('faultMatch', typeof cls === 'string' ? cls : 'primary-fault', {
+        detail: { firstFrame: st.firstFrame, library: fm.entry.label, distance: e.fault!.distance, phases },
+      });
     } else if (attackOk && !replay) {
-      flag('attackMatch', 'attack-model', { detail: { firstFrame: st.firstFrame, library: am.entry.label, distance: e.attack!.distance, phases } });
+      flag('attackMatch', 'attack-model', {
+        detail: { firstFrame: st.firstFrame, library: am.entry.label, distance: e.attack!.distance, phases },
+      });
     }
     this.eventCount++;
     this.recent.push(e);

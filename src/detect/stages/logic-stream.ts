@@ -102,18 +102,31 @@ export class StreamLogic {
   arrival(sc: number, t: number, flag: Flag): void {
     if (!this.timing) return;
     if (!this.tOn || t - this.tLastT > 5e8 || t < this.tLastT) {
-      this.tOn = true; this.tS = 0; this.tT0 = t; this.tBase = 0; this.tLastSc = sc; this.tLastT = t;
-      this.tAnomSince = NaN; this.tJitter = false; this.tPos = 0; this.tN = 0; this.tSum = 0; this.tSum2 = 0;
+      this.tOn = true;
+      this.tS = 0;
+      this.tT0 = t;
+      this.tBase = 0;
+      this.tLastSc = sc;
+      this.tLastT = t;
+      this.tAnomSince = NaN;
+      this.tJitter = false;
+      this.tPos = 0;
+      this.tN = 0;
+      this.tSum = 0;
+      this.tSum2 = 0;
       return;
     }
     this.tS += this.fwd(this.tLastSc, sc);
     const o = t - this.tT0 - this.tS / this.samplesPerNs;
     const dt = t - this.tLastT;
-    this.tLastSc = sc; this.tLastT = t;
+    this.tLastSc = sc;
+    this.tLastT = t;
     const dev = o - this.tBase;
     const early = dev < -this.tEarlyNs;
     if (early || dev > this.tLateNs) {
-      flag('logic', early ? 'arrival-early' : 'arrival-late', { detail: early ? { smpCnt: sc, earlyUs: Math.round(-dev / 1e3) } : { smpCnt: sc, lateUs: Math.round(dev / 1e3) } });
+      flag('logic', early ? 'arrival-early' : 'arrival-late', {
+        detail: early ? { smpCnt: sc, earlyUs: Math.round(-dev / 1e3) } : { smpCnt: sc, lateUs: Math.round(dev / 1e3) },
+      });
       // anomalous frames do not move the baseline; a shift that lasts is taken as the new normal
       if (Number.isNaN(this.tAnomSince)) this.tAnomSince = t;
       else if (t - this.tAnomSince > this.reanchorNs) this.tOn = false;
@@ -126,8 +139,14 @@ export class StreamLogic {
     // keeps the sums small)
     const R = this.tRing.length;
     const x = late / 1e6;
-    if (this.tN === R) { const old = this.tRing[this.tPos]!; this.tSum -= old; this.tSum2 -= old * old; } else this.tN++;
-    this.tRing[this.tPos] = x; this.tSum += x; this.tSum2 += x * x;
+    if (this.tN === R) {
+      const old = this.tRing[this.tPos]!;
+      this.tSum -= old;
+      this.tSum2 -= old * old;
+    } else this.tN++;
+    this.tRing[this.tPos] = x;
+    this.tSum += x;
+    this.tSum2 += x * x;
     this.tPos = this.tPos + 1 === R ? 0 : this.tPos + 1;
     if (this.tN === R) {
       const mean = this.tSum / R;

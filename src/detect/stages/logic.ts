@@ -90,10 +90,12 @@ export class LogicStage implements Stage {
     let ok = true;
     const j0 = c.asduStart[i]!;
     if (!ctx.svIdMatched) ok = this.#bad(flag, 'svid-mismatch');
-    if (cfg.confRev !== undefined && c.confRev[j0] !== cfg.confRev) ok = this.#bad(flag, 'confrev-mismatch', { confRev: c.confRev[j0]!, expected: cfg.confRev });
+    if (cfg.confRev !== undefined && c.confRev[j0] !== cfg.confRev)
+      ok = this.#bad(flag, 'confrev-mismatch', { confRev: c.confRev[j0]!, expected: cfg.confRev });
     if (s.datSetBytes !== undefined && (c.flags[j0]! & AsduFlag.datSet) !== 0) {
       const off = c.rawOff[i]! + c.datSetOff[j0]!;
-      if (!bytesEqual(c.raw, off, c.datSetLen[j0]!, s.datSetBytes)) ok = this.#bad(flag, 'datset-mismatch', { datSet: ctx.batch.datSet(j0) ?? '' });
+      if (!bytesEqual(c.raw, off, c.datSetLen[j0]!, s.datSetBytes))
+        ok = this.#bad(flag, 'datset-mismatch', { datSet: ctx.batch.datSet(j0) ?? '' });
     }
     if (c.noAsdu[i] !== cfg.nofASDU) ok = this.#bad(flag, 'noasdu-mismatch', { noASDU: c.noAsdu[i]!, expected: cfg.nofASDU });
     if ((c.reserved1[i]! & 0x8000) !== 0 && cfg.testMode !== true) ok = this.#bad(flag, 'simulate-bit');
@@ -265,7 +267,7 @@ export class LogicStage implements Stage {
   #settle(st: StreamLogic, t: number, flag: Flag): void {
     if (st.altPending.length > 0 && t >= st.altDeadline) this.#settleAlt(st, flag);
     if (st.pending.length === 0) return;
-    for (let k = 0; k < st.pending.length; ) {
+    for (let k = 0; k < st.pending.length;) {
       const p = st.pending[k]!;
       if (t < p.deadline) {
         k++;

@@ -96,7 +96,9 @@ export class RateStage implements Stage {
     if (w.total > w.limitPerS && burst > burstShare) {
       flag('rate', 'flood', { detail: { framesInLastSecond: w.total, threshold: Math.round(w.limitPerS) } });
     } else if (burst > burstShare + slack) {
-      flag('rate', 'flood', { detail: { framesInBurstWindow: burst, threshold: Math.round(burstShare + slack), windowMs: this.#burstBuckets * 10 } });
+      flag('rate', 'flood', {
+        detail: { framesInBurstWindow: burst, threshold: Math.round(burstShare + slack), windowMs: this.#burstBuckets * 10 },
+      });
     }
     return true;
   }

@@ -100,7 +100,9 @@ export class SignatureStage implements Stage {
     if (digests.length !== blockLen) {
       // A frame of the block is missing (deleted, or dropped as a replay because it came out of order).
       this.counters.failed += refs.length;
-      flag('signature', 'bad-signature', { detail: { block: first, frames: refs.length, expected: blockLen, firstFrame: refs[0]?.frame ?? ctx.frameNo } });
+      flag('signature', 'bad-signature', {
+        detail: { block: first, frames: refs.length, expected: blockLen, firstFrame: refs[0]?.frame ?? ctx.frameNo },
+      });
       return true;
     }
     this.#submit(keyId, blockMessage(first, digests), this.#signature(ctx), refs, flag);
@@ -115,7 +117,11 @@ export class SignatureStage implements Stage {
   finish(flag: Flag): void {
     for (const st of this.#state) {
       if (st === undefined || st.digests.size === 0) continue;
-      this.#incomplete([...st.digests.values()].map((e) => e.ref), st.blockLen, flag);
+      this.#incomplete(
+        [...st.digests.values()].map((e) => e.ref),
+        st.blockLen,
+        flag,
+      );
       st.digests.clear();
     }
   }
@@ -154,7 +160,11 @@ export class SignatureStage implements Stage {
     if (st.digests.size === 0 || st.blockLen === 0) return;
     const oldest = st.digests.values().next().value!;
     if (ctx.t - oldest.t > 2 * st.blockLen * this.#periodNs[ctx.stream!.index]!) {
-      this.#incomplete([...st.digests.values()].map((e) => e.ref), st.blockLen, flag);
+      this.#incomplete(
+        [...st.digests.values()].map((e) => e.ref),
+        st.blockLen,
+        flag,
+      );
       st.digests.clear();
     }
   }

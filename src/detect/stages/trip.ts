@@ -56,7 +56,11 @@ export function configuredInverseTime(s: ExpectedStream): InverseTimeSettings | 
   return oc !== undefined && Number.isFinite(oc) ? { pickupA: 0.6 * oc, curve: 'IEC-SI', tms: 0.1 } : undefined;
 }
 
-interface Held { at: FrameRef; kind: 50 | 51; detail: Record<string, number | string> }
+interface Held {
+  at: FrameRef;
+  kind: 50 | 51;
+  detail: Record<string, number | string>;
+}
 
 interface TripState {
   name: string;
@@ -151,7 +155,10 @@ export class TripStage implements CycleListener {
     if (judged !== PENDING && st.held.length > 0) this.#flushHeld(st, judged, flag);
     if (overcurrent || operated51) {
       const detail: Record<string, number | string> = { firstFrame, currentA: Math.round(iMax), voltageV: Math.round(vMax) };
-      if (operated51 && !overcurrent) { detail['curve'] = st.it!.curve; detail['multiple'] = Math.round((iMax / st.it!.pickupA) * 100) / 100; }
+      if (operated51 && !overcurrent) {
+        detail['curve'] = st.it!.curve;
+        detail['multiple'] = Math.round((iMax / st.it!.pickupA) * 100) / 100;
+      }
       const kind: 50 | 51 = overcurrent ? 50 : 51;
       if (judged === PENDING) {
         if (st.held.length < 64) st.held.push({ at: { frame: ctx.frameNo, tsNs: ctx.tsNs, stream: st.name }, kind, detail });
@@ -171,7 +178,14 @@ export class TripStage implements CycleListener {
   }
 
   #reason(st: TripState, kind: 50 | 51, judged: number, sagged: boolean): string {
-    const plausible = judged === PLAUSIBLE ? true : judged === IMPLAUSIBLE ? false : kind === 51 ? st.sagSeen || sagged || st.voltages.length === 0 : sagged || st.voltages.length === 0;
+    const plausible =
+      judged === PLAUSIBLE
+        ? true
+        : judged === IMPLAUSIBLE
+          ? false
+          : kind === 51
+            ? st.sagSeen || sagged || st.voltages.length === 0
+            : sagged || st.voltages.length === 0;
     if (!plausible) return 'trip-without-fault';
     return kind === 50 ? 'overcurrent' : 'overcurrent-51';
   }
@@ -185,7 +199,8 @@ export class TripStage implements CycleListener {
   #inverseTime(st: TripState, p: StreamPhasors, sagged: boolean): boolean {
     const it = st.it!;
     const T = st.cycleS;
-    let operated = false; let picked = false;
+    let operated = false;
+    let picked = false;
     for (let j = 0; j < st.currents.length; j++) {
       const k = st.currents[j]!;
       const m = Math.sqrt(p.re[k]! * p.re[k]! + p.im[k]! * p.im[k]!) / it.pickupA;
@@ -203,7 +218,9 @@ export class TripStage implements CycleListener {
         }
       }
     }
-    if (picked) { if (sagged) st.sagSeen = true; } else {
+    if (picked) {
+      if (sagged) st.sagSeen = true;
+    } else {
       let any = false;
       for (let j = 0; j < st.acc.length; j++) if (st.acc[j]! > 0) any = true;
       if (!any) st.sagSeen = false;

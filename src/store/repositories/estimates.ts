@@ -12,14 +12,34 @@ export interface MasterEstimateRecord extends MasterEstimateInput {
   alarmId: number | null;
 }
 
-interface LocalRow { id: string; bus: string; window_start: bigint; window_end: bigint; vals: string }
+interface LocalRow {
+  id: string;
+  bus: string;
+  window_start: bigint;
+  window_end: bigint;
+  vals: string;
+}
 interface MasterRow {
-  id: bigint; ts: bigint; local_id: string | null; bus: string; window_start: bigint; window_end: bigint; vals: string;
-  outcome: UpstreamResult['outcome']; reason: string; alarm_id: bigint | null;
+  id: bigint;
+  ts: bigint;
+  local_id: string | null;
+  bus: string;
+  window_start: bigint;
+  window_end: bigint;
+  vals: string;
+  outcome: UpstreamResult['outcome'];
+  reason: string;
+  alarm_id: bigint | null;
 }
 
 function localView(r: LocalRow): EstimateView {
-  return { id: r.id, bus: r.bus, windowStartNs: r.window_start.toString(), windowEndNs: r.window_end.toString(), values: JSON.parse(r.vals) as EstimateView['values'] };
+  return {
+    id: r.id,
+    bus: r.bus,
+    windowStartNs: r.window_start.toString(),
+    windowEndNs: r.window_end.toString(),
+    values: JSON.parse(r.vals) as EstimateView['values'],
+  };
 }
 
 export class EstimatesRepository {
@@ -31,9 +51,13 @@ export class EstimatesRepository {
   constructor(writer: StoreWriter) {
     this.#w = writer;
     const q = (sql: string): BetterSqlite3.Statement => writer.db.prepare(sql).safeIntegers(true);
-    this.#localSince = q('SELECT id, bus, window_start, window_end, vals FROM local_estimates WHERE window_end >= ? ORDER BY window_end, id');
+    this.#localSince = q(
+      'SELECT id, bus, window_start, window_end, vals FROM local_estimates WHERE window_end >= ? ORDER BY window_end, id',
+    );
     this.#localById = q('SELECT id, bus, window_start, window_end, vals FROM local_estimates WHERE id = ?');
-    this.#masterList = q('SELECT id, ts, local_id, bus, window_start, window_end, vals, outcome, reason, alarm_id FROM master_estimates ORDER BY id DESC LIMIT ?');
+    this.#masterList = q(
+      'SELECT id, ts, local_id, bus, window_start, window_end, vals, outcome, reason, alarm_id FROM master_estimates ORDER BY id DESC LIMIT ?',
+    );
   }
 
   saveLocal(e: EstimateView): void {
@@ -63,9 +87,17 @@ export class EstimatesRepository {
     this.#w.readSync();
     const rows = this.#masterList.all(limit) as MasterRow[];
     return rows.map((r) => ({
-      seq: Number(r.id), tsNs: r.ts.toString(), ...(r.local_id !== null ? { id: r.local_id } : {}), bus: r.bus,
-      windowStartNs: r.window_start.toString(), windowEndNs: r.window_end.toString(), values: JSON.parse(r.vals) as MasterEstimateInput['values'],
-      outcome: r.outcome, reason: r.reason, localId: r.local_id, alarmId: r.alarm_id === null ? null : Number(r.alarm_id),
+      seq: Number(r.id),
+      tsNs: r.ts.toString(),
+      ...(r.local_id !== null ? { id: r.local_id } : {}),
+      bus: r.bus,
+      windowStartNs: r.window_start.toString(),
+      windowEndNs: r.window_end.toString(),
+      values: JSON.parse(r.vals) as MasterEstimateInput['values'],
+      outcome: r.outcome,
+      reason: r.reason,
+      localId: r.local_id,
+      alarmId: r.alarm_id === null ? null : Number(r.alarm_id),
     }));
   }
 }

@@ -43,7 +43,11 @@ export class EvidenceRepository {
   constructor(writer: StoreWriter) {
     this.#w = writer;
     const db = writer.db;
-    this.#chunksOf = db.prepare('SELECT c.data AS data FROM alarm_chunks ac JOIN chunks c ON c.id = ac.chunk_id WHERE ac.alarm_id = ? ORDER BY c.from_ts, c.id').safeIntegers(true);
+    this.#chunksOf = db
+      .prepare(
+        'SELECT c.data AS data FROM alarm_chunks ac JOIN chunks c ON c.id = ac.chunk_id WHERE ac.alarm_id = ? ORDER BY c.from_ts, c.id',
+      )
+      .safeIntegers(true);
     this.#stream = db.prepare('SELECT info FROM streams WHERE name = ?');
   }
 
@@ -65,7 +69,10 @@ export class EvidenceRepository {
     if (frames.length > 0) {
       let from = frames[0]!.tsNs;
       let to = from;
-      for (const f of frames) { if (f.tsNs < from) from = f.tsNs; if (f.tsNs > to) to = f.tsNs; }
+      for (const f of frames) {
+        if (f.tsNs < from) from = f.tsNs;
+        if (f.tsNs > to) to = f.tsNs;
+      }
       refs.push(this.addChunk(stream, packFrames(frames), frames.length, from, to));
     }
     this.link(alarmId, refs, complete);
@@ -83,7 +90,11 @@ export class EvidenceRepository {
     this.#w.readSync();
     const r = this.#stream.get(stream) as { info: string } | undefined;
     if (r === undefined) return undefined;
-    try { return JSON.parse(r.info) as EvidenceStreamInfo; } catch { return undefined; }
+    try {
+      return JSON.parse(r.info) as EvidenceStreamInfo;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The frames linked to an alarm, by time (waits for everything written before). */
@@ -95,7 +106,8 @@ export class EvidenceRepository {
       const before = out.length;
       unpackFrames(r.data, out);
       // Chunks of one stream never overlap; keep the order by time if a caller linked overlapping ones.
-      if (lastTs !== null && out.length > before && out[before]!.tsNs < lastTs) out.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
+      if (lastTs !== null && out.length > before && out[before]!.tsNs < lastTs)
+        out.sort((x, y) => (x.tsNs < y.tsNs ? -1 : x.tsNs > y.tsNs ? 1 : 0));
       if (out.length > 0) lastTs = out[out.length - 1]!.tsNs;
     }
     return out;

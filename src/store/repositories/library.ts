@@ -20,7 +20,14 @@ export interface LibraryEntry {
   createdNs: string;
 }
 
-interface LibraryRow { id: bigint; kind: 'fault' | 'attack'; label: string; features: string; source: string; created: bigint }
+interface LibraryRow {
+  id: bigint;
+  kind: 'fault' | 'attack';
+  label: string;
+  features: string;
+  source: string;
+  created: bigint;
+}
 
 export class LibraryRepository {
   readonly #w: StoreWriter;
@@ -33,11 +40,14 @@ export class LibraryRepository {
     const db = writer.db;
     this.#insert = db.prepare('INSERT INTO library (kind, label, features, source, created) VALUES (?, ?, ?, ?, ?)');
     this.#all = db.prepare('SELECT id, kind, label, features, source, created FROM library ORDER BY id').safeIntegers(true);
-    this.#ofKind = db.prepare('SELECT id, kind, label, features, source, created FROM library WHERE kind = ? ORDER BY id').safeIntegers(true);
+    this.#ofKind = db
+      .prepare('SELECT id, kind, label, features, source, created FROM library WHERE kind = ? ORDER BY id')
+      .safeIntegers(true);
   }
 
   add(e: LibraryEntryInput): number {
-    if (e.kind !== 'fault' && e.kind !== 'attack') throw new StoreError(`library entry kind must be 'fault' or 'attack', got '${String(e.kind)}'`);
+    if (e.kind !== 'fault' && e.kind !== 'attack')
+      throw new StoreError(`library entry kind must be 'fault' or 'attack', got '${String(e.kind)}'`);
     const json = JSON.stringify(e.features);
     if (json === undefined) throw new StoreError('library entry features must be JSON-serialisable');
     this.#w.sync();
@@ -47,6 +57,13 @@ export class LibraryRepository {
   entries(kind?: 'fault' | 'attack'): LibraryEntry[] {
     this.#w.readSync();
     const rows = (kind === undefined ? this.#all.all() : this.#ofKind.all(kind)) as LibraryRow[];
-    return rows.map((r) => ({ id: Number(r.id), kind: r.kind, label: r.label, features: JSON.parse(r.features) as unknown, source: r.source, createdNs: r.created.toString() }));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      kind: r.kind,
+      label: r.label,
+      features: JSON.parse(r.features) as unknown,
+      source: r.source,
+      createdNs: r.created.toString(),
+    }));
   }
 }

@@ -54,12 +54,23 @@ export class Pager {
    * Newest first, keyset-paged by id: the total of the filter, one page, and the cursor of the next.
    * `key` names the filter combination (the statements are cached under it).
    */
-  page<R, T extends { id: number }>(table: string, cols: string, key: string, where: string[], args: unknown[], cursor: number | null, limit: number, map: (r: R) => T): Page<T> {
+  page<R, T extends { id: number }>(
+    table: string,
+    cols: string,
+    key: string,
+    where: string[],
+    args: unknown[],
+    cursor: number | null,
+    limit: number,
+    map: (r: R) => T,
+  ): Page<T> {
     const w = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = Number((this.#stmt(`${key}#n`, `SELECT count(*) AS n FROM ${table} ${w}`).get(...args) as { n: bigint }).n);
     const pw = cursor === null ? w : where.length > 0 ? `${w} AND id < ?` : 'WHERE id < ?';
     const pargs = cursor === null ? [...args, limit + 1] : [...args, cursor, limit + 1];
-    const rows = this.#stmt(`${key}#${cursor === null ? 'p' : 'c'}`, `SELECT ${cols} FROM ${table} ${pw} ORDER BY id DESC LIMIT ?`).all(...pargs) as R[];
+    const rows = this.#stmt(`${key}#${cursor === null ? 'p' : 'c'}`, `SELECT ${cols} FROM ${table} ${pw} ORDER BY id DESC LIMIT ?`).all(
+      ...pargs,
+    ) as R[];
     const more = rows.length > limit;
     const items = (more ? rows.slice(0, limit) : rows).map(map);
     return { items, total, next: more ? encodeCursor(items[items.length - 1]!.id) : null };

@@ -28,7 +28,10 @@ test('conformance: emulator over a socat pty', async (t) => {
 
 test('conformance: real chip on SVDE_CHIP_PORT', async (t) => {
   const port = process.env['SVDE_CHIP_PORT'];
-  if (!port) { t.skip('SVDE_CHIP_PORT is not set: no real chip to test (set it to the chip\'s serial device)'); return; }
+  if (!port) {
+    t.skip("SVDE_CHIP_PORT is not set: no real chip to test (set it to the chip's serial device)");
+    return;
+  }
   const baud = Number(process.env['SVDE_CHIP_BAUD'] ?? 115200);
   const results = await chipConformance(() => openSerialTransport(port, baud));
   for (const r of results) t.diagnostic(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail ? ` (${r.detail})` : ''}`);

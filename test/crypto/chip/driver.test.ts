@@ -6,14 +6,28 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bigToBytes, deriveKeyPair, sm2E, sm2Sign, sm2VerifyDigest, sm2Z, type Sm2KeyPair, type Sm2Signature } from '../../../src/crypto/sm2.ts';
+import {
+  bigToBytes,
+  deriveKeyPair,
+  sm2E,
+  sm2Sign,
+  sm2VerifyDigest,
+  sm2Z,
+  type Sm2KeyPair,
+  type Sm2Signature,
+} from '../../../src/crypto/sm2.ts';
 import { ChipDriver, ChipError, type ChipTransport, type Health } from '../../../src/crypto/chip/driver.ts';
 import { openSerialTransport } from '../../../src/crypto/chip/serial-transport.ts';
 import { loadOrCreateDeviceKey, ONE_SHOTS, type ControlReply, type ControlRequest } from '../../../tools/chip/emulator.ts';
 import { Cmd, FrameParser, Status } from '../../../src/crypto/chip/protocol.ts';
 import { startPtyEmulator, type PtyEmulator } from '../../../tools/chip/pty-emulator.ts';
 
-interface Case { slot: number; e: Uint8Array; sig: Sm2Signature; truth: boolean }
+interface Case {
+  slot: number;
+  e: Uint8Array;
+  sig: Sm2Signature;
+  truth: boolean;
+}
 
 const keys: Sm2KeyPair[] = [deriveKeyPair('chip-test-mu-1'), deriveKeyPair('chip-test-mu-2')];
 function makeCases(n: number): Case[] {
@@ -26,9 +40,14 @@ function makeCases(n: number): Case[] {
     let sig = sm2Sign(kp, msg);
     let slot = k + 1;
     switch (i % 4) {
-      case 1: sig = { r: sig.r, s: sig.s ^ 1n }; break; // tampered signature
-      case 3: slot = 2 - k; break; // signed by the other key
-      default: break;
+      case 1:
+        sig = { r: sig.r, s: sig.s ^ 1n };
+        break; // tampered signature
+      case 3:
+        slot = 2 - k;
+        break; // signed by the other key
+      default:
+        break;
     }
     const truth = sm2VerifyDigest(keys[slot - 1]!.pub, BigInt(`0x${Buffer.from(e).toString('hex')}`), sig);
     out.push({ slot, e, sig, truth });
@@ -44,10 +63,17 @@ async function control(d: ChipDriver, req: ControlRequest): Promise<ControlReply
   return JSON.parse(new TextDecoder().decode(a.data)) as ControlReply;
 }
 
-async function setup(t: { after: (fn: () => Promise<void>) => void }, baud = 921600, opts = {}): Promise<{ emu: PtyEmulator; d: ChipDriver; health: Health[] }> {
+async function setup(
+  t: { after: (fn: () => Promise<void>) => void },
+  baud = 921600,
+  opts = {},
+): Promise<{ emu: PtyEmulator; d: ChipDriver; health: Health[] }> {
   const emu = await startPtyEmulator({ baud, testControl: true });
   let d: ChipDriver | null = null;
-  t.after(async () => { await d?.close(); await emu.stop(); });
+  t.after(async () => {
+    await d?.close();
+    await emu.stop();
+  });
   d = await ChipDriver.open(await openSerialTransport(emu.hostPath, baud), { timeoutMs: 100, ...opts });
   const health: Health[] = [d.health];
   d.on('health', (h: { state: Health }) => health.push(h.state));
@@ -63,15 +89,22 @@ async function verifyAll(d: ChipDriver, cases: Case[], batch: boolean): Promise<
     try {
       const got = await d.verifyBatch(cases);
       got.forEach((v, k) => assert.equal(v, cases[k]!.truth, `batch item ${k}: chip said ${v}, truth ${cases[k]!.truth}`));
-    } catch (e) { if (!(e instanceof ChipError)) throw e; unverified += cases.length; }
+    } catch (e) {
+      if (!(e instanceof ChipError)) throw e;
+      unverified += cases.length;
+    }
     return unverified;
   }
-  await Promise.all(cases.map(async (c, k) => {
-    try { assert.equal(await d.verify(c.slot, c.e, c.sig), c.truth, `case ${k}: wrong verdict`); } catch (e) {
-      if (!(e instanceof ChipError)) throw e;
-      unverified++;
-    }
-  }));
+  await Promise.all(
+    cases.map(async (c, k) => {
+      try {
+        assert.equal(await d.verify(c.slot, c.e, c.sig), c.truth, `case ${k}: wrong verdict`);
+      } catch (e) {
+        if (!(e instanceof ChipError)) throw e;
+        unverified++;
+      }
+    }),
+  );
   return unverified;
 }
 
@@ -90,12 +123,26 @@ test('driver over a pty: every one-shot fault is survived with correct verdicts'
       const p = d.parser.stats;
       const sawCrc = p.crcErrors + p.headerErrors > before.parser.crcErrors + before.parser.headerErrors;
       switch (fault) {
-        case 'drop': assert.ok(s.timeouts > before.timeouts || sawCrc, 'drop: no timeout or framing error seen'); break;
-        case 'corrupt': assert.ok(sawCrc || s.timeouts > before.timeouts, 'corrupt: not noticed'); break;
-        case 'garbage': assert.ok(p.garbageBytes > before.parser.garbageBytes, 'garbage: not skipped'); break;
-        case 'stall': case 'silent': assert.ok(s.timeouts > before.timeouts, `${fault}: no timeout`); break;
-        case 'reset': case 'quiet-reset': assert.ok(s.resets > before.resets, `${fault}: reset not detected`); break;
-        case 'wrong': assert.ok(s.inconsistent + s.stray > before.inconsistent + before.stray, 'wrong answer not detected'); break;
+        case 'drop':
+          assert.ok(s.timeouts > before.timeouts || sawCrc, 'drop: no timeout or framing error seen');
+          break;
+        case 'corrupt':
+          assert.ok(sawCrc || s.timeouts > before.timeouts, 'corrupt: not noticed');
+          break;
+        case 'garbage':
+          assert.ok(p.garbageBytes > before.parser.garbageBytes, 'garbage: not skipped');
+          break;
+        case 'stall':
+        case 'silent':
+          assert.ok(s.timeouts > before.timeouts, `${fault}: no timeout`);
+          break;
+        case 'reset':
+        case 'quiet-reset':
+          assert.ok(s.resets > before.resets, `${fault}: reset not detected`);
+          break;
+        case 'wrong':
+          assert.ok(s.inconsistent + s.stray > before.inconsistent + before.stray, 'wrong answer not detected');
+          break;
       }
     }
   }
@@ -112,7 +159,10 @@ test('driver over a pty: random faults of every kind, never a wrong verdict', as
   // Timeouts are generous so that on a loaded machine they come from the injected stalls, not the scheduler
   // (a driver that went `failed` on slow scheduling would refuse requests and the chip would draw fewer faults).
   const { d } = await setup(t, 3000000, { maxInFlight: 6, timeoutMs: 300 });
-  await control(d, { seed: 42, faults: { dropRate: 0.0005, corruptRate: 0.05, garbageRate: 0.05, stallRate: 0.02, stallMs: 450, resetRate: 0.02, wrongRate: 0.05 } });
+  await control(d, {
+    seed: 42,
+    faults: { dropRate: 0.0005, corruptRate: 0.05, garbageRate: 0.05, stallRate: 0.02, stallMs: 450, resetRate: 0.02, wrongRate: 0.05 },
+  });
   const cases = makeCases(48);
   let unverified = 0;
   let total = 0;
@@ -128,13 +178,18 @@ test('driver over a pty: random faults of every kind, never a wrong verdict', as
     unverified += await verifyAll(d, cases.slice(24), true);
     // SIGN answers are checked against the device key: a wrong one is retried or rejected, never returned.
     const e = new Uint8Array(32).fill(round + 1);
-    const sig = await d.sign(e).catch((err: unknown) => { assert.ok(err instanceof ChipError); return null; });
+    const sig = await d.sign(e).catch((err: unknown) => {
+      assert.ok(err instanceof ChipError);
+      return null;
+    });
     if (sig) assert.ok(sm2VerifyDigest(d.chipInfo!.deviceKey, BigInt(`0x${Buffer.from(e).toString('hex')}`), sig));
     total += 48;
   }
   while (d.health === 'failed') await new Promise((r) => setTimeout(r, 50));
   const st = await control(d, { clear: true });
-  t.diagnostic(`verifies ${total}, unverified ${unverified}, driver ${JSON.stringify(d.stats)}, injected ${JSON.stringify(st.stats.injected)}`);
+  t.diagnostic(
+    `verifies ${total}, unverified ${unverified}, driver ${JSON.stringify(d.stats)}, injected ${JSON.stringify(st.stats.injected)}`,
+  );
   for (const k of kinds) assert.ok(st.stats.injected[k] > 0, `${k} never injected`);
   assert.ok(st.stats.rxDropped + st.stats.txDropped > 0, 'no byte was dropped');
   assert.ok(unverified < total, 'nothing got through');
@@ -148,9 +203,17 @@ test('driver health: ok → degraded → failed while the link is dead, then bac
   await control(d, { faults: { dropRate: 1 }, forMs: 2500 }); // the answer to this still gets out
   let rejectedFailed = 0;
   while (d.health !== 'failed') {
-    try { await d.verify(CASES[0]!.slot, CASES[0]!.e, CASES[0]!.sig); } catch (e) { assert.ok(e instanceof ChipError); }
+    try {
+      await d.verify(CASES[0]!.slot, CASES[0]!.e, CASES[0]!.sig);
+    } catch (e) {
+      assert.ok(e instanceof ChipError);
+    }
   }
-  try { await d.verify(CASES[0]!.slot, CASES[0]!.e, CASES[0]!.sig); } catch (e) { if (e instanceof ChipError && e.code === 'failed') rejectedFailed++; }
+  try {
+    await d.verify(CASES[0]!.slot, CASES[0]!.e, CASES[0]!.sig);
+  } catch (e) {
+    if (e instanceof ChipError && e.code === 'failed') rejectedFailed++;
+  }
   assert.equal(rejectedFailed, 1, 'requests are refused at once while failed');
   while (d.health === 'failed') await new Promise((r) => setTimeout(r, 50));
   // Recovery re-ran INFO and LOAD_KEY; the chip kept its slots here, but the driver must not rely on that.
@@ -173,14 +236,23 @@ test('driver: reset() and a chip-side reset both end with the slots re-loaded', 
   await control(d, { once: ['quiet-reset'] });
   await d.random(4).catch(() => undefined);
   assert.equal(await verifyAll(d, CASES, false), 0);
-  assert.ok(resets.some((r) => r.includes('BOOT')), `resets: ${resets.join('; ')}`);
-  assert.ok(resets.some((r) => r.includes('empty') || r.includes('boot id')), `resets: ${resets.join('; ')}`);
+  assert.ok(
+    resets.some((r) => r.includes('BOOT')),
+    `resets: ${resets.join('; ')}`,
+  );
+  assert.ok(
+    resets.some((r) => r.includes('empty') || r.includes('boot id')),
+    `resets: ${resets.join('; ')}`,
+  );
 });
 
 test('driver: never more than maxInFlight requests on the wire', async (t) => {
   const emu = await startPtyEmulator({ baud: 921600 });
   let d: ChipDriver | null = null;
-  t.after(async () => { await d?.close(); await emu.stop(); });
+  t.after(async () => {
+    await d?.close();
+    await emu.stop();
+  });
   const inner = await openSerialTransport(emu.hostPath, 921600);
   let outstanding = 0;
   let peak = 0;
@@ -188,8 +260,16 @@ test('driver: never more than maxInFlight requests on the wire', async (t) => {
   const down = new FrameParser();
   const counting: ChipTransport = {
     baudRate: 921600,
-    write: (b) => { outstanding += up.push(b).length; peak = Math.max(peak, outstanding); inner.write(b); },
-    onData: (cb) => inner.onData((c) => { outstanding -= down.push(c).filter((f) => f.cmd !== Cmd.BOOT).length; cb(c); }),
+    write: (b) => {
+      outstanding += up.push(b).length;
+      peak = Math.max(peak, outstanding);
+      inner.write(b);
+    },
+    onData: (cb) =>
+      inner.onData((c) => {
+        outstanding -= down.push(c).filter((f) => f.cmd !== Cmd.BOOT).length;
+        cb(c);
+      }),
     close: () => inner.close(),
   };
   d = await ChipDriver.open(counting, { maxInFlight: 3 });
@@ -217,9 +297,19 @@ test('emulator device key: created 0600, a group/world-readable key file is refu
 
 test('driver: the emulator process dying mid-traffic gives rejections and a failed state, not a crash', async (t) => {
   const { emu, d, health } = await setup(t, 921600, { timeoutMs: 150, retries: 1, probeIntervalMs: 100 });
-  const pending = CASES.map((c) => d.verify(c.slot, c.e, c.sig).then((v) => ({ v, truth: c.truth }), (e: unknown) => e));
+  const pending = CASES.map((c) =>
+    d.verify(c.slot, c.e, c.sig).then(
+      (v) => ({ v, truth: c.truth }),
+      (e: unknown) => e,
+    ),
+  );
   emu.emulator.kill('SIGKILL');
-  const more = CASES.map((c) => d.verify(c.slot, c.e, c.sig).then((v) => ({ v, truth: c.truth }), (e: unknown) => e));
+  const more = CASES.map((c) =>
+    d.verify(c.slot, c.e, c.sig).then(
+      (v) => ({ v, truth: c.truth }),
+      (e: unknown) => e,
+    ),
+  );
   for (const r of await Promise.all([...pending, ...more])) {
     if (r instanceof Error) assert.ok(r instanceof ChipError, `unexpected ${String(r)}`);
     else assert.equal((r as { v: boolean; truth: boolean }).v, (r as { v: boolean; truth: boolean }).truth);
@@ -240,7 +330,10 @@ test('driver keepalive: an idle driver notices a silent chip reset through INFO 
   await control(d, { once: ['quiet-reset'] }); // the next request (a keepalive INFO) resets the chip, BOOT lost
   const end = Date.now() + 5000;
   while (resets.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(resets.some((r) => r.includes('boot id')), `resets: ${resets.join('; ')}`);
+  assert.ok(
+    resets.some((r) => r.includes('boot id')),
+    `resets: ${resets.join('; ')}`,
+  );
   const st = await control(d, {});
   assert.equal(st.stats.injected['quiet-reset'], 1);
   assert.equal(await verifyAll(d, CASES, false), 0);
@@ -251,7 +344,10 @@ test('driver: a chip that stops reading (emulator dead, socat alive) neither pil
   // forever and queued every later write without bound, and the stale requests reached the chip when it came back.
   const emu = await startPtyEmulator({ baud: 3000000 });
   let d: ChipDriver | null = null;
-  t.after(async () => { await d?.close(); await emu.stop(); });
+  t.after(async () => {
+    await d?.close();
+    await emu.stop();
+  });
   const transport = await openSerialTransport(emu.hostPath, 3000000, { maxQueuedBytes: 8192 });
   d = await ChipDriver.open(transport, { timeoutMs: 300, retries: 2, failAfter: 2, probeIntervalMs: 100 });
   await d.loadKey(1, keys[0]!.pub);
@@ -270,14 +366,18 @@ test('driver: a chip that stops reading (emulator dead, socat alive) neither pil
   assert.ok(maxQueued <= 8192, `queued ${maxQueued} bytes`);
   assert.ok(transport.stats.dropped > 0, 'writes beyond the bound are dropped');
   assert.ok(d.stats.stalls >= 1 && faults.includes('stall'), 'the driver was told');
-  while (d.health !== 'failed') await d.verify(CASES[0]!.slot, CASES[0]!.e, CASES[0]!.sig).catch((e: unknown) => assert.ok(e instanceof ChipError));
+  while (d.health !== 'failed')
+    await d.verify(CASES[0]!.slot, CASES[0]!.e, CASES[0]!.sig).catch((e: unknown) => assert.ok(e instanceof ChipError));
   // The chip comes back (power cycle): the probe finds it, the slots are re-loaded, verdicts are right again.
   await emu.restart();
   // (Stale bytes that were already past the flush may meet the new chip first: a recovery may need a second probe.)
   let unverified = CASES.length;
   const end = Date.now() + 30000;
   while (unverified > 0 && Date.now() < end) {
-    if (d.health === 'failed') { await new Promise((r) => setTimeout(r, 20)); continue; }
+    if (d.health === 'failed') {
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
     unverified = await verifyAll(d, CASES, false);
   }
   assert.equal(unverified, 0);

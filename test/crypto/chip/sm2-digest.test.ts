@@ -9,8 +9,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  bytesToBig, publicKeyFromPem, publicKeyOf, publicKeyToPem, signatureFromDer, signatureToDer, SM2_N, sm2PreparedKey, sm2SignDigest,
-  sm2VerifyDigest, sm2VerifyDigestPrepared,
+  bytesToBig,
+  publicKeyFromPem,
+  publicKeyOf,
+  publicKeyToPem,
+  signatureFromDer,
+  signatureToDer,
+  SM2_N,
+  sm2PreparedKey,
+  sm2SignDigest,
+  sm2VerifyDigest,
+  sm2VerifyDigestPrepared,
 } from '../../../src/crypto/sm2.ts';
 
 const big = (s: string) => BigInt(`0x${s}`);
@@ -19,7 +28,10 @@ const E = big('F0B43E94BA45ACCAACE692ED534382EB17E6AB5A19CE7B31F4486FDFC0D28640'
 const K = big('59276E27D506861A16680F3AD9C02DCCEF3CC1FA3CDBE4CE6D54B80DEAC1BC21');
 const R = big('F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3');
 const S = big('B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA');
-const PUB = { x: big('09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020'), y: big('CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13') };
+const PUB = {
+  x: big('09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020'),
+  y: big('CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13'),
+};
 
 test('sm2SignDigest reproduces the Annex A signature from e and the fixed k', () => {
   assert.deepEqual(sm2SignDigest(D, E, K), { r: R, s: S });
@@ -44,7 +56,14 @@ test('a deterministic-nonce digest signature verifies under the derived public k
 test('the prepared-key path (precomputed table, variable-time) gives the same verdicts on Annex A', () => {
   const P = sm2PreparedKey(PUB);
   assert.equal(sm2VerifyDigestPrepared(P, E, { r: R, s: S }), true);
-  for (const [e, r, s] of [[E ^ 1n, R, S], [E, R ^ 1n, S], [E, R, S ^ 1n], [E, 0n, S], [E, R, SM2_N], [E, R, SM2_N - R]] as const) {
+  for (const [e, r, s] of [
+    [E ^ 1n, R, S],
+    [E, R ^ 1n, S],
+    [E, R, S ^ 1n],
+    [E, 0n, S],
+    [E, R, SM2_N],
+    [E, R, SM2_N - R],
+  ] as const) {
     assert.equal(sm2VerifyDigestPrepared(P, e, { r, s }), false);
   }
   assert.throws(() => sm2PreparedKey({ x: PUB.x, y: PUB.y ^ 1n }));
@@ -52,7 +71,8 @@ test('the prepared-key path (precomputed table, variable-time) gives the same ve
 
 // §2.3: `e` is the raw input of EVP_PKEY_verify (no Z); key SM2_key1 of evppkey_sm2.txt.
 const K1 = {
-  pemBody: 'MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQg0JFWczAXva2An9m72MaT9gIwWTFptvlKrxyO4TjMmbWhRANCAAQ5OirZ4n5DrKqrhaGdO4VZHhRAYVcXWt3Te/d/8Mr57Tf886i09VwDhSMmH8pmNq/mp6+ioUgqYG9cs6GLLioe',
+  pemBody:
+    'MIGHAgEAMBMGByqGSM49AgEGCCqBHM9VAYItBG0wawIBAQQg0JFWczAXva2An9m72MaT9gIwWTFptvlKrxyO4TjMmbWhRANCAAQ5OirZ4n5DrKqrhaGdO4VZHhRAYVcXWt3Te/d/8Mr57Tf886i09VwDhSMmH8pmNq/mp6+ioUgqYG9cs6GLLioe',
   d: big('D09156733017BDAD809FD9BBD8C693F60230593169B6F94AAF1C8EE138CC99B5'),
   px: big('393A2AD9E27E43ACAAAB85A19D3B85591E14406157175ADDD37BF77FF0CAF9ED'),
   py: big('37FCF3A8B4F55C038523261FCA6636AFE6A7AFA2A1482A606F5CB3A18B2E2A1E'),
@@ -94,23 +114,43 @@ test('§2.3 raw-digest vectors through noble (plain and prepared key): both veri
     assert.equal(sm2VerifyDigestPrepared(P, big(e), sig), want, `${what} (prepared)`);
   }
   // DER round trip, including SIG2's s without the 0x00 pad
-  for (const der of [K1.sig1, K1.sig2]) assert.equal(Buffer.from(signatureToDer(signatureFromDer(hx(der)))).toString('hex'), der.toLowerCase());
+  for (const der of [K1.sig1, K1.sig2])
+    assert.equal(Buffer.from(signatureToDer(signatureFromDer(hx(der)))).toString('hex'), der.toLowerCase());
 });
 
-const haveOpenssl = ((): boolean => { try { execFileSync('openssl', ['version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
-
-test('§2.3 raw-digest vectors through OpenSSL (pkeyutl -verify on e, no -rawin): same verdicts as noble', { skip: !haveOpenssl && 'openssl not installed' }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'svde-sm2-raw-'));
+const haveOpenssl = ((): boolean => {
   try {
-    writeFileSync(join(dir, 'pub.pem'), publicKeyToPem(K1_PUB));
-    K1_CASES.forEach(([e, der, want, what], n) => {
-      writeFileSync(join(dir, `e${n}`), hx(e));
-      writeFileSync(join(dir, `s${n}`), hx(der));
-      let out: string;
-      try {
-        out = execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(dir, 'pub.pem'), '-in', join(dir, `e${n}`), '-sigfile', join(dir, `s${n}`)], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-      } catch (err) { out = `${(err as { stdout?: Buffer }).stdout?.toString() ?? ''} failed`; }
-      assert.equal(/Signature Verified Successfully/.test(out), want, what);
-    });
-  } finally { rmSync(dir, { recursive: true, force: true }); }
-});
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test(
+  '§2.3 raw-digest vectors through OpenSSL (pkeyutl -verify on e, no -rawin): same verdicts as noble',
+  { skip: !haveOpenssl && 'openssl not installed' },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svde-sm2-raw-'));
+    try {
+      writeFileSync(join(dir, 'pub.pem'), publicKeyToPem(K1_PUB));
+      K1_CASES.forEach(([e, der, want, what], n) => {
+        writeFileSync(join(dir, `e${n}`), hx(e));
+        writeFileSync(join(dir, `s${n}`), hx(der));
+        let out: string;
+        try {
+          out = execFileSync(
+            'openssl',
+            ['pkeyutl', '-verify', '-pubin', '-inkey', join(dir, 'pub.pem'), '-in', join(dir, `e${n}`), '-sigfile', join(dir, `s${n}`)],
+            { stdio: ['ignore', 'pipe', 'pipe'] },
+          ).toString();
+        } catch (err) {
+          out = `${(err as { stdout?: Buffer }).stdout?.toString() ?? ''} failed`;
+        }
+        assert.equal(/Signature Verified Successfully/.test(out), want, what);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -4,12 +4,16 @@ import { chi2Cdf, chi2Quantile } from '../../../src/detect/estimation/chi2.ts';
 
 // scipy.stats.chi2.ppf values from ../shared/reference/state-estimation.md
 const TABLE: [number, number, number][] = [
-  [0.95, 1, 3.841458820694124], [0.99, 1, 6.6348966010212145], [0.95, 2, 5.991464547107979],
-  [0.95, 3, 7.814727903251179], [0.99, 3, 11.344866730144373],
+  [0.95, 1, 3.841458820694124],
+  [0.99, 1, 6.6348966010212145],
+  [0.95, 2, 5.991464547107979],
+  [0.95, 3, 7.814727903251179],
+  [0.99, 3, 11.344866730144373],
 ];
 
 test('chi-square quantiles match the scipy table to 1e-9', () => {
-  for (const [p, k, want] of TABLE) assert.ok(Math.abs(chi2Quantile(p, k) - want) < 1e-9, `χ²_${p}(${k}) = ${chi2Quantile(p, k)} ≠ ${want}`);
+  for (const [p, k, want] of TABLE)
+    assert.ok(Math.abs(chi2Quantile(p, k) - want) < 1e-9, `χ²_${p}(${k}) = ${chi2Quantile(p, k)} ≠ ${want}`);
 });
 
 test('closed forms: dof 2 and dof 4 CDF, dof 2 quantile', () => {
@@ -21,8 +25,9 @@ test('closed forms: dof 2 and dof 4 CDF, dof 2 quantile', () => {
 });
 
 test('quantile inverts the CDF for many dof (incl. large)', () => {
-  for (const k of [1, 2, 5, 10, 19, 40, 97, 200]) for (const p of [0.9, 0.95, 0.99]) {
-    const x = chi2Quantile(p, k);
-    assert.ok(Math.abs(chi2Cdf(x, k) - p) < 1e-12, `k=${k} p=${p}`);
-  }
+  for (const k of [1, 2, 5, 10, 19, 40, 97, 200])
+    for (const p of [0.9, 0.95, 0.99]) {
+      const x = chi2Quantile(p, k);
+      assert.ok(Math.abs(chi2Cdf(x, k) - p) < 1e-12, `k=${k} p=${p}`);
+    }
 });

@@ -7,9 +7,17 @@ import type { ChannelDescription } from '../../../src/model/channels.ts';
 import { StreamPhasors } from '../../../src/detect/phasor.ts';
 import { MemorySink, parseSv } from '../../sim/frames.ts';
 
-export interface CycleData { cycle: number; /** end of the cycle's window, s */ endS: number; re: Float64Array[]; im: Float64Array[] }
+export interface CycleData {
+  cycle: number;
+  /** end of the cycle's window, s */ endS: number;
+  re: Float64Array[];
+  im: Float64Array[];
+}
 
-export async function simulateCycles(scenario: string, opts: Partial<SimOptions>): Promise<{ result: SimResult; cycles: CycleData[]; names: string[] }> {
+export async function simulateCycles(
+  scenario: string,
+  opts: Partial<SimOptions>,
+): Promise<{ result: SimResult; cycles: CycleData[]; names: string[] }> {
   const sink = new MemorySink();
   const o: SimOptions = { ...DEFAULT_OPTIONS, durationS: 1, ...opts };
   const result = await runSimulation(o, findScenario(scenario)!, sink);
@@ -17,7 +25,9 @@ export async function simulateCycles(scenario: string, opts: Partial<SimOptions>
   const names = streams.map((s) => s.name);
   const idx = new Map(streams.map((s, i) => [s.svID, i]));
   const spc = o.samplesPerSecond / o.freq;
-  const banks = streams.map((s) => new StreamPhasors(s.channels as ChannelDescription[], { samplesPerCycle: spc, nominalHz: o.freq, wrap: o.samplesPerSecond }));
+  const banks = streams.map(
+    (s) => new StreamPhasors(s.channels as ChannelDescription[], { samplesPerCycle: spc, nominalHz: o.freq, wrap: o.samplesPerSecond }),
+  );
   const done = streams.map(() => [] as { re: Float64Array; im: Float64Array }[]);
   for (const fr of sink.frames) {
     const p = parseSv(fr.bytes);
@@ -30,6 +40,7 @@ export async function simulateCycles(scenario: string, opts: Partial<SimOptions>
   }
   const n = Math.min(...done.map((d) => d.length));
   const cycles: CycleData[] = [];
-  for (let c = 0; c < n; c++) cycles.push({ cycle: c, endS: ((c + 1) * spc) / o.samplesPerSecond, re: done.map((d) => d[c]!.re), im: done.map((d) => d[c]!.im) });
+  for (let c = 0; c < n; c++)
+    cycles.push({ cycle: c, endS: ((c + 1) * spc) / o.samplesPerSecond, re: done.map((d) => d[c]!.re), im: done.map((d) => d[c]!.im) });
   return { result, cycles, names };
 }

@@ -8,7 +8,8 @@ import type { ChannelDescription } from '../../../src/model/channels.ts';
 import { simulateCycles } from './sim-cycles.ts';
 import type { CycleData } from './sim-cycles.ts';
 
-const chans = (c: readonly { name: string; kind: string; phase: string; scale: number; derived?: boolean }[]) => c as readonly ChannelDescription[];
+const chans = (c: readonly { name: string; kind: string; phase: string; scale: number; derived?: boolean }[]) =>
+  c as readonly ChannelDescription[];
 
 test('model structure: two MUs on one bay, 9-2LE channels', () => {
   const streams: SvStreamSpec[] = [
@@ -26,7 +27,8 @@ test('model structure: two MUs on one bay, 9-2LE channels', () => {
   assert.deepEqual(cols(row('MU1.VA')), cols(row('MU2.VA'))); // the same bus voltage
   // a derived IN is left out
   const d = buildSvModel([{ name: 'CT', bay: 'B1', bus: 'B1', channels: CT_4I.channels }]);
-  assert.equal(d.measurements.length, 3); assert.equal(d.rowOf[0]![3], -1);
+  assert.equal(d.measurements.length, 3);
+  assert.equal(d.rowOf[0]![3], -1);
 });
 
 function runStatic(est: SvEstimator, c: CycleData, streams: number[] = c.re.map((_, i) => i)) {
@@ -80,7 +82,9 @@ test('fdi-stealthy (all MU1 currents × 1.5): invisible to a single-stream model
   const both = new SvEstimator(buildSvModel(specs));
   const alone = new SvEstimator(buildSvModel([specs[0]!])); // MU1 only: a = Hc for its own model
   const tc = new TemporalConsistency(both.model);
-  let inside = 0; let firstAlarm = -1; let mu2Alarm = false;
+  let inside = 0;
+  let firstAlarm = -1;
+  let mu2Alarm = false;
   for (const c of cycles) {
     const startS = c.endS - 0.02;
     const inWin = startS >= 0.4 + 1e-9 && c.endS <= 0.6 + 1e-9;
@@ -106,8 +110,10 @@ test('fdi-stealthy (all MU1 currents × 1.5): invisible to a single-stream model
 test('real-fault (AG, BC, ABC with DC offset) and load steps: no static bad data, no temporal alarm', async () => {
   const { result, cycles } = await simulateCycles('real-fault', { mus: 2, seed: 9 });
   const model = buildSvModel(streamsFromTruth(result.truth.config));
-  const est = new SvEstimator(model); const tc = new TemporalConsistency(model);
-  let maxE = 0; let sawFault = false;
+  const est = new SvEstimator(model);
+  const tc = new TemporalConsistency(model);
+  let maxE = 0;
+  let sawFault = false;
   for (const c of cycles) {
     assert.equal(runStatic(est, c), 'pass', `cycle ${c.cycle}`);
     if (Math.hypot(c.re[0]![0]!, c.im[0]![0]!) > 3 * result.truth.config.protection.nominalCurrentA) sawFault = true;
@@ -126,28 +132,44 @@ test('trip-without-fault (MU1 currents × 8): temporal alarm on MU1 only', async
   for (const c of cycles) {
     c.re.forEach((re, s) => tc.setStream(s, re, c.im[s]!));
     tc.update();
-    if (tc.alarm[0]) { alarm0 = true; assert.ok(c.endS > 0.5); }
+    if (tc.alarm[0]) {
+      alarm0 = true;
+      assert.ok(c.endS > 0.5);
+    }
     assert.equal(tc.alarm[1], 0);
   }
   assert.ok(alarm0);
 });
 
 test('KCL over the bays of a bus catches a consistent change of one bay that per-bay checks cannot see', () => {
-  const cur = chans([{ name: 'IA', kind: 'current', phase: 'A', scale: 1 }, { name: 'IB', kind: 'current', phase: 'B', scale: 1 }, { name: 'IC', kind: 'current', phase: 'C', scale: 1 }, { name: 'IN', kind: 'current', phase: 'N', scale: 1 }]);
+  const cur = chans([
+    { name: 'IA', kind: 'current', phase: 'A', scale: 1 },
+    { name: 'IB', kind: 'current', phase: 'B', scale: 1 },
+    { name: 'IC', kind: 'current', phase: 'C', scale: 1 },
+    { name: 'IN', kind: 'current', phase: 'N', scale: 1 },
+  ]);
   const specs: SvStreamSpec[] = ['F1', 'F2', 'F3'].map((b) => ({ name: `MU_${b}`, bay: b, bus: 'BUS1', channels: cur }));
   // three-phase balanced currents per bay; F3 is the incomer carrying −(F1 + F2)
   const rot = [0, (-2 * Math.PI) / 3, (2 * Math.PI) / 3];
   const bay = (mag: number, ang: number) => {
-    const re = rot.map((r) => mag * Math.cos(ang + r)); const im = rot.map((r) => mag * Math.sin(ang + r));
-    re.push(re[0]! + re[1]! + re[2]!); im.push(im[0]! + im[1]! + im[2]!);
+    const re = rot.map((r) => mag * Math.cos(ang + r));
+    const im = rot.map((r) => mag * Math.sin(ang + r));
+    re.push(re[0]! + re[1]! + re[2]!);
+    im.push(im[0]! + im[1]! + im[2]!);
     return { re, im };
   };
-  const f1 = bay(300, -0.3); const f2 = bay(200, -0.5);
+  const f1 = bay(300, -0.3);
+  const f2 = bay(200, -0.5);
   const f3 = { re: f1.re.map((v, i) => -(v + f2.re[i]!)), im: f1.im.map((v, i) => -(v + f2.im[i]!)) };
   const run = (kcl: boolean, scale3: number) => {
     const est = new SvEstimator(buildSvModel(specs, { buses: [{ name: 'BUS1', kcl }] }));
-    est.setStream(0, f1.re, f1.im); est.setStream(1, f2.re, f2.im);
-    est.setStream(2, f3.re.map((v) => v * scale3), f3.im.map((v) => v * scale3));
+    est.setStream(0, f1.re, f1.im);
+    est.setStream(1, f2.re, f2.im);
+    est.setStream(
+      2,
+      f3.re.map((v) => v * scale3),
+      f3.im.map((v) => v * scale3),
+    );
     return est;
   };
   assert.equal(run(true, 1).estimate(), 'pass');
@@ -162,9 +184,14 @@ test('KCL over the bays of a bus catches a consistent change of one bay that per
 test('temporal detector: a restarted stream contributes no innovation for one cycle', () => {
   const specs: SvStreamSpec[] = [1, 2, 3].map((i) => ({ name: `MU${i}`, bay: 'B1', bus: 'B1', channels: LE_4I4U.channels }));
   const tc = new TemporalConsistency(buildSvModel(specs));
-  const re = Float64Array.from([400, -200, -200, 0, 38000, -19000, -19000, 0]); const im = new Float64Array(8);
-  const feed = (jump: number) => { specs.forEach((_, s) => tc.setStream(s, s === 0 ? re.map((v, i) => (i < 4 ? v * jump : v)) : re, im)); return tc.update(); };
-  feed(1); feed(1);
+  const re = Float64Array.from([400, -200, -200, 0, 38000, -19000, -19000, 0]);
+  const im = new Float64Array(8);
+  const feed = (jump: number) => {
+    specs.forEach((_, s) => tc.setStream(s, s === 0 ? re.map((v, i) => (i < 4 ? v * jump : v)) : re, im));
+    return tc.update();
+  };
+  feed(1);
+  feed(1);
   tc.restart(0);
   assert.equal(feed(1.5), 0); // MU1 came back with other values after a gap: not judged on that cycle
   assert.equal(feed(1.5), 0);
@@ -175,24 +202,33 @@ test('temporal detector: a restarted stream contributes no innovation for one cy
 test('an absent stream leaves the estimate; the others are still checked', () => {
   const specs: SvStreamSpec[] = [1, 2, 3].map((i) => ({ name: `MU${i}`, bay: 'B1', bus: 'B1', channels: LE_4I4U.channels }));
   const est = new SvEstimator(buildSvModel(specs));
-  const re = Float64Array.from([400, -200, -200, 0, 38000, -19000, -19000, 0]); const im = Float64Array.from([0, -346, 346, 0, 0, -32909, 32909, 0]);
+  const re = Float64Array.from([400, -200, -200, 0, 38000, -19000, -19000, 0]);
+  const im = Float64Array.from([0, -346, 346, 0, 0, -32909, 32909, 0]);
   const bad = re.map((v, i) => (i === 0 ? v * 1.4 : v));
-  est.setStream(0, re, im); est.setStream(1, re, im); est.setStream(2, bad, im); // MU3 IA × 1.4
-  assert.equal(est.estimate(), 'identified'); assert.deepEqual(est.suspectStreams, [2]);
+  est.setStream(0, re, im);
+  est.setStream(1, re, im);
+  est.setStream(2, bad, im); // MU3 IA × 1.4
+  assert.equal(est.estimate(), 'identified');
+  assert.deepEqual(est.suspectStreams, [2]);
   est.setStreamPresent(2, false); // MU3 absent: its garbage must not matter
   assert.equal(est.estimate(), 'pass');
   assert.equal(est.report.dof0, 2 * (16 - 6));
   est.setStream(1, bad, im); // now MU2 lies while MU3 is absent: MU1 vs MU2 with IN → MU2.IA
-  assert.equal(est.estimate(), 'identified'); assert.deepEqual(est.suspectStreams, [1]);
+  assert.equal(est.estimate(), 'identified');
+  assert.deepEqual(est.suspectStreams, [1]);
   assert.deepEqual(est.badRows, [est.model.rowOf[1]![0]!]);
-  est.setStreamPresent(2, true); est.setStream(1, re, im); est.setStream(2, re, im);
-  assert.equal(est.estimate(), 'pass'); assert.equal(est.report.dof0, 2 * (24 - 6));
+  est.setStreamPresent(2, true);
+  est.setStream(1, re, im);
+  est.setStream(2, re, im);
+  assert.equal(est.estimate(), 'pass');
+  assert.equal(est.report.dof0, 2 * (24 - 6));
 });
 
 test('options: neutralKirchhoff false drops IN/VN rows; bayRedundancy false separates the MUs of a bay', () => {
   const specs: SvStreamSpec[] = [1, 2].map((i) => ({ name: `MU${i}`, bay: 'B1', bus: 'B1', channels: LE_4I4U.channels }));
   const a = buildSvModel(specs, { neutralKirchhoff: false });
-  assert.equal(a.measurements.length, 12); assert.equal(a.rowOf[0]![3], -1);
+  assert.equal(a.measurements.length, 12);
+  assert.equal(a.rowOf[0]![3], -1);
   const b = buildSvModel(specs, { bayRedundancy: false });
   assert.equal(b.states.length, 9); // 3 + 3 currents, 3 shared voltages
   const c = buildSvModel(specs, { ratedCurrentA: 400, currentAccuracy: 0.01, currentAbsoluteA: 1 });
